@@ -1,0 +1,215 @@
+//! Command-line contract (DESIGN.md "CLI contract"). Flags may be added; these names are fixed.
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hybridtop",
+    version,
+    about = "Terminal dashboard for a hybrid AgentCore + EKS LLM-agent platform",
+    long_about = "Terminal dashboard for a hybrid AgentCore + EKS LLM-agent platform: routing split, \
+cost and p95 per path, EKS health, correlated hybrid traces, and safe router-weight changes.",
+    after_help = "Examples:\n  hybridtop demo                      the built-in simulated fleet, no credentials\n  hybridtop -c prod.toml --read-only  live, for a screen-shared review\n  hybridtop snapshot --demo --sim-seconds 600 --format json"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Args, Default)]
+pub struct GlobalArgs {
+    /// Config file [default: $HYBRIDTOP_CONFIG, else $XDG_CONFIG_HOME/hybridtop/config.toml]
+    #[arg(short = 'c', long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Theme name (default, light, monochrome, …) or path to a theme TOML file
+    #[arg(long, global = true, value_name = "NAME|PATH")]
+    pub theme: Option<String>,
+    /// Never change anything: the weights editor and `weights set` refuse
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// Mask identifiers that can name a person or an account, on screen and in exports
+    #[arg(long, global = true)]
+    pub redact: bool,
+    /// Record every update to this file (JSON lines)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Audit log for weight changes [default: $XDG_STATE_HOME/hybridtop/audit.jsonl]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub audit_log: Option<PathBuf>,
+    /// Log file [default: $XDG_STATE_HOME/hybridtop/hybridtop.log]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+    /// ASCII only: no box-drawing, braille or block glyphs
+    #[arg(long, global = true)]
+    pub ascii: bool,
+    /// Slowest screen refresh for the clock and ages, e.g. 1s, 5s
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub refresh: Option<std::time::Duration>,
+}
+
+fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
+    crate::config::parse_duration(s)
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the dashboard on the built-in simulated hybrid fleet (no credentials needed)
+    #[command(after_help = "Examples:\n  hybridtop demo\n  hybridtop demo --scenario eks-node-loss --speed 10\n  hybridtop --read-only demo --seed 7")]
+    Demo(DemoArgs),
+    /// Replay a recording in the same UI, read-only
+    #[command(after_help = "Example:\n  hybridtop replay incident.jsonl --speed 4")]
+    Replay(ReplayArgs),
+    /// Print one snapshot of the dashboard and exit
+    #[command(after_help = "Examples:\n  hybridtop snapshot --demo --seed 7 --sim-seconds 600 --format json\n  hybridtop snapshot --demo --format text --width 120 --height 40")]
+    Snapshot(SnapshotArgs),
+    /// Read or change the router's weights
+    #[command(subcommand)]
+    Weights(WeightsCommand),
+    /// Check the config and every source: credentials, reachability, permissions
+    #[command(after_help = "Example:\n  hybridtop -c prod.toml check")]
+    Check,
+    /// Write a commented example config
+    #[command(after_help = "Example:\n  hybridtop init && $EDITOR ~/.config/hybridtop/config.toml")]
+    Init {
+        /// Overwrite an existing file
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the paths hybridtop uses (config, themes, logs, audit)
+    #[command(after_help = "Example:\n  hybridtop info")]
+    Info,
+    /// Print shell completions
+    #[command(after_help = "Example:\n  hybridtop completions bash > ~/.local/share/bash-completion/completions/hybridtop")]
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Elvish,
+    Powershell,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SimArgs {
+    /// Random seed: the same seed gives the same run
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// steady | eks-node-loss | agentcore-throttling | traffic-spike | langfuse-outage | context-loss
+    #[arg(long, default_value = "steady")]
+    pub scenario: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub sim: SimArgs,
+    /// Simulated seconds per real second
+    #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
+    pub speed: f64,
+}
+
+pub fn parse_speed(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number (try 1, 10 or 0.5)"))?;
+    if !v.is_finite() || v <= 0.0 || v > 10_000.0 {
+        return Err(format!("'{s}' must be above 0 and at most 10000"));
+    }
+    Ok(v)
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    pub file: PathBuf,
+    #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
+    pub speed: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SnapshotFormat {
+    Json,
+    Text,
+    Svg,
+    Html,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ViewName {
+    Overview,
+    Traces,
+    Fleet,
+    Cost,
+    Help,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SnapshotArgs {
+    /// Use the built-in simulator instead of the config's sources
+    #[arg(long, conflicts_with = "replay")]
+    pub demo: bool,
+    #[arg(long, default_value_t = 1, requires = "demo")]
+    pub seed: u64,
+    #[arg(long, default_value = "steady", requires = "demo")]
+    pub scenario: String,
+    /// Simulated seconds to run before printing
+    #[arg(long, default_value_t = 600, requires = "demo")]
+    pub sim_seconds: u64,
+    /// A recording to snapshot
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
+    /// Seconds into the recording
+    #[arg(long, requires = "replay")]
+    pub at: Option<f64>,
+    #[arg(long, value_enum, default_value_t = SnapshotFormat::Json)]
+    pub format: SnapshotFormat,
+    #[arg(long, default_value_t = 120)]
+    pub width: u16,
+    #[arg(long, default_value_t = 40)]
+    pub height: u16,
+    #[arg(long, value_enum, default_value_t = ViewName::Overview)]
+    pub view: ViewName,
+    /// Longest wait for each live source's first answer
+    #[arg(long, default_value = "30s", value_parser = parse_duration_arg)]
+    pub wait: std::time::Duration,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WeightsCommand {
+    /// Print the router's current weights
+    #[command(after_help = "Example:\n  hybridtop weights get --format json")]
+    Get {
+        #[arg(long, value_enum, default_value_t = WeightsFormat::Text)]
+        format: WeightsFormat,
+    },
+    /// Set the router's weights (every path, summing to 100)
+    #[command(after_help = "Example:\n  hybridtop weights set eks-qwen3=80 agentcore-haiku=15 agentcore-sonnet=5 --reason 'haiku throttling' --yes")]
+    Set {
+        #[arg(required = true, value_name = "ID=PCT")]
+        assignments: Vec<String>,
+        /// Ask the server to validate without storing
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask for confirmation
+        #[arg(long)]
+        yes: bool,
+        #[arg(long)]
+        reason: Option<String>,
+        /// Allow moving more than max_shift_per_apply points
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WeightsFormat {
+    Json,
+    Text,
+}

@@ -1,0 +1,772 @@
+//! TOML configuration (schema v1, DESIGN.md): parsing, defaults, and validation with errors that
+//! name the file, the key and the value. Secrets never live here: the file names env variables.
+use crate::model::path::{PathId, Side};
+use crate::model::weights::{Guard, Weights};
+use regex::Regex;
+use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use thiserror::Error;
+
+/// The demo's built-in configuration: the seed's three paths and their prices.
+pub const DEMO_CONFIG: &str = include_str!("demo.toml");
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("no config file at {path} — run `hybridtop demo` for the built-in demo, or `hybridtop init` to write an example config")]
+    NotFound { path: PathBuf },
+    #[error("cannot read config file {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{file}: {message}")]
+    Parse { file: String, message: String },
+    #[error("{file}: key `{key}`: {message}")]
+    Invalid {
+        file: String,
+        key: String,
+        message: String,
+    },
+}
+
+fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    parse_duration(&s).map_err(serde::de::Error::custom)
+}
+
+fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let s = Option::<String>::deserialize(d)?;
+    s.map(|s| parse_duration(&s).map_err(serde::de::Error::custom))
+        .transpose()
+}
+
+/// `90s`, `5m`, `6h`, `1h30m`, `250ms`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s.trim())
+        .map_err(|e| format!("'{s}' is not a duration like 30s, 5m or 6h ({e})"))?;
+    if d.is_zero() {
+        return Err(format!("'{s}' must be longer than zero"));
+    }
+    Ok(d)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    pub general: General,
+    pub paths: Vec<PathConfig>,
+    pub aws: Option<AwsConfig>,
+    pub kubernetes: Option<KubernetesConfig>,
+    pub langfuse: Option<LangfuseConfig>,
+    pub router: Option<RouterConfig>,
+    pub correlation: CorrelationConfig,
+    pub alerts: AlertsConfig,
+    /// Action name → keys, e.g. `quit = ["q", "ctrl-c"]`.
+    pub keys: BTreeMap<String, Vec<String>>,
+    pub ui: UiConfig,
+    /// Keys the parser did not recognise (reported as warnings, not errors).
+    #[serde(skip)]
+    pub unknown_keys: Vec<String>,
+    /// Where this config came from, for error messages.
+    #[serde(skip)]
+    pub origin: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct General {
+    pub environment: String,
+    #[serde(deserialize_with = "de_duration")]
+    pub window: Duration,
+    pub read_only: bool,
+}
+
+impl Default for General {
+    fn default() -> Self {
+        General {
+            environment: "default".into(),
+            window: Duration::from_secs(300),
+            read_only: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PathConfig {
+    pub id: PathId,
+    pub kind: Side,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub eks: Option<EksPath>,
+    #[serde(default)]
+    pub agentcore: Option<AgentcorePath>,
+    #[serde(default)]
+    pub langfuse: Option<LangfusePath>,
+}
+
+impl PathConfig {
+    pub fn label(&self) -> &str {
+        self.label.as_deref().unwrap_or(self.id.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct EksPath {
+    pub namespace: String,
+    pub pod_selector: Option<String>,
+    pub scaled_object: Option<String>,
+    pub gpu_node_usd_per_hour: f64,
+    pub pods_per_node: u32,
+    /// How long a new pod takes to load the model and turn ready (used for previews).
+    #[serde(deserialize_with = "de_duration")]
+    pub model_load_time: Duration,
+    /// Requests per minute one ready pod serves before queueing dominates.
+    pub pod_capacity_rpm: f64,
+}
+
+impl Default for EksPath {
+    fn default() -> Self {
+        EksPath {
+            namespace: "default".into(),
+            pod_selector: None,
+            scaled_object: None,
+            gpu_node_usd_per_hour: 1.006,
+            pods_per_node: 1,
+            model_load_time: Duration::from_secs(90),
+            pod_capacity_rpm: 60.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct AgentcorePath {
+    pub runtime_arn: Option<String>,
+    pub model_id: Option<String>,
+    pub usd_per_1k_input_tokens: f64,
+    pub usd_per_1k_output_tokens: f64,
+    pub usd_per_vcpu_hour: f64,
+    pub usd_per_gb_hour: f64,
+}
+
+impl Default for AgentcorePath {
+    fn default() -> Self {
+        AgentcorePath {
+            runtime_arn: None,
+            model_id: None,
+            usd_per_1k_input_tokens: 0.001,
+            usd_per_1k_output_tokens: 0.005,
+            usd_per_vcpu_hour: 0.0895,
+            usd_per_gb_hour: 0.00945,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct LangfusePath {
+    pub tags: Vec<String>,
+    pub models: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct AwsConfig {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    #[serde(deserialize_with = "de_duration")]
+    pub cloudwatch_interval: Duration,
+    #[serde(deserialize_with = "de_duration")]
+    pub cost_explorer_interval: Duration,
+    pub cost_tag: Option<String>,
+}
+
+impl Default for AwsConfig {
+    fn default() -> Self {
+        AwsConfig {
+            region: None,
+            profile: None,
+            cloudwatch_interval: Duration::from_secs(60),
+            cost_explorer_interval: Duration::from_secs(6 * 3600),
+            cost_tag: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct KubernetesConfig {
+    pub context: Option<String>,
+    pub namespaces: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct LangfuseConfig {
+    pub base_url: Option<String>,
+    pub public_key_env: String,
+    pub secret_key_env: String,
+    #[serde(deserialize_with = "de_duration")]
+    pub interval: Duration,
+    pub api: LangfuseApi,
+    #[serde(deserialize_with = "de_duration")]
+    pub overlap: Duration,
+    pub max_requests_per_minute: u32,
+}
+
+impl Default for LangfuseConfig {
+    fn default() -> Self {
+        LangfuseConfig {
+            base_url: None,
+            public_key_env: "LANGFUSE_PUBLIC_KEY".into(),
+            secret_key_env: "LANGFUSE_SECRET_KEY".into(),
+            interval: Duration::from_secs(10),
+            api: LangfuseApi::Auto,
+            overlap: Duration::from_secs(120),
+            max_requests_per_minute: 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LangfuseApi {
+    V2,
+    V1,
+    Auto,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RouterBackend {
+    Httproute,
+    Configmap,
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RouterConfig {
+    pub backend: RouterBackend,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub httproute: Option<HttpRouteConfig>,
+    #[serde(default)]
+    pub configmap: Option<ConfigMapConfig>,
+    #[serde(default)]
+    pub guard: GuardConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct HttpRouteConfig {
+    pub rule: usize,
+    pub backend_refs: BTreeMap<PathId, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ConfigMapConfig {
+    pub key: String,
+}
+
+impl Default for ConfigMapConfig {
+    fn default() -> Self {
+        ConfigMapConfig {
+            key: "weights.json".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct GuardConfig {
+    pub step: u32,
+    pub max_shift_per_apply: u32,
+    pub min: BTreeMap<PathId, u32>,
+    pub max: BTreeMap<PathId, u32>,
+}
+
+impl Default for GuardConfig {
+    fn default() -> Self {
+        let g = Guard::default();
+        GuardConfig {
+            step: g.step,
+            max_shift_per_apply: g.max_shift_per_apply,
+            min: g.min,
+            max: g.max,
+        }
+    }
+}
+
+impl GuardConfig {
+    pub fn guard(&self) -> Guard {
+        Guard {
+            step: self.step,
+            max_shift_per_apply: self.max_shift_per_apply,
+            min: self.min.clone(),
+            max: self.max.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct CorrelationConfig {
+    pub session_id: String,
+    pub agentcore_trace: String,
+    pub eks_trace: String,
+    pub parent_metadata_key: String,
+    #[serde(deserialize_with = "de_duration")]
+    pub context_grace: Duration,
+    /// How long finished sessions are kept for the Traces view.
+    #[serde(deserialize_with = "de_duration")]
+    pub retention: Duration,
+    /// At most this many sessions are kept, oldest dropped first.
+    pub max_sessions: usize,
+    /// At most this many spans per session are kept.
+    pub max_spans_per_session: usize,
+}
+
+impl Default for CorrelationConfig {
+    fn default() -> Self {
+        CorrelationConfig {
+            session_id: r"^hybrid-(?P<session>.+)$".into(),
+            agentcore_trace: r"^ac-(?P<session>.+)-(?P<ts>\d+)$".into(),
+            eks_trace: r"^eks-(?P<pod>.+)-(?P<trace>[0-9a-f]+)$".into(),
+            parent_metadata_key: "parent".into(),
+            context_grace: Duration::from_secs(120),
+            retention: Duration::from_secs(1800),
+            max_sessions: 5000,
+            max_spans_per_session: 200,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct AlertsConfig {
+    pub p95_ms_warn: f64,
+    pub p95_ms_crit: f64,
+    pub error_rate_warn: f64,
+    pub error_rate_crit: f64,
+    pub context_loss_warn: f64,
+    pub throttles_per_minute_warn: f64,
+    pub bell: bool,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        AlertsConfig {
+            p95_ms_warn: 100.0,
+            p95_ms_crit: 200.0,
+            error_rate_warn: 0.01,
+            error_rate_crit: 0.05,
+            context_loss_warn: 0.05,
+            throttles_per_minute_warn: 1.0,
+            bell: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct UiConfig {
+    pub theme: Option<String>,
+    pub ascii: Option<bool>,
+    #[serde(deserialize_with = "de_opt_duration")]
+    pub refresh: Option<Duration>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            general: General::default(),
+            paths: Vec::new(),
+            aws: None,
+            kubernetes: None,
+            langfuse: None,
+            router: None,
+            correlation: CorrelationConfig::default(),
+            alerts: AlertsConfig::default(),
+            keys: BTreeMap::new(),
+            ui: UiConfig::default(),
+            unknown_keys: Vec::new(),
+            origin: String::new(),
+        }
+    }
+}
+
+/// The correlation rules compiled once.
+#[derive(Debug, Clone)]
+pub struct CorrelationRules {
+    pub session_id: Regex,
+    pub agentcore_trace: Regex,
+    pub eks_trace: Regex,
+    pub parent_metadata_key: String,
+    pub context_grace: Duration,
+    pub retention: Duration,
+    pub max_sessions: usize,
+    pub max_spans_per_session: usize,
+}
+
+impl Config {
+    /// Parse and validate TOML text. `origin` names the file in every error.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let mut unknown = Vec::new();
+        let de = toml::Deserializer::parse(text).map_err(|e| ConfigError::Parse {
+            file: origin.to_string(),
+            message: e.to_string().trim().to_string(),
+        })?;
+        let mut cfg: Config = serde_ignored::deserialize(de, |p| unknown.push(p.to_string()))
+            .map_err(|e: toml::de::Error| ConfigError::Parse {
+                file: origin.to_string(),
+                message: e.to_string().trim().to_string(),
+            })?;
+        cfg.unknown_keys = unknown;
+        cfg.origin = origin.to_string();
+        if cfg.paths.is_empty() {
+            cfg.paths = Config::demo().paths;
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ConfigError::NotFound {
+                    path: path.to_path_buf(),
+                })
+            }
+            Err(e) => {
+                return Err(ConfigError::Io {
+                    path: path.to_path_buf(),
+                    source: e,
+                })
+            }
+        };
+        Config::from_toml(&text, &path.display().to_string())
+    }
+
+    /// The built-in demo configuration. It is part of the binary and tested, so it always parses.
+    pub fn demo() -> Config {
+        let de = match toml::Deserializer::parse(DEMO_CONFIG) {
+            Ok(de) => de,
+            Err(_) => return Config::default(),
+        };
+        let mut cfg: Config = Deserialize::deserialize(de).unwrap_or_default();
+        cfg.origin = "built-in demo config".into();
+        cfg
+    }
+
+    fn invalid(&self, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            file: self.origin.clone(),
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut seen = Vec::<&PathId>::new();
+        for (i, p) in self.paths.iter().enumerate() {
+            let key = format!("paths[{i}].id");
+            if p.id.as_str().is_empty()
+                || !p
+                    .id
+                    .as_str()
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+            {
+                return Err(self.invalid(
+                    key,
+                    format!("'{}' is not a slug (letters, digits, - _ .)", p.id),
+                ));
+            }
+            if seen.contains(&&p.id) {
+                return Err(self.invalid(key, format!("path id '{}' is used twice", p.id)));
+            }
+            seen.push(&p.id);
+            if let Some(eks) = &p.eks {
+                if eks.pods_per_node == 0 {
+                    return Err(self.invalid(
+                        format!("paths[{i}].eks.pods_per_node"),
+                        "must be at least 1",
+                    ));
+                }
+                if !eks.gpu_node_usd_per_hour.is_finite() || eks.gpu_node_usd_per_hour < 0.0 {
+                    return Err(self.invalid(
+                        format!("paths[{i}].eks.gpu_node_usd_per_hour"),
+                        "must be a non-negative number",
+                    ));
+                }
+            }
+            if let Some(ac) = &p.agentcore {
+                for (k, v) in [
+                    ("usd_per_1k_input_tokens", ac.usd_per_1k_input_tokens),
+                    ("usd_per_1k_output_tokens", ac.usd_per_1k_output_tokens),
+                    ("usd_per_vcpu_hour", ac.usd_per_vcpu_hour),
+                    ("usd_per_gb_hour", ac.usd_per_gb_hour),
+                ] {
+                    if !v.is_finite() || v < 0.0 {
+                        return Err(self.invalid(
+                            format!("paths[{i}].agentcore.{k}"),
+                            format!("{v} must be a non-negative number"),
+                        ));
+                    }
+                }
+            }
+        }
+        self.correlation_rules()?;
+        if let Some(r) = &self.router {
+            let g = &r.guard;
+            if g.step == 0 || g.step > 100 {
+                return Err(self.invalid("router.guard.step", format!("{} must be 1..=100", g.step)));
+            }
+            for (name, map) in [("min", &g.min), ("max", &g.max)] {
+                for (id, v) in map {
+                    if !self.path_ids().contains(id) {
+                        return Err(self.invalid(
+                            format!("router.guard.{name}.{id}"),
+                            format!("unknown path id '{id}' (paths: {})", self.path_list()),
+                        ));
+                    }
+                    if *v > 100 {
+                        return Err(self.invalid(
+                            format!("router.guard.{name}.{id}"),
+                            format!("{v} is over 100"),
+                        ));
+                    }
+                }
+            }
+            let guard = g.guard();
+            let ids = self.path_ids();
+            let min_sum: u32 = ids.iter().map(|id| guard.min_of(id)).sum();
+            let max_sum: u32 = ids.iter().map(|id| guard.max_of(id)).sum();
+            if min_sum > 100 || max_sum < 100 {
+                return Err(self.invalid(
+                    "router.guard",
+                    format!("no weights can satisfy these bounds (mins sum to {min_sum}, maxes to {max_sum})"),
+                ));
+            }
+            for id in ids.iter() {
+                if guard.min_of(id) > guard.max_of(id) {
+                    return Err(self.invalid(
+                        format!("router.guard.min.{id}"),
+                        "is above its max",
+                    ));
+                }
+            }
+            if r.backend != RouterBackend::None {
+                if r.namespace.as_deref().unwrap_or("").is_empty() {
+                    return Err(self.invalid("router.namespace", "is required for this backend"));
+                }
+                if r.name.as_deref().unwrap_or("").is_empty() {
+                    return Err(self.invalid("router.name", "is required for this backend"));
+                }
+            }
+            if r.backend == RouterBackend::Httproute {
+                let Some(h) = &r.httproute else {
+                    return Err(self.invalid(
+                        "router.httproute",
+                        "backend = \"httproute\" needs a [router.httproute] section with backend_refs",
+                    ));
+                };
+                for id in h.backend_refs.keys() {
+                    if !ids.contains(id) {
+                        return Err(self.invalid(
+                            format!("router.httproute.backend_refs.{id}"),
+                            format!("unknown path id '{id}' (paths: {})", self.path_list()),
+                        ));
+                    }
+                }
+                for id in ids.iter() {
+                    if !h.backend_refs.contains_key(id) {
+                        return Err(self.invalid(
+                            "router.httproute.backend_refs",
+                            format!("path '{id}' has no backendRef name"),
+                        ));
+                    }
+                }
+            }
+        }
+        for (action, keys) in &self.keys {
+            if keys.is_empty() {
+                return Err(self.invalid(format!("keys.{action}"), "needs at least one key"));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn path_ids(&self) -> Vec<PathId> {
+        self.paths.iter().map(|p| p.id.clone()).collect()
+    }
+
+    fn path_list(&self) -> String {
+        self.paths
+            .iter()
+            .map(|p| p.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    pub fn path(&self, id: &PathId) -> Option<&PathConfig> {
+        self.paths.iter().find(|p| &p.id == id)
+    }
+
+    pub fn guard(&self) -> Guard {
+        self.router
+            .as_ref()
+            .map(|r| r.guard.guard())
+            .unwrap_or_default()
+    }
+
+    pub fn correlation_rules(&self) -> Result<CorrelationRules, ConfigError> {
+        let c = &self.correlation;
+        let compile = |key: &str, re: &str, need_session: bool| -> Result<Regex, ConfigError> {
+            let r = Regex::new(re).map_err(|e| {
+                self.invalid(
+                    format!("correlation.{key}"),
+                    format!("'{re}' is not a valid regex: {e}"),
+                )
+            })?;
+            if need_session && !r.capture_names().any(|n| n == Some("session")) {
+                return Err(self.invalid(
+                    format!("correlation.{key}"),
+                    format!("'{re}' needs a named group (?P<session>…)"),
+                ));
+            }
+            Ok(r)
+        };
+        Ok(CorrelationRules {
+            session_id: compile("session_id", &c.session_id, true)?,
+            agentcore_trace: compile("agentcore_trace", &c.agentcore_trace, true)?,
+            eks_trace: compile("eks_trace", &c.eks_trace, false)?,
+            parent_metadata_key: c.parent_metadata_key.clone(),
+            context_grace: c.context_grace,
+            retention: c.retention,
+            max_sessions: c.max_sessions.max(1),
+            max_spans_per_session: c.max_spans_per_session.max(1),
+        })
+    }
+
+    /// The demo's starting weights: the seed's 70/20/10 when the paths are the seed's, otherwise
+    /// an even split that satisfies the guard.
+    pub fn default_weights(&self) -> Weights {
+        let ids = self.path_ids();
+        let seed: [(&str, u32); 3] = [
+            ("eks-qwen3", 70),
+            ("agentcore-haiku", 20),
+            ("agentcore-sonnet", 10),
+        ];
+        if ids.len() == 3 && seed.iter().all(|(k, _)| ids.contains(&PathId::from(*k))) {
+            return Weights::from_pairs(seed);
+        }
+        let n = ids.len().max(1) as u32;
+        let mut w: Vec<(PathId, u32)> = ids.iter().map(|id| (id.clone(), 100 / n)).collect();
+        let rest = 100 - (100 / n) * n;
+        for item in w.iter_mut().take(rest as usize) {
+            item.1 += 1;
+        }
+        Weights::from_pairs(w)
+    }
+}
+
+/// Default config location: `$HYBRIDTOP_CONFIG`, else `$XDG_CONFIG_HOME/hybridtop/config.toml`.
+pub fn default_config_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("HYBRIDTOP_CONFIG") {
+        return PathBuf::from(p);
+    }
+    config_dir().join("config.toml")
+}
+
+pub fn config_dir() -> PathBuf {
+    xdg_dir("XDG_CONFIG_HOME", ".config", dirs::config_dir).join("hybridtop")
+}
+
+pub fn state_dir() -> PathBuf {
+    xdg_dir("XDG_STATE_HOME", ".local/state", dirs::state_dir).join("hybridtop")
+}
+
+pub fn cache_dir() -> PathBuf {
+    xdg_dir("XDG_CACHE_HOME", ".cache", dirs::cache_dir).join("hybridtop")
+}
+
+fn xdg_dir(var: &str, home_rel: &str, fallback: fn() -> Option<PathBuf>) -> PathBuf {
+    if let Some(v) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+        return PathBuf::from(v);
+    }
+    if let Some(h) = std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(h).join(home_rel);
+    }
+    fallback().unwrap_or_else(|| PathBuf::from("."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_config_parses_and_validates() {
+        let cfg = Config::from_toml(DEMO_CONFIG, "demo.toml").unwrap();
+        assert_eq!(cfg.paths.len(), 3);
+        assert!(cfg.unknown_keys.is_empty(), "{:?}", cfg.unknown_keys);
+        assert_eq!(cfg.default_weights().to_text(), "eks-qwen3=70 agentcore-haiku=20 agentcore-sonnet=10");
+        assert_eq!(Config::demo().paths.len(), 3);
+    }
+
+    #[test]
+    fn design_example_parses() {
+        let text = include_str!("../tests/fixtures/design_config.toml");
+        let cfg = Config::from_toml(text, "design.toml").unwrap();
+        assert!(cfg.unknown_keys.is_empty(), "{:?}", cfg.unknown_keys);
+        assert_eq!(cfg.general.window, Duration::from_secs(300));
+        assert_eq!(cfg.guard().min_of(&"agentcore-sonnet".into()), 5);
+    }
+
+    fn err(text: &str) -> String {
+        Config::from_toml(text, "t.toml").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn errors_name_file_key_and_value() {
+        let e = err("[correlation]\nsession_id = '(unclosed'\n");
+        assert!(e.contains("t.toml") && e.contains("correlation.session_id") && e.contains("(unclosed"), "{e}");
+        let e = err("[correlation]\nsession_id = '^hybrid-(.+)$'\n");
+        assert!(e.contains("named group"), "{e}");
+        let e = err("[general]\nwindow = 'soon'\n");
+        assert!(e.contains("soon") && e.contains("window"), "{e}");
+        let e = err("[router]\nbackend='httproute'\nnamespace='a'\nname='r'\n[router.httproute]\nbackend_refs={ nope = 'x' }\n");
+        assert!(e.contains("router.httproute.backend_refs.nope"), "{e}");
+        let e = err("[router]\nbackend='none'\n[router.guard]\nmin = { eks-qwen3 = 60, agentcore-haiku = 60 }\n");
+        assert!(e.contains("router.guard") && e.contains("120"), "{e}");
+        let e = err("[[paths]]\nid='a'\nkind='eks'\n[[paths]]\nid='a'\nkind='agentcore'\n");
+        assert!(e.contains("paths[1].id") && e.contains("twice"), "{e}");
+        let e = err("[[paths]]\nid='a'\nkind='gpu'\n");
+        assert!(e.contains("gpu"), "{e}");
+        let e = err("not toml = = 1");
+        assert!(e.contains("t.toml"), "{e}");
+    }
+
+    #[test]
+    fn unknown_keys_are_collected_not_fatal() {
+        let cfg = Config::from_toml("[general]\nenvironmnet = 'x'\n", "t.toml").unwrap();
+        assert_eq!(cfg.unknown_keys, vec!["general.environmnet".to_string()]);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("6h").unwrap(), Duration::from_secs(21600));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("x").is_err());
+    }
+}

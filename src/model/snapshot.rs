@@ -1,0 +1,262 @@
+//! `Snapshot`: the view model. Derived from `State`; the only thing views and exports read.
+//! Serialises to the `hybridtop.snapshot.v1` JSON schema (DESIGN.md); bulky detail is skipped.
+use crate::model::path::{PathId, Side};
+use crate::model::update::{
+    CostClass, DailyCost, Level, Pod, ScaledObject, SourceName, SourceState,
+};
+use crate::model::weights::Weights;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub const SCHEMA: &str = "hybridtop.snapshot.v1";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Live,
+    Demo,
+    Replay,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Live => "live",
+            Mode::Demo => "demo",
+            Mode::Replay => "replay",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub schema: String,
+    pub generated_at: DateTime<Utc>,
+    pub mode: Mode,
+    pub environment: String,
+    pub window_seconds: u64,
+    pub read_only: bool,
+    pub redacted: bool,
+    pub sources: Vec<SourceStatus>,
+    pub router: RouterView,
+    pub paths: Vec<PathView>,
+    pub fleet: FleetView,
+    pub sessions: SessionsView,
+    pub cost: CostView,
+    pub alerts: Vec<Alert>,
+    pub phase: PhaseView,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SourceStatus {
+    pub name: SourceName,
+    pub state: SourceState,
+    pub last_success: Option<DateTime<Utc>>,
+    pub age_seconds: Option<f64>,
+    pub error: Option<String>,
+    /// True when the figures come from the simulator rather than the real service.
+    #[serde(default)]
+    pub simulated: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RouterView {
+    pub backend: String,
+    pub target: Option<String>,
+    pub weights: Weights,
+    pub version: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Quantiles {
+    pub p50: Option<f64>,
+    pub p95: Option<f64>,
+    pub p99: Option<f64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PathCost {
+    pub usd_per_hour: Option<f64>,
+    pub usd_per_1k_requests: Option<f64>,
+    pub projected_usd_per_month: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PathView {
+    pub id: PathId,
+    pub kind: Side,
+    pub label: String,
+    /// The router's configured percent (null when the router's weights are unknown).
+    pub weight: Option<u32>,
+    pub requests_per_minute: f64,
+    pub observed_share: f64,
+    pub error_rate: Option<f64>,
+    pub throttles_per_minute: f64,
+    pub latency_ms: Quantiles,
+    pub cost: PathCost,
+    /// EKS paths only: ready pods and the replicas KEDA wants.
+    pub ready_pods: Option<u32>,
+    pub desired_pods: Option<u32>,
+    /// Per-bucket history for sparklines, oldest first (not in the JSON).
+    #[serde(skip)]
+    pub history: PathHistory,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PathHistory {
+    pub requests_per_minute: Vec<f64>,
+    pub observed_share: Vec<f64>,
+    pub p95_ms: Vec<f64>,
+    pub usd_per_hour: Vec<f64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FleetView {
+    pub pods: Vec<PodView>,
+    pub scaled_objects: Vec<ScaledObjectView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PodView {
+    #[serde(flatten)]
+    pub pod: Pod,
+    pub age_seconds: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScaledObjectView {
+    #[serde(flatten)]
+    pub scaled_object: ScaledObject,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionsView {
+    pub total: u64,
+    pub hybrid: u64,
+    pub escalated: u64,
+    pub handoffs: u64,
+    pub orphaned: u64,
+    pub context_loss_rate: Option<f64>,
+    /// The newest sessions (a bounded number) for the JSON.
+    pub recent: Vec<SessionRow>,
+    /// Every retained session, newest first (screen only).
+    #[serde(skip)]
+    pub all: Arc<Vec<SessionRow>>,
+    /// Spans of the session the UI has open (screen only).
+    #[serde(skip)]
+    pub detail: Option<SessionDetail>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionRow {
+    pub session_id: String,
+    pub sides: Vec<Side>,
+    pub paths: Vec<PathId>,
+    pub spans: u32,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: f64,
+    pub cost_usd: Option<f64>,
+    pub escalated: bool,
+    pub handoffs: u32,
+    pub orphan_spans: u32,
+    pub errors: u32,
+    pub hybrid: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionDetail {
+    pub session_id: String,
+    pub started_at: DateTime<Utc>,
+    pub spans: Vec<SpanView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SpanView {
+    pub id: String,
+    pub trace_id: String,
+    pub parent_observation_id: Option<String>,
+    pub name: String,
+    pub side: Option<Side>,
+    pub path: Option<PathId>,
+    /// Offset from the session start.
+    pub start_ms: f64,
+    pub duration_ms: Option<f64>,
+    pub model: Option<String>,
+    pub level: Level,
+    pub status_message: Option<String>,
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub cost_usd: Option<f64>,
+    /// This span starts a hand-off (its side differs from the previous span's).
+    pub handoff: bool,
+    /// EKS→AgentCore change of side: the escalation point.
+    pub escalation: bool,
+    /// Declared parent that never appeared (e.g. `ac-s-42`).
+    pub orphan_parent: Option<String>,
+    pub input: Option<String>,
+    pub output: Option<String>,
+    pub html_path: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CostView {
+    /// By class plus `total`; null until Cost Explorer answered.
+    pub billed_month_to_date_usd: Option<BTreeMap<String, f64>>,
+    pub billed_as_of: Option<DateTime<Utc>>,
+    pub estimated_usd_per_hour: Option<f64>,
+    pub projected_usd_per_month: Option<f64>,
+    pub dashboard_api_usd_per_hour: Option<f64>,
+    #[serde(skip)]
+    pub daily: Vec<DailyCost>,
+}
+
+impl CostView {
+    pub fn billed_total(&self) -> Option<f64> {
+        self.billed_month_to_date_usd
+            .as_ref()
+            .and_then(|m| m.get("total").copied())
+    }
+}
+
+/// Convenience to key billed figures by class name.
+pub fn class_key(c: CostClass) -> &'static str {
+    match c {
+        CostClass::Agentcore => "agentcore",
+        CostClass::Eks => "eks",
+        CostClass::Other => "other",
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warn,
+    Crit,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    pub severity: Severity,
+    pub code: String,
+    pub path: Option<PathId>,
+    pub message: String,
+    pub since: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PhaseView {
+    pub current: u8,
+    pub triggers: Vec<PhaseTrigger>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PhaseTrigger {
+    pub metric: String,
+    pub value: Option<f64>,
+    pub threshold: f64,
+    pub met: bool,
+    pub toward_phase: u8,
+}

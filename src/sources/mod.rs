@@ -1,0 +1,16 @@
+//! Sources own their I/O: client, interval, backoff and health. They know nothing of the UI and
+//! talk to the app loop only by sending `Update`s.
+pub mod simulator;
+
+use crate::model::update::Update;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+pub type UpdateTx = mpsc::Sender<Update>;
+pub type UpdateRx = mpsc::Receiver<Update>;
+
+pub trait Source: Send + 'static {
+    fn name(&self) -> &'static str;
+    /// Run until the channel closes.
+    fn spawn(self: Box<Self>, tx: UpdateTx) -> JoinHandle<()>;
+}

@@ -1,0 +1,89 @@
+//! `UiState`: what the operator is looking at (view, selection, filter, open session). Owned by
+//! the app loop, read by the pure views.
+use crate::action::Keymap;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum View {
+    #[default]
+    Overview,
+    Traces,
+    Fleet,
+    Cost,
+    Help,
+}
+
+impl View {
+    pub const ALL: [View; 5] = [View::Overview, View::Traces, View::Fleet, View::Cost, View::Help];
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Overview => "Overview",
+            View::Traces => "Traces",
+            View::Fleet => "Fleet",
+            View::Cost => "Cost",
+            View::Help => "Help",
+        }
+    }
+    pub fn index(self) -> usize {
+        View::ALL.iter().position(|v| *v == self).unwrap_or(0)
+    }
+    pub fn next(self) -> View {
+        View::ALL[(self.index() + 1) % View::ALL.len()]
+    }
+    pub fn prev(self) -> View {
+        View::ALL[(self.index() + View::ALL.len() - 1) % View::ALL.len()]
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct TracesUi {
+    /// Index into the filtered session list.
+    pub selected: usize,
+    pub filter: String,
+    /// The session whose waterfall is open.
+    pub open: Option<String>,
+    /// Selected span in the waterfall.
+    pub span_selected: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum FleetPane {
+    #[default]
+    Pods,
+    ScaledObjects,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct FleetUi {
+    pub pane: FleetPane,
+    pub selected: usize,
+    pub filter: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ToastLevel {
+    Info,
+    Warn,
+    Error,
+}
+
+#[derive(Clone, Debug)]
+pub struct Toast {
+    pub level: ToastLevel,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct UiState {
+    pub view: View,
+    /// The view under the help overlay when `?` was pressed.
+    pub paused: bool,
+    /// `/` was pressed: keys go to the filter of the current view.
+    pub filter_editing: bool,
+    pub traces: TracesUi,
+    pub fleet: FleetUi,
+    pub toast: Option<Toast>,
+    pub keymap: Keymap,
+    /// Draw with ASCII only (no box-drawing, braille or block glyphs).
+    pub ascii: bool,
+    pub theme_name: String,
+}
