@@ -37,7 +37,12 @@ impl Action {
         (Action::Quit, "quit", &["q", "ctrl-c"], "quit"),
         (Action::Help, "help", &["?"], "help"),
         (Action::NextView, "next_view", &["tab"], "next view"),
-        (Action::PrevView, "prev_view", &["shift-tab"], "previous view"),
+        (
+            Action::PrevView,
+            "prev_view",
+            &["shift-tab"],
+            "previous view",
+        ),
         (Action::ViewOverview, "view_overview", &["1"], "Overview"),
         (Action::ViewTraces, "view_traces", &["2"], "Traces"),
         (Action::ViewFleet, "view_fleet", &["3"], "Fleet"),
@@ -46,7 +51,12 @@ impl Action {
         (Action::Up, "up", &["k", "up"], "move up"),
         (Action::Down, "down", &["j", "down"], "move down"),
         (Action::PageUp, "page_up", &["pageup", "ctrl-u"], "page up"),
-        (Action::PageDown, "page_down", &["pagedown", "ctrl-d"], "page down"),
+        (
+            Action::PageDown,
+            "page_down",
+            &["pagedown", "ctrl-d"],
+            "page down",
+        ),
         (Action::Top, "top", &["g", "home"], "first row"),
         (Action::Bottom, "bottom", &["G", "end"], "last row"),
         (Action::Open, "open", &["enter"], "open"),
@@ -144,7 +154,11 @@ impl Key {
                         let c = if ctrl { c.to_ascii_lowercase() } else { c };
                         KeyCode::Char(c)
                     }
-                    _ => return Err(format!("'{s}' is not a key (try q, ctrl-c, shift-tab, enter, f1)")),
+                    _ => {
+                        return Err(format!(
+                            "'{s}' is not a key (try q, ctrl-c, shift-tab, enter, f1)"
+                        ))
+                    }
                 }
             }
         };
@@ -296,11 +310,26 @@ mod tests {
     #[test]
     fn defaults_are_conflict_free() {
         let km = Keymap::new(&BTreeMap::new()).unwrap();
-        assert_eq!(km.action(&ev(KeyCode::Char('q'), KeyModifiers::NONE)), Some(Action::Quit));
-        assert_eq!(km.action(&ev(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
-        assert_eq!(km.action(&ev(KeyCode::BackTab, KeyModifiers::SHIFT)), Some(Action::PrevView));
-        assert_eq!(km.action(&ev(KeyCode::Char('G'), KeyModifiers::SHIFT)), Some(Action::Bottom));
-        assert_eq!(km.action(&ev(KeyCode::Char('3'), KeyModifiers::NONE)), Some(Action::ViewFleet));
+        assert_eq!(
+            km.action(&ev(KeyCode::Char('q'), KeyModifiers::NONE)),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            km.action(&ev(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            km.action(&ev(KeyCode::BackTab, KeyModifiers::SHIFT)),
+            Some(Action::PrevView)
+        );
+        assert_eq!(
+            km.action(&ev(KeyCode::Char('G'), KeyModifiers::SHIFT)),
+            Some(Action::Bottom)
+        );
+        assert_eq!(
+            km.action(&ev(KeyCode::Char('3'), KeyModifiers::NONE)),
+            Some(Action::ViewFleet)
+        );
     }
 
     #[test]
@@ -308,7 +337,10 @@ mod tests {
         let mut o = BTreeMap::new();
         o.insert("quit".to_string(), vec!["x".to_string()]);
         let km = Keymap::new(&o).unwrap();
-        assert_eq!(km.action(&ev(KeyCode::Char('x'), KeyModifiers::NONE)), Some(Action::Quit));
+        assert_eq!(
+            km.action(&ev(KeyCode::Char('x'), KeyModifiers::NONE)),
+            Some(Action::Quit)
+        );
         assert_eq!(km.action(&ev(KeyCode::Char('q'), KeyModifiers::NONE)), None);
 
         let mut o = BTreeMap::new();
@@ -318,10 +350,16 @@ mod tests {
         let mut o = BTreeMap::new();
         o.insert("quit".to_string(), vec!["w".to_string()]);
         let e = Keymap::new(&o).unwrap_err().to_string();
-        assert!(e.contains("'w'") && e.contains("quit") && e.contains("weights"), "{e}");
+        assert!(
+            e.contains("'w'") && e.contains("quit") && e.contains("weights"),
+            "{e}"
+        );
 
         let mut o = BTreeMap::new();
-        o.insert("quit".to_string(), vec!["ctrl-".to_string(), "nope-key".to_string()]);
+        o.insert(
+            "quit".to_string(),
+            vec!["ctrl-".to_string(), "nope-key".to_string()],
+        );
         assert!(matches!(Keymap::new(&o), Err(KeymapError::BadKey { .. })));
     }
 }

@@ -56,13 +56,17 @@ fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the dashboard on the built-in simulated hybrid fleet (no credentials needed)
-    #[command(after_help = "Examples:\n  hybridtop demo\n  hybridtop demo --scenario eks-node-loss --speed 10\n  hybridtop --read-only demo --seed 7")]
+    #[command(
+        after_help = "Examples:\n  hybridtop demo\n  hybridtop demo --scenario eks-node-loss --speed 10\n  hybridtop --read-only demo --seed 7"
+    )]
     Demo(DemoArgs),
     /// Replay a recording in the same UI, read-only
     #[command(after_help = "Example:\n  hybridtop replay incident.jsonl --speed 4")]
     Replay(ReplayArgs),
     /// Print one snapshot of the dashboard and exit
-    #[command(after_help = "Examples:\n  hybridtop snapshot --demo --seed 7 --sim-seconds 600 --format json\n  hybridtop snapshot --demo --format text --width 120 --height 40")]
+    #[command(
+        after_help = "Examples:\n  hybridtop snapshot --demo --seed 7 --sim-seconds 600 --format json\n  hybridtop snapshot --demo --format text --width 120 --height 40"
+    )]
     Snapshot(SnapshotArgs),
     /// Read or change the router's weights
     #[command(subcommand)]
@@ -71,7 +75,9 @@ pub enum Command {
     #[command(after_help = "Example:\n  hybridtop -c prod.toml check")]
     Check,
     /// Write a commented example config
-    #[command(after_help = "Example:\n  hybridtop init && $EDITOR ~/.config/hybridtop/config.toml")]
+    #[command(
+        after_help = "Example:\n  hybridtop init && $EDITOR ~/.config/hybridtop/config.toml"
+    )]
     Init {
         /// Overwrite an existing file
         #[arg(long)]
@@ -81,7 +87,9 @@ pub enum Command {
     #[command(after_help = "Example:\n  hybridtop info")]
     Info,
     /// Print shell completions
-    #[command(after_help = "Example:\n  hybridtop completions bash > ~/.local/share/bash-completion/completions/hybridtop")]
+    #[command(
+        after_help = "Example:\n  hybridtop completions bash > ~/.local/share/bash-completion/completions/hybridtop"
+    )]
     Completions {
         #[arg(value_enum)]
         shell: Shell,
@@ -190,7 +198,9 @@ pub enum WeightsCommand {
         format: WeightsFormat,
     },
     /// Set the router's weights (every path, summing to 100)
-    #[command(after_help = "Example:\n  hybridtop weights set eks-qwen3=80 agentcore-haiku=15 agentcore-sonnet=5 --reason 'haiku throttling' --yes")]
+    #[command(
+        after_help = "Example:\n  hybridtop weights set eks-qwen3=80 agentcore-haiku=15 agentcore-sonnet=5 --reason 'haiku throttling' --yes"
+    )]
     Set {
         #[arg(required = true, value_name = "ID=PCT")]
         assignments: Vec<String>,

@@ -52,7 +52,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct Config {
     pub general: General,
@@ -384,25 +384,6 @@ pub struct UiConfig {
     pub refresh: Option<Duration>,
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            general: General::default(),
-            paths: Vec::new(),
-            aws: None,
-            kubernetes: None,
-            langfuse: None,
-            router: None,
-            correlation: CorrelationConfig::default(),
-            alerts: AlertsConfig::default(),
-            keys: BTreeMap::new(),
-            ui: UiConfig::default(),
-            unknown_keys: Vec::new(),
-            origin: String::new(),
-        }
-    }
-}
-
 /// The correlation rules compiled once.
 #[derive(Debug, Clone)]
 pub struct CorrelationRules {
@@ -529,7 +510,9 @@ impl Config {
         if let Some(r) = &self.router {
             let g = &r.guard;
             if g.step == 0 || g.step > 100 {
-                return Err(self.invalid("router.guard.step", format!("{} must be 1..=100", g.step)));
+                return Err(
+                    self.invalid("router.guard.step", format!("{} must be 1..=100", g.step))
+                );
             }
             for (name, map) in [("min", &g.min), ("max", &g.max)] {
                 for (id, v) in map {
@@ -559,10 +542,7 @@ impl Config {
             }
             for id in ids.iter() {
                 if guard.min_of(id) > guard.max_of(id) {
-                    return Err(self.invalid(
-                        format!("router.guard.min.{id}"),
-                        "is above its max",
-                    ));
+                    return Err(self.invalid(format!("router.guard.min.{id}"), "is above its max"));
                 }
             }
             if r.backend != RouterBackend::None {
@@ -719,7 +699,10 @@ mod tests {
         let cfg = Config::from_toml(DEMO_CONFIG, "demo.toml").unwrap();
         assert_eq!(cfg.paths.len(), 3);
         assert!(cfg.unknown_keys.is_empty(), "{:?}", cfg.unknown_keys);
-        assert_eq!(cfg.default_weights().to_text(), "eks-qwen3=70 agentcore-haiku=20 agentcore-sonnet=10");
+        assert_eq!(
+            cfg.default_weights().to_text(),
+            "eks-qwen3=70 agentcore-haiku=20 agentcore-sonnet=10"
+        );
         assert_eq!(Config::demo().paths.len(), 3);
     }
 
@@ -739,7 +722,10 @@ mod tests {
     #[test]
     fn errors_name_file_key_and_value() {
         let e = err("[correlation]\nsession_id = '(unclosed'\n");
-        assert!(e.contains("t.toml") && e.contains("correlation.session_id") && e.contains("(unclosed"), "{e}");
+        assert!(
+            e.contains("t.toml") && e.contains("correlation.session_id") && e.contains("(unclosed"),
+            "{e}"
+        );
         let e = err("[correlation]\nsession_id = '^hybrid-(.+)$'\n");
         assert!(e.contains("named group"), "{e}");
         let e = err("[general]\nwindow = 'soon'\n");

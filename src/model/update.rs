@@ -68,10 +68,20 @@ pub enum FleetUpdate {
         pods: Vec<Pod>,
         scaled_objects: Vec<ScaledObject>,
     },
-    PodUpsert { pod: Pod },
-    PodDelete { namespace: String, name: String },
-    ScaledObjectUpsert { scaled_object: ScaledObject },
-    ScaledObjectDelete { namespace: String, name: String },
+    PodUpsert {
+        pod: Pod,
+    },
+    PodDelete {
+        namespace: String,
+        name: String,
+    },
+    ScaledObjectUpsert {
+        scaled_object: ScaledObject,
+    },
+    ScaledObjectDelete {
+        namespace: String,
+        name: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

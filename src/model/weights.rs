@@ -43,7 +43,11 @@ impl Weights {
         }
         let total: u32 = ids
             .into_iter()
-            .map(|id| self.get(id).unwrap_or(0).abs_diff(from.get(id).unwrap_or(0)))
+            .map(|id| {
+                self.get(id)
+                    .unwrap_or(0)
+                    .abs_diff(from.get(id).unwrap_or(0))
+            })
             .sum();
         total / 2
     }
@@ -132,7 +136,12 @@ impl Guard {
     /// Move `id` by `delta` points; the other paths give or take proportionally to their current
     /// weights, within their bounds, rounded by largest remainder so the sum stays 100.
     /// Returns the new weights (unchanged if nothing can move).
-    pub fn adjust(&self, current: &Weights, id: &PathId, delta: i32) -> Result<Weights, WeightsError> {
+    pub fn adjust(
+        &self,
+        current: &Weights,
+        id: &PathId,
+        delta: i32,
+    ) -> Result<Weights, WeightsError> {
         let Some(cur) = current.get(id) else {
             return Err(WeightsError::UnknownPath(id.clone()));
         };
@@ -225,7 +234,11 @@ impl Guard {
             out.0.insert(k.clone(), nv);
         }
         let moved = moved as u32;
-        let nv = if wanted_delta > 0 { cur + moved } else { cur - moved };
+        let nv = if wanted_delta > 0 {
+            cur + moved
+        } else {
+            cur - moved
+        };
         out.0.insert(id.clone(), nv);
         Ok(out)
     }
@@ -248,7 +261,9 @@ pub enum WeightsError {
     Sum(u32),
     #[error("all weights are zero: that would route nothing")]
     AllZero,
-    #[error("moves {shift} points, more than max_shift_per_apply = {max} (use --force to override)")]
+    #[error(
+        "moves {shift} points, more than max_shift_per_apply = {max} (use --force to override)"
+    )]
     TooLarge { shift: u32, max: u32 },
     #[error("'{0}' is not ID=PERCENT")]
     Syntax(String),
@@ -293,27 +308,53 @@ mod tests {
         Weights::from_pairs(v.iter().map(|(k, v)| (*k, *v)))
     }
     fn ids() -> Vec<PathId> {
-        vec!["eks-qwen3".into(), "agentcore-haiku".into(), "agentcore-sonnet".into()]
+        vec![
+            "eks-qwen3".into(),
+            "agentcore-haiku".into(),
+            "agentcore-sonnet".into(),
+        ]
     }
 
     #[test]
     fn two_steps_down_moves_others_proportionally() {
         let g = Guard::default();
-        let start = w(&[("eks-qwen3", 70), ("agentcore-haiku", 20), ("agentcore-sonnet", 10)]);
+        let start = w(&[
+            ("eks-qwen3", 70),
+            ("agentcore-haiku", 20),
+            ("agentcore-sonnet", 10),
+        ]);
         // The editor accumulates steps on one path against the weights it opened with, so two
         // `-` presses are one ten-point move: 20:10 share 10 points as 6.67/3.33 → 7/3.
         let out = g.adjust(&start, &"eks-qwen3".into(), -10).unwrap();
-        assert_eq!(out, w(&[("eks-qwen3", 60), ("agentcore-haiku", 27), ("agentcore-sonnet", 13)]));
+        assert_eq!(
+            out,
+            w(&[
+                ("eks-qwen3", 60),
+                ("agentcore-haiku", 27),
+                ("agentcore-sonnet", 13)
+            ])
+        );
         // Applying steps one after the other rounds twice and lands elsewhere.
         let once = g.adjust(&start, &"eks-qwen3".into(), -5).unwrap();
-        assert_eq!(once, w(&[("eks-qwen3", 65), ("agentcore-haiku", 23), ("agentcore-sonnet", 12)]));
+        assert_eq!(
+            once,
+            w(&[
+                ("eks-qwen3", 65),
+                ("agentcore-haiku", 23),
+                ("agentcore-sonnet", 12)
+            ])
+        );
     }
 
     #[test]
     fn respects_min_bound_of_others() {
         let mut g = Guard::default();
         g.min.insert("agentcore-sonnet".into(), 5);
-        let start = w(&[("eks-qwen3", 70), ("agentcore-haiku", 20), ("agentcore-sonnet", 10)]);
+        let start = w(&[
+            ("eks-qwen3", 70),
+            ("agentcore-haiku", 20),
+            ("agentcore-sonnet", 10),
+        ]);
         let out = g.adjust(&start, &"eks-qwen3".into(), 25).unwrap();
         assert_eq!(out.sum(), 100);
         assert_eq!(out.get(&"agentcore-sonnet".into()), Some(5));
@@ -327,7 +368,11 @@ mod tests {
     fn clamps_own_bounds() {
         let mut g = Guard::default();
         g.max.insert("eks-qwen3".into(), 80);
-        let start = w(&[("eks-qwen3", 78), ("agentcore-haiku", 12), ("agentcore-sonnet", 10)]);
+        let start = w(&[
+            ("eks-qwen3", 78),
+            ("agentcore-haiku", 12),
+            ("agentcore-sonnet", 10),
+        ]);
         let out = g.adjust(&start, &"eks-qwen3".into(), 5).unwrap();
         assert_eq!(out.get(&"eks-qwen3".into()), Some(80));
         assert_eq!(out.sum(), 100);
@@ -336,39 +381,109 @@ mod tests {
     #[test]
     fn zero_weight_others_share_equally() {
         let g = Guard::default();
-        let start = w(&[("eks-qwen3", 100), ("agentcore-haiku", 0), ("agentcore-sonnet", 0)]);
+        let start = w(&[
+            ("eks-qwen3", 100),
+            ("agentcore-haiku", 0),
+            ("agentcore-sonnet", 0),
+        ]);
         let out = g.adjust(&start, &"eks-qwen3".into(), -10).unwrap();
-        assert_eq!(out, w(&[("eks-qwen3", 90), ("agentcore-haiku", 5), ("agentcore-sonnet", 5)]));
+        assert_eq!(
+            out,
+            w(&[
+                ("eks-qwen3", 90),
+                ("agentcore-haiku", 5),
+                ("agentcore-sonnet", 5)
+            ])
+        );
     }
 
     #[test]
     fn guard_rejects_each_invariant() {
         let mut g = Guard::default();
         g.min.insert("agentcore-sonnet".into(), 5);
-        let from = w(&[("eks-qwen3", 70), ("agentcore-haiku", 20), ("agentcore-sonnet", 10)]);
+        let from = w(&[
+            ("eks-qwen3", 70),
+            ("agentcore-haiku", 20),
+            ("agentcore-sonnet", 10),
+        ]);
         let p = ids();
         assert_eq!(
-            g.check(&p, Some(&from), &w(&[("eks-qwen3", 80), ("agentcore-haiku", 15)]), false),
+            g.check(
+                &p,
+                Some(&from),
+                &w(&[("eks-qwen3", 80), ("agentcore-haiku", 15)]),
+                false
+            ),
             Err(WeightsError::MissingPath("agentcore-sonnet".into()))
         );
         assert_eq!(
-            g.check(&p, Some(&from), &w(&[("eks-qwen3", 80), ("agentcore-haiku", 15), ("agentcore-sonnet", 0)]), false),
-            Err(WeightsError::OutOfBounds { path: "agentcore-sonnet".into(), value: 0, min: 5, max: 100 })
+            g.check(
+                &p,
+                Some(&from),
+                &w(&[
+                    ("eks-qwen3", 80),
+                    ("agentcore-haiku", 15),
+                    ("agentcore-sonnet", 0)
+                ]),
+                false
+            ),
+            Err(WeightsError::OutOfBounds {
+                path: "agentcore-sonnet".into(),
+                value: 0,
+                min: 5,
+                max: 100
+            })
         );
         assert_eq!(
-            g.check(&p, Some(&from), &w(&[("eks-qwen3", 80), ("agentcore-haiku", 10), ("agentcore-sonnet", 5)]), false),
+            g.check(
+                &p,
+                Some(&from),
+                &w(&[
+                    ("eks-qwen3", 80),
+                    ("agentcore-haiku", 10),
+                    ("agentcore-sonnet", 5)
+                ]),
+                false
+            ),
             Err(WeightsError::Sum(95))
         );
         assert_eq!(
-            g.check(&p, Some(&from), &w(&[("eks-qwen3", 40), ("agentcore-haiku", 50), ("agentcore-sonnet", 10)]), false),
+            g.check(
+                &p,
+                Some(&from),
+                &w(&[
+                    ("eks-qwen3", 40),
+                    ("agentcore-haiku", 50),
+                    ("agentcore-sonnet", 10)
+                ]),
+                false
+            ),
             Err(WeightsError::TooLarge { shift: 30, max: 25 })
         );
         assert!(g
-            .check(&p, Some(&from), &w(&[("eks-qwen3", 40), ("agentcore-haiku", 50), ("agentcore-sonnet", 10)]), true)
+            .check(
+                &p,
+                Some(&from),
+                &w(&[
+                    ("eks-qwen3", 40),
+                    ("agentcore-haiku", 50),
+                    ("agentcore-sonnet", 10)
+                ]),
+                true
+            )
             .is_ok());
         let g0 = Guard::default();
         assert_eq!(
-            g0.check(&p, None, &w(&[("eks-qwen3", 0), ("agentcore-haiku", 0), ("agentcore-sonnet", 0)]), false),
+            g0.check(
+                &p,
+                None,
+                &w(&[
+                    ("eks-qwen3", 0),
+                    ("agentcore-haiku", 0),
+                    ("agentcore-sonnet", 0)
+                ]),
+                false
+            ),
             Err(WeightsError::AllZero)
         );
         assert!(matches!(
@@ -385,9 +500,18 @@ mod tests {
             .map(|s| s.to_string())
             .collect();
         let out = parse_assignments(&args, &p).unwrap();
-        assert_eq!(out.to_text(), "eks-qwen3=80 agentcore-haiku=15 agentcore-sonnet=5");
-        assert!(matches!(parse_assignments(&["x".into()], &p), Err(WeightsError::Syntax(_))));
-        assert!(matches!(parse_assignments(&["zzz=1".into()], &p), Err(WeightsError::UnknownPath(_))));
+        assert_eq!(
+            out.to_text(),
+            "eks-qwen3=80 agentcore-haiku=15 agentcore-sonnet=5"
+        );
+        assert!(matches!(
+            parse_assignments(&["x".into()], &p),
+            Err(WeightsError::Syntax(_))
+        ));
+        assert!(matches!(
+            parse_assignments(&["zzz=1".into()], &p),
+            Err(WeightsError::UnknownPath(_))
+        ));
         assert!(matches!(
             parse_assignments(&["eks-qwen3=1".into(), "eks-qwen3=2".into()], &p),
             Err(WeightsError::Duplicate(_))
@@ -397,7 +521,11 @@ mod tests {
     fn arb_weights() -> impl Strategy<Value = Weights> {
         (0u32..=100, 0u32..=100).prop_map(|(a, b)| {
             let (lo, hi) = if a < b { (a, b) } else { (b, a) };
-            w(&[("eks-qwen3", lo), ("agentcore-haiku", hi - lo), ("agentcore-sonnet", 100 - hi)])
+            w(&[
+                ("eks-qwen3", lo),
+                ("agentcore-haiku", hi - lo),
+                ("agentcore-sonnet", 100 - hi),
+            ])
         })
     }
 

@@ -11,3 +11,17 @@ use theme::Theme;
 pub fn draw(_frame: &mut Frame, _snap: &Snapshot, _ui: &UiState, _theme: &Theme) {
     todo!("ui: draw")
 }
+
+use crate::model::snapshot::{PodView, SessionRow};
+
+pub fn traces_rows<'a>(snap: &'a Snapshot, _ui: &UiState) -> Vec<&'a SessionRow> {
+    snap.sessions.all.iter().collect()
+}
+
+pub fn fleet_pod_rows<'a>(snap: &'a Snapshot, _ui: &UiState) -> Vec<&'a PodView> {
+    snap.fleet.pods.iter().collect()
+}
+
+pub fn buffer_text(_b: &ratatui::buffer::Buffer) -> String {
+    String::new()
+}

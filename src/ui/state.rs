@@ -13,7 +13,13 @@ pub enum View {
 }
 
 impl View {
-    pub const ALL: [View; 5] = [View::Overview, View::Traces, View::Fleet, View::Cost, View::Help];
+    pub const ALL: [View; 5] = [
+        View::Overview,
+        View::Traces,
+        View::Fleet,
+        View::Cost,
+        View::Help,
+    ];
     pub fn title(self) -> &'static str {
         match self {
             View::Overview => "Overview",

@@ -1,0 +1,383 @@
+//! The event loop. It alone owns `State` and `UiState`: updates come in over a channel, keys come
+//! in as `Action`s, and a frame is drawn only when something changed.
+use crate::action::{Action, Keymap};
+use crate::config::Config;
+use crate::model::snapshot::{Mode, Snapshot};
+use crate::model::state::{DeriveOptions, State};
+use crate::model::update::Update;
+use crate::sources::UpdateRx;
+use crate::terminal::{self, RestoreGuard};
+use crate::ui::state::{FleetPane, Toast, ToastLevel, UiState, View};
+use crate::ui::theme::Theme;
+use crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use futures_util::StreamExt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use tokio::signal::unix::{signal, SignalKind};
+
+/// How long a toast message stays on screen.
+const TOAST_TTL: Duration = Duration::from_secs(5);
+
+pub struct AppOptions {
+    pub mode: Mode,
+    pub config: Config,
+    pub read_only: bool,
+    pub redact: bool,
+    pub theme: Theme,
+    pub theme_dir: PathBuf,
+    pub keymap: Keymap,
+    pub ascii: bool,
+    /// Clock/age refresh period (live mode), and the slowest redraw.
+    pub refresh: Duration,
+    /// The fastest redraw for data updates (keys always draw at once).
+    pub min_frame: Duration,
+}
+
+pub struct App {
+    pub state: State,
+    pub ui: UiState,
+    pub theme: Theme,
+    pub snapshot: Snapshot,
+    pub quit: bool,
+    mode: Mode,
+    redact: bool,
+    read_only: bool,
+    theme_dir: PathBuf,
+    /// State changed since the snapshot was derived.
+    stale: bool,
+    /// The help view toggled from this view.
+    help_return: Option<View>,
+    toast_at: Option<Instant>,
+}
+
+impl App {
+    pub fn new(opts: &AppOptions) -> App {
+        let mut state = State::new(&opts.config, opts.mode);
+        if opts.mode == Mode::Live {
+            state.apply(Update::Clock {
+                now: chrono::Utc::now(),
+            });
+        }
+        let ui = UiState {
+            keymap: opts.keymap.clone(),
+            ascii: opts.ascii,
+            theme_name: opts.theme.name.clone(),
+            ..UiState::default()
+        };
+        let read_only =
+            opts.read_only || opts.config.general.read_only || opts.mode == Mode::Replay;
+        let derive = DeriveOptions {
+            selected_session: None,
+            redact: opts.redact,
+            read_only,
+        };
+        let snapshot = state.snapshot(&derive);
+        App {
+            state,
+            ui,
+            theme: opts.theme.clone(),
+            snapshot,
+            quit: false,
+            mode: opts.mode,
+            redact: opts.redact,
+            read_only,
+            theme_dir: opts.theme_dir.clone(),
+            stale: false,
+            help_return: None,
+            toast_at: None,
+        }
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    pub fn apply(&mut self, u: Update) {
+        self.state.apply(u);
+        self.stale = true;
+    }
+
+    /// Re-derive the snapshot if the data changed (not while paused). Returns whether it did.
+    pub fn refresh_snapshot(&mut self) -> bool {
+        if !self.stale || self.ui.paused {
+            return false;
+        }
+        self.derive();
+        true
+    }
+
+    fn derive(&mut self) {
+        let opts = DeriveOptions {
+            selected_session: self.ui.traces.open.clone(),
+            redact: self.redact,
+            read_only: self.read_only,
+        };
+        self.snapshot = self.state.snapshot(&opts);
+        self.stale = false;
+    }
+
+    pub fn render(&self, f: &mut ratatui::Frame) {
+        crate::ui::draw(f, &self.snapshot, &self.ui, &self.theme);
+    }
+
+    pub fn toast(&mut self, level: ToastLevel, message: impl Into<String>) {
+        self.ui.toast = Some(Toast {
+            level,
+            message: message.into(),
+        });
+        self.toast_at = Some(Instant::now());
+    }
+
+    /// Expire an old toast; returns whether the screen changed.
+    pub fn expire_toast(&mut self) -> bool {
+        match self.toast_at {
+            Some(at) if at.elapsed() >= TOAST_TTL => {
+                self.ui.toast = None;
+                self.toast_at = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A key press. Text entry (the `/` filter) takes keys before the keymap does.
+    pub fn on_key(&mut self, ev: KeyEvent) {
+        if self.ui.filter_editing {
+            let filter = match self.ui.view {
+                View::Fleet => &mut self.ui.fleet.filter,
+                _ => &mut self.ui.traces.filter,
+            };
+            match ev.code {
+                KeyCode::Esc => {
+                    filter.clear();
+                    self.ui.filter_editing = false;
+                }
+                KeyCode::Enter => self.ui.filter_editing = false,
+                KeyCode::Backspace => {
+                    filter.pop();
+                }
+                KeyCode::Char('c') if ev.modifiers.contains(KeyModifiers::CONTROL) => {
+                    self.quit = true;
+                }
+                KeyCode::Char(c) if !c.is_control() && filter.chars().count() < 64 => {
+                    filter.push(c);
+                }
+                _ => {}
+            }
+            self.ui.traces.selected = 0;
+            self.ui.fleet.selected = 0;
+            return;
+        }
+        if let Some(a) = self.ui.keymap.action(&ev) {
+            self.on_action(a);
+        }
+    }
+
+    pub fn on_action(&mut self, a: Action) {
+        match a {
+            Action::Quit => self.quit = true,
+            Action::Help | Action::ViewHelp => {
+                if self.ui.view == View::Help {
+                    self.ui.view = self.help_return.take().unwrap_or(View::Overview);
+                } else {
+                    self.help_return = Some(self.ui.view);
+                    self.ui.view = View::Help;
+                }
+            }
+            Action::NextView => self.ui.view = self.ui.view.next(),
+            Action::PrevView => self.ui.view = self.ui.view.prev(),
+            Action::ViewOverview => self.ui.view = View::Overview,
+            Action::ViewTraces => self.ui.view = View::Traces,
+            Action::ViewFleet => self.ui.view = View::Fleet,
+            Action::ViewCost => self.ui.view = View::Cost,
+            Action::Up => self.move_selection(-1),
+            Action::Down => self.move_selection(1),
+            Action::PageUp => self.move_selection(-10),
+            Action::PageDown => self.move_selection(10),
+            Action::Top => self.move_selection(i64::MIN / 2),
+            Action::Bottom => self.move_selection(i64::MAX / 2),
+            Action::Open => self.open(),
+            Action::Back => self.back(),
+            Action::Filter => {
+                if matches!(self.ui.view, View::Traces | View::Fleet) {
+                    self.ui.filter_editing = true;
+                }
+            }
+            Action::Theme => self.next_theme(),
+            Action::Pause => {
+                self.ui.paused = !self.ui.paused;
+                if !self.ui.paused {
+                    self.derive();
+                }
+            }
+            Action::Weights | Action::Undo => {
+                if self.read_only {
+                    self.toast(
+                        ToastLevel::Warn,
+                        "read-only: router weights cannot be changed in this session",
+                    );
+                } else {
+                    self.toast(ToastLevel::Info, "the weights editor is not available yet");
+                }
+            }
+        }
+    }
+
+    fn list_len(&self) -> usize {
+        match self.ui.view {
+            View::Traces if self.ui.traces.open.is_some() => self
+                .snapshot
+                .sessions
+                .detail
+                .as_ref()
+                .map(|d| d.spans.len())
+                .unwrap_or(0),
+            View::Traces => crate::ui::traces_rows(&self.snapshot, &self.ui).len(),
+            View::Fleet => match self.ui.fleet.pane {
+                FleetPane::Pods => crate::ui::fleet_pod_rows(&self.snapshot, &self.ui).len(),
+                FleetPane::ScaledObjects => self.snapshot.fleet.scaled_objects.len(),
+            },
+            _ => 0,
+        }
+    }
+
+    fn move_selection(&mut self, delta: i64) {
+        let len = self.list_len() as i64;
+        let sel = match self.ui.view {
+            View::Traces if self.ui.traces.open.is_some() => &mut self.ui.traces.span_selected,
+            View::Traces => &mut self.ui.traces.selected,
+            View::Fleet => &mut self.ui.fleet.selected,
+            _ => return,
+        };
+        let next = (*sel as i64)
+            .saturating_add(delta)
+            .clamp(0, (len - 1).max(0));
+        *sel = next as usize;
+    }
+
+    fn open(&mut self) {
+        match self.ui.view {
+            View::Traces if self.ui.traces.open.is_none() => {
+                let id = crate::ui::traces_rows(&self.snapshot, &self.ui)
+                    .get(self.ui.traces.selected)
+                    .map(|r| r.session_id.clone());
+                if let Some(id) = id {
+                    self.ui.traces.open = Some(id);
+                    self.ui.traces.span_selected = 0;
+                    self.derive();
+                }
+            }
+            View::Fleet => {
+                self.ui.fleet.pane = match self.ui.fleet.pane {
+                    FleetPane::Pods => FleetPane::ScaledObjects,
+                    FleetPane::ScaledObjects => FleetPane::Pods,
+                };
+                self.ui.fleet.selected = 0;
+            }
+            _ => {}
+        }
+    }
+
+    fn back(&mut self) {
+        if self.ui.view == View::Help {
+            self.ui.view = self.help_return.take().unwrap_or(View::Overview);
+        } else if self.ui.view == View::Traces && self.ui.traces.open.is_some() {
+            self.ui.traces.open = None;
+            self.derive();
+        } else if self.ui.toast.is_some() {
+            self.ui.toast = None;
+        }
+    }
+
+    fn next_theme(&mut self) {
+        let names = Theme::available(&self.theme_dir);
+        if names.is_empty() {
+            return;
+        }
+        let pos = names.iter().position(|n| *n == self.theme.name);
+        let next = &names[pos.map(|p| (p + 1) % names.len()).unwrap_or(0)];
+        match Theme::load(next, &self.theme_dir) {
+            Ok(t) => {
+                self.ui.theme_name = t.name.clone();
+                self.theme = t;
+                self.toast(ToastLevel::Info, format!("theme: {next}"));
+            }
+            Err(e) => self.toast(ToastLevel::Error, e.to_string()),
+        }
+    }
+}
+
+/// Run the TUI until quit, a signal, or the input closes.
+pub async fn run_tui(mut app: App, mut rx: UpdateRx, opts: &AppOptions) -> std::io::Result<()> {
+    let mut term = terminal::enter()?;
+    let _guard = RestoreGuard;
+    let mut events = EventStream::new();
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut tick = tokio::time::interval(opts.refresh);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let live = app.mode() == Mode::Live;
+    let mut updates_open = true;
+    let mut dirty = true;
+    let mut urgent = true;
+    let mut last_draw = Instant::now();
+    loop {
+        if dirty && (urgent || last_draw.elapsed() >= opts.min_frame) {
+            app.refresh_snapshot();
+            terminal::draw_frame(&mut term, |f| app.render(f))?;
+            last_draw = Instant::now();
+            dirty = false;
+            urgent = false;
+        }
+        let frame_due = tokio::time::Instant::from_std(last_draw + opts.min_frame);
+        tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
+                    app.on_key(k);
+                    dirty = true;
+                    urgent = true;
+                }
+                Some(Ok(Event::Resize(_, _))) => {
+                    let _ = term.autoresize();
+                    dirty = true;
+                    urgent = true;
+                }
+                Some(Ok(_)) => {}
+                // Input gone (terminal closed): nothing more can be asked of us.
+                Some(Err(_)) | None => break,
+            },
+            u = rx.recv(), if updates_open => match u {
+                Some(u) => {
+                    app.apply(u);
+                    // Coalesce a burst into one frame.
+                    for _ in 0..10_000 {
+                        match rx.try_recv() {
+                            Ok(u) => app.apply(u),
+                            Err(_) => break,
+                        }
+                    }
+                    dirty = true;
+                }
+                None => updates_open = false,
+            },
+            _ = tick.tick() => {
+                if live {
+                    app.apply(Update::Clock { now: chrono::Utc::now() });
+                    dirty = true;
+                }
+                if app.expire_toast() {
+                    dirty = true;
+                }
+            },
+            _ = tokio::time::sleep_until(frame_due), if dirty => {},
+            _ = sigterm.recv() => break,
+            _ = sighup.recv() => break,
+            _ = sigint.recv() => break,
+        }
+        if app.quit {
+            break;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,80 @@
+//! `hybridtop demo`: the whole dashboard on the built-in simulator, no credentials.
+use super::{
+    optional_user_config, resolve_ascii, resolve_keymap, resolve_theme, theme_dir, tokio_runtime,
+    CliError, CliResult, EXIT_OK,
+};
+use crate::app::{run_tui, App, AppOptions};
+use crate::cli::{DemoArgs, GlobalArgs};
+use crate::config::Config;
+use crate::model::snapshot::Mode;
+use crate::sources::simulator::{Scenario, SimConfig, Simulator, SimulatorSource};
+use crate::sources::Source;
+use chrono::{DurationRound, TimeDelta, Utc};
+use std::io::IsTerminal;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+pub fn run(global: &GlobalArgs, args: &DemoArgs) -> CliResult {
+    let scenario: Scenario = args.sim.scenario.parse().map_err(CliError::invalid)?;
+    let user_cfg = optional_user_config(global)?;
+    let theme = resolve_theme(global, user_cfg.as_ref())?;
+    let keymap = resolve_keymap(user_cfg.as_ref())?;
+    let ascii = resolve_ascii(global, user_cfg.as_ref());
+    if !std::io::stdout().is_terminal() {
+        return Err(CliError::invalid(
+            "demo draws a full-screen dashboard and needs a terminal; for text or JSON use `hybridtop snapshot --demo`",
+        ));
+    }
+    let mut config = Config::demo();
+    if let Some(u) = &user_cfg {
+        config.keys = u.keys.clone();
+        config.ui = u.ui.clone();
+        config.general.read_only = u.general.read_only;
+    }
+    let refresh = global
+        .refresh
+        .or(config.ui.refresh)
+        .unwrap_or(Duration::from_secs(1));
+    let opts = AppOptions {
+        mode: Mode::Demo,
+        config: config.clone(),
+        read_only: global.read_only,
+        redact: global.redact,
+        theme,
+        theme_dir: theme_dir(),
+        keymap,
+        ascii,
+        refresh,
+        min_frame: Duration::from_millis(100),
+    };
+    let rt = tokio_runtime()?;
+    rt.block_on(async move {
+        let weights = config.default_weights();
+        let (_weights_tx, weights_rx) = watch::channel(weights.clone());
+        let window = config.general.window;
+        // Start one window in the past and fast-forward through it, so the first frame is full
+        // and the simulated clock then runs alongside the wall clock.
+        let now = Utc::now()
+            .duration_trunc(TimeDelta::seconds(1))
+            .unwrap_or_else(|_| Utc::now());
+        let start = now - TimeDelta::from_std(window).unwrap_or(TimeDelta::minutes(5));
+        let sim = Simulator::new(
+            SimConfig {
+                seed: args.sim.seed,
+                scenario,
+                start,
+                config: config.clone(),
+            },
+            weights,
+        );
+        let source = SimulatorSource::new(sim, args.speed, window.as_secs(), weights_rx);
+        let (tx, rx) = mpsc::channel(4096);
+        let handle = Box::new(source).spawn(tx);
+        let app = App::new(&opts);
+        let res = run_tui(app, rx, &opts).await;
+        handle.abort();
+        res
+    })
+    .map_err(|e| CliError::runtime(format!("terminal error: {e}")))?;
+    Ok(EXIT_OK)
+}

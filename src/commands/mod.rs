@@ -1,0 +1,190 @@
+//! Subcommands. Each returns an exit code per DESIGN.md: 0 ok, 1 runtime failure, 2 invalid input
+//! or refused, 3 conflict, 4 snapshot printed with an unhealthy source.
+pub mod demo;
+pub mod info;
+pub mod live;
+pub mod snapshot;
+
+use crate::action::Keymap;
+use crate::cli::{Cli, Command, GlobalArgs};
+use crate::config::{self, Config, ConfigError};
+use crate::ui::theme::Theme;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_RUNTIME: i32 = 1;
+pub const EXIT_INVALID: i32 = 2;
+pub const EXIT_CONFLICT: i32 = 3;
+pub const EXIT_UNHEALTHY: i32 = 4;
+
+/// An error for the user: a message and the exit code it maps to.
+#[derive(Debug)]
+pub struct CliError {
+    pub code: i32,
+    pub message: String,
+}
+
+impl CliError {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        CliError {
+            code: EXIT_INVALID,
+            message: message.into(),
+        }
+    }
+    pub fn runtime(message: impl Into<String>) -> Self {
+        CliError {
+            code: EXIT_RUNTIME,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<ConfigError> for CliError {
+    fn from(e: ConfigError) -> Self {
+        CliError::invalid(e.to_string())
+    }
+}
+
+pub type CliResult = Result<i32, CliError>;
+
+pub fn dispatch(cli: Cli) -> CliResult {
+    let _log = init_logging(&cli.global);
+    match cli.command {
+        None => live::run(&cli.global),
+        Some(Command::Demo(args)) => demo::run(&cli.global, &args),
+        Some(Command::Snapshot(args)) => snapshot::run(&cli.global, &args),
+        Some(Command::Info) => info::run(&cli.global),
+        Some(Command::Replay(_)) => Err(CliError::invalid(
+            "replay is not available in this build yet (recordings arrive with the incident tooling)",
+        )),
+        Some(Command::Weights(_)) => Err(CliError::invalid(
+            "weights: no router backend is available in this build yet",
+        )),
+        Some(Command::Check) | Some(Command::Init { .. }) | Some(Command::Completions { .. }) => {
+            Err(CliError::invalid("this subcommand is not available in this build yet"))
+        }
+    }
+}
+
+/// The config file to use: `-c`, else `$HYBRIDTOP_CONFIG`, else the XDG default.
+pub fn config_path(global: &GlobalArgs) -> PathBuf {
+    global
+        .config
+        .clone()
+        .unwrap_or_else(config::default_config_path)
+}
+
+/// For demo and replay: the user's config only when one was named explicitly (for `[keys]` and
+/// theme settings); the paths and sources stay the built-in ones.
+pub fn optional_user_config(global: &GlobalArgs) -> Result<Option<Config>, CliError> {
+    let explicit = global.config.clone().or_else(|| {
+        std::env::var_os("HYBRIDTOP_CONFIG")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    });
+    match explicit {
+        Some(p) => Ok(Some(Config::load(&p)?)),
+        None => Ok(None),
+    }
+}
+
+pub fn theme_dir() -> PathBuf {
+    config::config_dir().join("themes")
+}
+
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// `--theme` wins; else monochrome under NO_COLOR; else the config's theme; else `default`.
+pub fn resolve_theme(global: &GlobalArgs, cfg: Option<&Config>) -> Result<Theme, CliError> {
+    let dir = theme_dir();
+    if let Some(spec) = &global.theme {
+        // The user asked for colours explicitly: don't let NO_COLOR turn them into resets.
+        crossterm::style::force_color_output(true);
+        return Theme::load(spec, &dir).map_err(|e| CliError::invalid(e.to_string()));
+    }
+    if no_color() {
+        return Ok(Theme::for_environment(true));
+    }
+    if let Some(spec) = cfg.and_then(|c| c.ui.theme.as_ref()) {
+        return Theme::load(spec, &dir).map_err(|e| CliError::invalid(e.to_string()));
+    }
+    Ok(Theme::for_environment(false))
+}
+
+pub fn resolve_keymap(cfg: Option<&Config>) -> Result<Keymap, CliError> {
+    match cfg {
+        Some(c) => {
+            Keymap::new(&c.keys).map_err(|e| CliError::invalid(format!("{}: {e}", c.origin)))
+        }
+        None => Ok(Keymap::default()),
+    }
+}
+
+/// ASCII-only output: `--ascii`, the config, or a locale that is not UTF-8.
+pub fn resolve_ascii(global: &GlobalArgs, cfg: Option<&Config>) -> bool {
+    if global.ascii {
+        return true;
+    }
+    if let Some(a) = cfg.and_then(|c| c.ui.ascii) {
+        return a;
+    }
+    !locale_is_utf8()
+}
+
+fn locale_is_utf8() -> bool {
+    for var in ["LC_ALL", "LC_CTYPE", "LANG"] {
+        if let Some(v) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+            let v = v.to_string_lossy().to_ascii_lowercase();
+            return v.contains("utf-8") || v.contains("utf8");
+        }
+    }
+    false
+}
+
+pub fn log_path(global: &GlobalArgs) -> PathBuf {
+    global
+        .log_file
+        .clone()
+        .unwrap_or_else(|| config::state_dir().join("hybridtop.log"))
+}
+
+/// Logs go to a file, never to the terminal. If the file can't be opened, logging is off.
+fn init_logging(global: &GlobalArgs) -> Option<()> {
+    let path = log_path(global);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).ok()?;
+    }
+    let file = open_append(&path).ok()?;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HYBRIDTOP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .try_init()
+        .ok()
+}
+
+fn open_append(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+}
+
+pub fn tokio_runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::runtime(format!("cannot start the async runtime: {e}")))
+}

@@ -1,0 +1,131 @@
+//! The real terminal: raw mode, alternate screen, synchronized-output frames, and restoring it on
+//! every way out (quit, panic, SIGTERM, SIGHUP — see `app::run_tui` for the signals).
+use crossterm::cursor::{Hide, Show};
+use crossterm::execute;
+use crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+};
+use ratatui::backend::CrosstermBackend;
+use ratatui::Terminal;
+use std::io::{self, Stdout, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+const BEGIN_SYNC: &[u8] = b"\x1b[?2026h";
+const END_SYNC: &[u8] = b"\x1b[?2026l";
+
+/// Buffers a whole frame and writes it in one go. ratatui flushes at the end of `draw`; inside a
+/// synchronized-output frame that flush is held back until the frame's end marker is written, so
+/// one frame is one write on a slow SSH link.
+pub struct FrameWriter {
+    buf: Vec<u8>,
+    out: Stdout,
+    in_frame: bool,
+}
+
+impl FrameWriter {
+    fn new() -> Self {
+        FrameWriter {
+            buf: Vec::with_capacity(64 * 1024),
+            out: io::stdout(),
+            in_frame: false,
+        }
+    }
+}
+
+impl Write for FrameWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if data == BEGIN_SYNC {
+            self.in_frame = true;
+        } else if data == END_SYNC {
+            self.in_frame = false;
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.in_frame || self.buf.is_empty() {
+            return Ok(());
+        }
+        let mut lock = self.out.lock();
+        lock.write_all(&self.buf)?;
+        lock.flush()?;
+        self.buf.clear();
+        Ok(())
+    }
+}
+
+pub type Tui = Terminal<CrosstermBackend<FrameWriter>>;
+
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Enter raw mode and the alternate screen; install the panic hook that undoes it.
+pub fn enter() -> io::Result<Tui> {
+    install_panic_hook();
+    enable_raw_mode()?;
+    ACTIVE.store(true, Ordering::SeqCst);
+    let mut out = io::stdout();
+    if let Err(e) = execute!(out, EnterAlternateScreen, Hide) {
+        restore();
+        return Err(e);
+    }
+    match Terminal::new(CrosstermBackend::new(FrameWriter::new())) {
+        Ok(mut t) => {
+            let _ = t.clear();
+            Ok(t)
+        }
+        Err(e) => {
+            restore();
+            Err(e)
+        }
+    }
+}
+
+/// Draw one frame wrapped in synchronized output (DEC mode 2026).
+pub fn draw_frame<F>(t: &mut Tui, render: F) -> io::Result<()>
+where
+    F: FnOnce(&mut ratatui::Frame),
+{
+    t.backend_mut().write_all(BEGIN_SYNC)?;
+    let res = t.draw(render).map(|_| ());
+    t.backend_mut().write_all(END_SYNC)?;
+    t.backend_mut().flush()?;
+    res
+}
+
+/// Leave the alternate screen, show the cursor, leave raw mode. Safe to call more than once and
+/// from a panic hook.
+pub fn restore() {
+    if !ACTIVE.swap(false, Ordering::SeqCst) {
+        return;
+    }
+    let mut out = io::stdout();
+    let _ = out.write_all(END_SYNC);
+    let _ = execute!(out, LeaveAlternateScreen, Show);
+    let _ = disable_raw_mode();
+    let _ = out.flush();
+}
+
+fn install_panic_hook() {
+    static INSTALLED: AtomicBool = AtomicBool::new(false);
+    if INSTALLED.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        tracing::error!("panic: {info}");
+        previous(info);
+        // A half-dead dashboard is worse than none: the terminal is restored, so leave.
+        std::process::exit(101);
+    }));
+}
+
+/// Restores the terminal when dropped, so early returns and `?` leave it clean too.
+pub struct RestoreGuard;
+
+impl Drop for RestoreGuard {
+    fn drop(&mut self) {
+        restore();
+    }
+}

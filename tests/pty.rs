@@ -1,0 +1,196 @@
+//! The real binary in a pseudo-terminal: it draws, quits on `q`, and always leaves the terminal
+//! as it found it — on quit, SIGTERM and SIGHUP.
+use portable_pty::{native_pty_system, Child, CommandBuilder, PtySize};
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+struct Running {
+    child: Box<dyn Child + Send + Sync>,
+    writer: Box<dyn Write + Send>,
+    output: Arc<Mutex<Vec<u8>>>,
+    _home: tempfile::TempDir,
+    cols: u16,
+    rows: u16,
+}
+
+fn spawn(args: &[&str], cols: u16, rows: u16) -> Running {
+    let pty = native_pty_system();
+    let pair = pty
+        .openpty(PtySize {
+            rows,
+            cols,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("openpty");
+    let home = tempfile::tempdir().expect("tempdir");
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_hybridtop"));
+    cmd.args(args);
+    cmd.env_clear();
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("LANG", "C.UTF-8");
+    cmd.env("HOME", home.path());
+    cmd.env("XDG_CONFIG_HOME", home.path().join("config"));
+    cmd.env("XDG_STATE_HOME", home.path().join("state"));
+    cmd.env("XDG_CACHE_HOME", home.path().join("cache"));
+    let child = pair.slave.spawn_command(cmd).expect("spawn");
+    drop(pair.slave);
+    let mut reader = pair.master.try_clone_reader().expect("reader");
+    let writer = pair.master.take_writer().expect("writer");
+    let output = Arc::new(Mutex::new(Vec::new()));
+    let out = output.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.lock().unwrap().extend_from_slice(&buf[..n]),
+            }
+        }
+    });
+    // Keep the master alive for the child's lifetime.
+    std::mem::forget(pair.master);
+    Running {
+        child,
+        writer,
+        output,
+        _home: home,
+        cols,
+        rows,
+    }
+}
+
+impl Running {
+    fn bytes(&self) -> Vec<u8> {
+        self.output.lock().unwrap().clone()
+    }
+    fn screen(&self) -> String {
+        let mut p = vt100::Parser::new(self.rows, self.cols, 0);
+        p.process(&self.bytes());
+        p.screen().contents()
+    }
+    fn wait_for(&self, needle: &str, timeout: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if s.contains(needle) {
+                return s;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "'{needle}' not on screen after {timeout:?}:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    fn wait_exit(&mut self, timeout: Duration) -> portable_pty::ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(st) = self.child.try_wait().expect("try_wait") {
+                // Let the reader drain what was written last.
+                std::thread::sleep(Duration::from_millis(200));
+                return st;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "process did not exit within {timeout:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    fn signal(&self, sig: i32) {
+        let pid = self.child.process_id().expect("pid") as i32;
+        // SAFETY: sending a signal to our own child process.
+        assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
+    }
+}
+
+fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).rposition(|w| w == needle)
+}
+
+fn assert_restored(out: &[u8]) {
+    let entered = rfind(out, b"\x1b[?1049h").expect("never entered the alternate screen");
+    let left = rfind(out, b"\x1b[?1049l").expect("never left the alternate screen");
+    assert!(left > entered, "alternate screen not left at the end");
+    let shown = rfind(out, b"\x1b[?25h").expect("cursor never shown");
+    if let Some(hidden) = rfind(out, b"\x1b[?25l") {
+        assert!(shown > hidden, "cursor left hidden");
+    }
+    let begins = out.windows(8).filter(|w| *w == b"\x1b[?2026h").count();
+    let ends = out.windows(8).filter(|w| *w == b"\x1b[?2026l").count();
+    assert!(begins > 0, "frames are not wrapped in synchronized output");
+    assert!(
+        ends >= begins,
+        "synchronized output left open ({begins} begins, {ends} ends)"
+    );
+}
+
+#[test]
+fn demo_draws_and_quits_cleanly_on_q() {
+    let mut r = spawn(&["demo", "--seed", "3"], 80, 24);
+    let screen = r.wait_for("DEMO", Duration::from_secs(15));
+    assert!(
+        screen.contains("eks-qwen3") || screen.contains("EKS"),
+        "{screen}"
+    );
+    r.writer.write_all(b"q").unwrap();
+    r.writer.flush().unwrap();
+    let st = r.wait_exit(Duration::from_secs(10));
+    assert!(st.success(), "exit status {st:?}");
+    assert_restored(&r.bytes());
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let mut r = spawn(&["demo"], 100, 30);
+    r.wait_for("DEMO", Duration::from_secs(15));
+    r.signal(libc::SIGTERM);
+    r.wait_exit(Duration::from_secs(10));
+    assert_restored(&r.bytes());
+}
+
+#[test]
+fn sighup_restores_the_terminal() {
+    let mut r = spawn(&["demo"], 100, 30);
+    r.wait_for("DEMO", Duration::from_secs(15));
+    r.signal(libc::SIGHUP);
+    r.wait_exit(Duration::from_secs(10));
+    assert_restored(&r.bytes());
+}
+
+#[test]
+fn hostile_trace_names_never_reach_the_terminal() {
+    // context-loss carries trace names with OSC title, BEL and CSI sequences; at high speed the
+    // incident is reached quickly, and the Traces view shows the names.
+    let mut r = spawn(
+        &["demo", "--scenario", "context-loss", "--speed", "200"],
+        120,
+        40,
+    );
+    r.wait_for("DEMO", Duration::from_secs(15));
+    std::thread::sleep(Duration::from_secs(4));
+    r.writer.write_all(b"2").unwrap();
+    r.writer.flush().unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    r.writer.write_all(b"q").unwrap();
+    r.writer.flush().unwrap();
+    r.wait_exit(Duration::from_secs(10));
+    let out = r.bytes();
+    assert!(!out.contains(&0x07), "BEL reached the terminal");
+    assert!(
+        rfind(&out, b"\x1b]").is_none(),
+        "an OSC sequence reached the terminal"
+    );
+}
+
+#[test]
+fn too_small_terminal_says_so() {
+    let mut r = spawn(&["demo"], 60, 20);
+    r.wait_for("too small", Duration::from_secs(15));
+    r.writer.write_all(b"q").unwrap();
+    r.writer.flush().unwrap();
+    let st = r.wait_exit(Duration::from_secs(10));
+    assert!(st.success());
+}
