@@ -1,5 +1,7 @@
 //! The router's weights: where they live (`WeightStore` backends), the guard every change passes,
 //! and the audit trail. Backends are an enum, not trait objects, so async methods stay plain.
+pub mod audit;
+pub mod editor;
 pub mod simulator;
 
 use crate::model::weights::Weights;
