@@ -22,6 +22,9 @@ mod traces;
 mod tests;
 
 pub use buffer::{buffer_text, buffer_to_styled_text};
+/// The views' filters, for the app to count matches and clamp selections the same way.
+pub use fleet::{pod_matches, so_matches};
+pub use traces::session_matches;
 
 use crate::action::Action;
 use crate::model::snapshot::{Mode, Snapshot};
