@@ -62,6 +62,10 @@ impl App {
             keymap: opts.keymap.clone(),
             ascii: opts.ascii,
             theme_name: opts.theme.name.clone(),
+            thresholds: crate::ui::state::Thresholds {
+                warn_ms: opts.config.alerts.p95_ms_warn,
+                crit_ms: opts.config.alerts.p95_ms_crit,
+            },
             ..UiState::default()
         };
         let read_only =
@@ -232,11 +236,8 @@ impl App {
                 .as_ref()
                 .map(|d| d.spans.len())
                 .unwrap_or(0),
-            View::Traces => crate::ui::traces_rows(&self.snapshot, &self.ui).len(),
-            View::Fleet => match self.ui.fleet.pane {
-                FleetPane::Pods => crate::ui::fleet_pod_rows(&self.snapshot, &self.ui).len(),
-                FleetPane::ScaledObjects => self.snapshot.fleet.scaled_objects.len(),
-            },
+            View::Traces => crate::ui::traces_rows(&self.snapshot, &self.ui).count(),
+            View::Fleet => crate::ui::fleet_rows(&self.snapshot, &self.ui),
             _ => 0,
         }
     }
@@ -259,7 +260,7 @@ impl App {
         match self.ui.view {
             View::Traces if self.ui.traces.open.is_none() => {
                 let id = crate::ui::traces_rows(&self.snapshot, &self.ui)
-                    .get(self.ui.traces.selected)
+                    .nth(self.ui.traces.selected)
                     .map(|r| r.session_id.clone());
                 if let Some(id) = id {
                     self.ui.traces.open = Some(id);

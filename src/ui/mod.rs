@@ -1,27 +1,324 @@
 //! Pure views: `(Snapshot, UiState, Theme) -> widgets`.
+//!
+//! `draw` paints straight onto the frame's buffer through the primitives in `paint`, fitting
+//! every string by display width; glyphs come from `glyphs` (Unicode or ASCII), styles from the
+//! theme. Layout tiers: compact (80×24 up), standard (120×36 up), wide (200×40 up); below 80×24
+//! a "terminal too small" message.
+pub mod buffer;
+mod cost;
+pub mod fixture;
+mod fleet;
+pub mod glyphs;
+mod help;
+mod overview;
+pub mod paint;
+pub mod parts;
 pub mod state;
+pub mod text;
 pub mod theme;
+mod traces;
 
-use crate::model::snapshot::Snapshot;
+#[cfg(test)]
+mod tests;
+
+pub use buffer::{buffer_text, buffer_to_styled_text};
+/// The views' filters, for the app to count matches and clamp selections the same way.
+pub use fleet::{pod_matches, so_matches};
+pub use traces::session_matches;
+
+use crate::action::Action;
+use crate::model::snapshot::{Mode, Snapshot};
+use glyphs::Glyphs;
+use paint::{put, put_center, put_right, Ctx, Tier};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
 use ratatui::Frame;
-use state::UiState;
+use state::{ToastLevel, UiState, View};
+use text::width;
 use theme::Theme;
 
+/// The smallest terminal the dashboard draws into.
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+
 /// Draw the whole screen for the current view.
-pub fn draw(_frame: &mut Frame, _snap: &Snapshot, _ui: &UiState, _theme: &Theme) {
-    todo!("ui: draw")
+pub fn draw(frame: &mut Frame, snap: &Snapshot, ui: &UiState, theme: &Theme) {
+    let area = frame.area();
+    render(frame.buffer_mut(), area, snap, ui, theme);
 }
 
-use crate::model::snapshot::{PodView, SessionRow};
-
-pub fn traces_rows<'a>(snap: &'a Snapshot, _ui: &UiState) -> Vec<&'a SessionRow> {
-    snap.sessions.all.iter().collect()
+/// Draw into any buffer (exports use this without a terminal).
+pub fn render(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, theme: &Theme) {
+    let area = area.intersection(buf.area);
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    let st = &theme.styles;
+    let g = Glyphs::get(ui.ascii);
+    buf.set_style(area, st.text);
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        too_small(buf, area, theme, g);
+        return;
+    }
+    let cx = Ctx {
+        snap,
+        ui,
+        st,
+        g,
+        tier: Tier::for_area(area),
+    };
+    header(buf, area, &cx);
+    let body = Rect::new(area.x, area.y + 2, area.width, area.height - 3);
+    match ui.view {
+        View::Overview => overview::draw(buf, body, &cx),
+        View::Traces => traces::draw(buf, body, &cx),
+        View::Fleet => fleet::draw(buf, body, &cx),
+        View::Cost => cost::draw(buf, body, &cx),
+        View::Help => help::draw(buf, body, &cx),
+    }
+    footer(
+        buf,
+        Rect::new(area.x, area.bottom() - 1, area.width, 1),
+        &cx,
+    );
 }
 
-pub fn fleet_pod_rows<'a>(snap: &'a Snapshot, _ui: &UiState) -> Vec<&'a PodView> {
-    snap.fleet.pods.iter().collect()
+fn too_small(buf: &mut Buffer, area: Rect, theme: &Theme, g: &Glyphs) {
+    let st = &theme.styles;
+    let (dash, times) = if g.ascii { ("-", "x") } else { ("—", "×") };
+    let need = format!("terminal too small {dash} need {MIN_WIDTH}{times}{MIN_HEIGHT}");
+    let now = format!("(now {}{times}{})", area.width, area.height);
+    let one = format!("{need} {now}");
+    let mid = area.y + area.height / 2;
+    if width(&one) <= area.width as usize {
+        put_center(buf, area.x, mid, area.width, &one, st.warn, g);
+    } else if area.height >= 2 {
+        let top = mid.saturating_sub(1).max(area.y);
+        put_center(buf, area.x, top, area.width, &need, st.warn, g);
+        put_center(buf, area.x, top + 1, area.width, &now, st.warn, g);
+    } else {
+        put_center(buf, area.x, mid, area.width, &one, st.warn, g);
+    }
 }
 
-pub fn buffer_text(_b: &ratatui::buffer::Buffer) -> String {
-    String::new()
+fn header(buf: &mut Buffer, area: Rect, cx: &Ctx) {
+    let (st, g, snap) = (cx.st, cx.g, cx.snap);
+    let y = area.y;
+    buf.set_style(Rect::new(area.x, y, area.width, 1), st.header);
+    let (badge, note, badge_style) = match snap.mode {
+        Mode::Demo => (" DEMO ", "SIMULATED DATA", st.badge_demo),
+        Mode::Replay => (" REPLAY ", "RECORDED DATA", st.badge_replay),
+        Mode::Live => (" LIVE ", "", st.badge_live),
+    };
+    let clock = snap.generated_at.format("%H:%M:%S UTC").to_string();
+    let flags = [
+        (snap.read_only, "READ-ONLY"),
+        (snap.redacted, "REDACTED"),
+        (cx.ui.paused, "PAUSED"),
+    ];
+    // Gaps shrink when the line is tight; the environment name gives way before any flag does.
+    let fixed_for = |gap: usize| {
+        width(badge)
+            + if note.is_empty() { 0 } else { 1 + width(note) }
+            + 2 * gap
+            + width(&clock)
+            + flags
+                .iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, w)| gap + width(w))
+                .sum::<usize>()
+    };
+    let gap: u16 = if fixed_for(2) + width(&snap.environment) <= area.width as usize {
+        2
+    } else {
+        1
+    };
+    let fixed = fixed_for(gap as usize);
+    let env_w = (area.width as usize).saturating_sub(fixed).max(6) as u16;
+    let mut c = paint::Cursor::new(area, y);
+    c.text(buf, badge, badge_style, g);
+    if !note.is_empty() {
+        c.skip(1);
+        c.text(buf, note, st.flag, g);
+    }
+    c.skip(gap);
+    let used = put(
+        buf,
+        c.x,
+        y,
+        env_w.min(c.remaining()),
+        &snap.environment,
+        st.accent,
+        g,
+    );
+    c.skip(used + gap);
+    c.text(buf, &clock, st.header, g);
+    for (on, word) in flags {
+        if on {
+            c.skip(gap);
+            c.text(buf, word, st.flag, g);
+        }
+    }
+    if cx.tier >= Tier::Standard && c.remaining() > 24 {
+        let date = snap.generated_at.format("%Y-%m-%d").to_string();
+        put_right(buf, area.x, y, area.width, &date, st.dim, g);
+    }
+
+    // Tabs with their keys, then the window and router on the right.
+    let y = area.y + 1;
+    let mut c = paint::Cursor::new(area, y);
+    for v in View::ALL {
+        let action = match v {
+            View::Overview => Action::ViewOverview,
+            View::Traces => Action::ViewTraces,
+            View::Fleet => Action::ViewFleet,
+            View::Cost => Action::ViewCost,
+            View::Help => Action::ViewHelp,
+        };
+        let label = format!(" {} {} ", cx.ui.keymap.label(action), v.title());
+        let style = if v == cx.ui.view {
+            st.tab_active
+        } else {
+            st.tab
+        };
+        c.text(buf, &label, style, g);
+    }
+    let right = format!(
+        "window {} {} router {}",
+        parts::window_text(snap.window_seconds),
+        g.dot,
+        snap.router.backend
+    );
+    let rw = width(&right) as u16;
+    if c.remaining() > rw + 2 {
+        put_right(buf, area.x, y, area.width, &right, st.dim, g);
+    }
+}
+
+/// Footer key hints for the current view: `(action, description)`.
+fn hints(cx: &Ctx) -> &'static [(Action, &'static str)] {
+    match cx.ui.view {
+        View::Overview => &[
+            (Action::Help, "help"),
+            (Action::NextView, "next view"),
+            (Action::Weights, "weights"),
+            (Action::Pause, "pause"),
+            (Action::Theme, "theme"),
+            (Action::Quit, "quit"),
+        ],
+        View::Traces if cx.ui.traces.open.is_some() => &[
+            (Action::Down, "next span"),
+            (Action::Up, "prev span"),
+            (Action::Back, "close"),
+            (Action::Help, "help"),
+            (Action::Quit, "quit"),
+        ],
+        View::Traces => &[
+            (Action::Down, "down"),
+            (Action::Up, "up"),
+            (Action::Open, "waterfall"),
+            (Action::Filter, "filter"),
+            (Action::Help, "help"),
+            (Action::Quit, "quit"),
+        ],
+        View::Fleet => &[
+            (Action::Down, "down"),
+            (Action::Up, "up"),
+            (Action::Open, "switch pane"),
+            (Action::Filter, "filter"),
+            (Action::Help, "help"),
+            (Action::Quit, "quit"),
+        ],
+        View::Cost => &[
+            (Action::NextView, "next view"),
+            (Action::Weights, "weights"),
+            (Action::Help, "help"),
+            (Action::Quit, "quit"),
+        ],
+        View::Help => &[
+            (Action::Back, "back"),
+            (Action::NextView, "next view"),
+            (Action::Quit, "quit"),
+        ],
+    }
+}
+
+fn footer(buf: &mut Buffer, area: Rect, cx: &Ctx) {
+    let (st, g, ui) = (cx.st, cx.g, cx.ui);
+    let y = area.y;
+    let mut c = paint::Cursor::new(area, y);
+    if ui.filter_editing {
+        let text = match ui.view {
+            View::Fleet => ui.fleet.filter.as_str(),
+            _ => ui.traces.filter.as_str(),
+        };
+        c.text(buf, "/", st.filter, g);
+        c.text(buf, text, st.filter, g);
+        c.text(buf, g.cursor, st.filter, g);
+        let help = format!(
+            "{} apply  {} clear",
+            ui.keymap.label(Action::Open),
+            ui.keymap.label(Action::Back)
+        );
+        let hw = width(&help) as u16;
+        if c.remaining() > hw + 2 {
+            put_right(buf, area.x, y, area.width, &help, st.dim, g);
+        }
+        return;
+    }
+    if let Some(t) = &ui.toast {
+        let (sym, style) = match t.level {
+            ToastLevel::Info => (g.ok, st.toast_info),
+            ToastLevel::Warn => (g.warn, st.toast_warn),
+            ToastLevel::Error => (g.crit, st.toast_error),
+        };
+        c.text(buf, sym, style, g);
+        c.skip(1);
+        // Leave room for at least the help hint.
+        let max = c.remaining().saturating_sub(10).max(10);
+        let used = put(buf, c.x, y, max, &t.message, style, g);
+        c.skip(used + 3);
+    }
+    for (action, desc) in hints(cx) {
+        let key = ui.keymap.label(*action);
+        let need = (width(&key) + 1 + width(desc)) as u16;
+        if need > c.remaining() {
+            break;
+        }
+        c.text(buf, &key, st.key, g);
+        c.skip(1);
+        c.text(buf, desc, st.dim, g);
+        c.skip(2);
+    }
+}
+
+/// The sessions the Traces list shows under the current filter, in order.
+pub fn traces_rows<'a>(
+    snap: &'a Snapshot,
+    ui: &'a state::UiState,
+) -> impl Iterator<Item = &'a crate::model::snapshot::SessionRow> + 'a {
+    let needle = ui.traces.filter.trim().to_lowercase();
+    snap.sessions
+        .all
+        .iter()
+        .filter(move |s| session_matches(s, &needle))
+}
+
+/// How many rows the Fleet view's active pane lists under the current filter.
+pub fn fleet_rows(snap: &Snapshot, ui: &state::UiState) -> usize {
+    let needle = ui.fleet.filter.trim().to_lowercase();
+    match ui.fleet.pane {
+        state::FleetPane::Pods => snap
+            .fleet
+            .pods
+            .iter()
+            .filter(|p| pod_matches(p, &needle))
+            .count(),
+        state::FleetPane::ScaledObjects => snap
+            .fleet
+            .scaled_objects
+            .iter()
+            .filter(|s| so_matches(s, &needle))
+            .count(),
+    }
 }

@@ -78,10 +78,26 @@ pub struct Toast {
     pub message: String,
 }
 
+/// Latency thresholds the views colour and mark against (`[alerts]` in the config).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Thresholds {
+    pub warn_ms: f64,
+    pub crit_ms: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            warn_ms: 100.0,
+            crit_ms: 200.0,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct UiState {
     pub view: View,
-    /// The view under the help overlay when `?` was pressed.
+    /// The display is frozen (`p`); data keeps arriving.
     pub paused: bool,
     /// `/` was pressed: keys go to the filter of the current view.
     pub filter_editing: bool,
@@ -92,4 +108,6 @@ pub struct UiState {
     /// Draw with ASCII only (no box-drawing, braille or block glyphs).
     pub ascii: bool,
     pub theme_name: String,
+    /// p50/p95/p99 warn and crit thresholds (default 100 / 200 ms, from the seed).
+    pub thresholds: Thresholds,
 }

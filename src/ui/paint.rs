@@ -1,0 +1,443 @@
+//! Drawing primitives straight onto the `Buffer`: width-aware text, columns, boxes, bars and
+//! sparklines. Every glyph comes from `Glyphs`; every string is fitted by display width.
+use super::glyphs::Glyphs;
+use super::state::UiState;
+use super::text::{to_ascii, truncate, width};
+use super::theme::Styles;
+use crate::model::snapshot::Snapshot;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use std::borrow::Cow;
+
+/// Layout tier, picked from the terminal size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Tier {
+    /// 80×24 up to the standard size: no borders, no sparklines, fewer columns.
+    Compact,
+    /// From 120×36: boxed panels, sparklines.
+    Standard,
+    /// From 200×40: three panels across, extra columns.
+    Wide,
+}
+
+impl Tier {
+    pub fn for_area(area: Rect) -> Tier {
+        if area.width >= 200 && area.height >= 40 {
+            Tier::Wide
+        } else if area.width >= 120 && area.height >= 36 {
+            Tier::Standard
+        } else {
+            Tier::Compact
+        }
+    }
+}
+
+/// Everything a view reads, bundled.
+pub struct Ctx<'a> {
+    pub snap: &'a Snapshot,
+    pub ui: &'a UiState,
+    pub st: &'a Styles,
+    pub g: &'static Glyphs,
+    pub tier: Tier,
+}
+
+impl Ctx<'_> {
+    pub fn boxed(&self) -> bool {
+        self.tier != Tier::Compact
+    }
+}
+
+/// Fit `s` into `max` cells for drawing: ASCII-mapped in ASCII mode, then truncated.
+pub fn fit<'s>(s: &'s str, max: usize, g: &Glyphs) -> Cow<'s, str> {
+    if g.ascii {
+        match to_ascii(s) {
+            Cow::Borrowed(b) => truncate(b, max, g.ellipsis),
+            Cow::Owned(o) => Cow::Owned(truncate(&o, max, g.ellipsis).into_owned()),
+        }
+    } else {
+        truncate(s, max, g.ellipsis)
+    }
+}
+
+fn in_bounds(buf: &Buffer, x: u16, y: u16) -> bool {
+    let a = buf.area;
+    y >= a.y && y < a.bottom() && x >= a.x && x < a.right()
+}
+
+/// Draw `s` at (x, y) in at most `max` cells; returns the cells used.
+pub fn put(buf: &mut Buffer, x: u16, y: u16, max: u16, s: &str, style: Style, g: &Glyphs) -> u16 {
+    if max == 0 || !in_bounds(buf, x, y) {
+        return 0;
+    }
+    let max = max.min(buf.area.right() - x);
+    let f = fit(s, max as usize, g);
+    let (end, _) = buf.set_stringn(x, y, f.as_ref(), max as usize, style);
+    end.saturating_sub(x)
+}
+
+/// Right-align `s` in the `w` cells starting at x.
+pub fn put_right(buf: &mut Buffer, x: u16, y: u16, w: u16, s: &str, style: Style, g: &Glyphs) {
+    if w == 0 {
+        return;
+    }
+    let f = fit(s, w as usize, g);
+    let fw = width(&f) as u16;
+    put(buf, x + w.saturating_sub(fw), y, w, &f, style, g);
+}
+
+/// Centre `s` in the `w` cells starting at x.
+pub fn put_center(buf: &mut Buffer, x: u16, y: u16, w: u16, s: &str, style: Style, g: &Glyphs) {
+    let f = fit(s, w as usize, g);
+    let fw = width(&f) as u16;
+    put(buf, x + w.saturating_sub(fw) / 2, y, w, &f, style, g);
+}
+
+/// Repeat a one-cell glyph over `w` cells.
+pub fn repeat(buf: &mut Buffer, x: u16, y: u16, w: u16, sym: &str, style: Style) {
+    if !in_bounds(buf, x, y) {
+        return;
+    }
+    let end = x.saturating_add(w).min(buf.area.right());
+    for cx in x..end {
+        if let Some(c) = buf.cell_mut((cx, y)) {
+            c.set_symbol(sym).set_style(style);
+        }
+    }
+}
+
+/// A column of a row: width and alignment.
+#[derive(Clone, Copy, Debug)]
+pub struct Col {
+    pub w: u16,
+    pub right: bool,
+}
+
+pub const fn l(w: u16) -> Col {
+    Col { w, right: false }
+}
+pub const fn r(w: u16) -> Col {
+    Col { w, right: true }
+}
+
+/// Writes cells left to right with a one-cell gap, clipped at `end`.
+pub struct Cursor {
+    pub x: u16,
+    pub y: u16,
+    pub end: u16,
+}
+
+impl Cursor {
+    pub fn new(area: Rect, y: u16) -> Cursor {
+        Cursor {
+            x: area.x,
+            y,
+            end: area.right(),
+        }
+    }
+
+    pub fn remaining(&self) -> u16 {
+        self.end.saturating_sub(self.x)
+    }
+
+    /// One cell in a column of width `c.w` (clipped), then the gap.
+    pub fn cell(&mut self, buf: &mut Buffer, c: Col, s: &str, style: Style, g: &Glyphs) {
+        let w = c.w.min(self.remaining());
+        if c.right {
+            put_right(buf, self.x, self.y, w, s, style, g);
+        } else {
+            put(buf, self.x, self.y, w, s, style, g);
+        }
+        self.x = self.x.saturating_add(c.w.saturating_add(1)).min(self.end);
+    }
+
+    /// Text at its natural width (clipped), no gap.
+    pub fn text(&mut self, buf: &mut Buffer, s: &str, style: Style, g: &Glyphs) {
+        let used = put(buf, self.x, self.y, self.remaining(), s, style, g);
+        self.x = self.x.saturating_add(used).min(self.end);
+    }
+
+    pub fn skip(&mut self, n: u16) {
+        self.x = self.x.saturating_add(n).min(self.end);
+    }
+
+    /// Reserve `w` cells (clipped) and return their x and width, then the gap.
+    pub fn take(&mut self, w: u16) -> (u16, u16) {
+        let x = self.x;
+        let w = w.min(self.remaining());
+        self.x = self.x.saturating_add(w.saturating_add(1)).min(self.end);
+        (x, w)
+    }
+}
+
+/// Width left for a flexible column after the fixed ones and their gaps.
+pub fn flex(total: u16, fixed: &[Col], min: u16) -> u16 {
+    let used: u16 = fixed.iter().map(|c| c.w + 1).sum();
+    total.saturating_sub(used).max(min)
+}
+
+/// Draw a box with a title in the top border; returns the inner area.
+pub fn draw_box(
+    buf: &mut Buffer,
+    area: Rect,
+    title: &str,
+    border: Style,
+    title_style: Style,
+    g: &Glyphs,
+) -> Rect {
+    if area.width < 2 || area.height < 2 {
+        return Rect::new(area.x, area.y, 0, 0);
+    }
+    let (x0, y0, x1, y1) = (area.x, area.y, area.right() - 1, area.bottom() - 1);
+    repeat(buf, x0 + 1, y0, area.width - 2, g.h, border);
+    repeat(buf, x0 + 1, y1, area.width - 2, g.h, border);
+    for y in y0 + 1..y1 {
+        repeat(buf, x0, y, 1, g.v, border);
+        repeat(buf, x1, y, 1, g.v, border);
+    }
+    repeat(buf, x0, y0, 1, g.tl, border);
+    repeat(buf, x1, y0, 1, g.tr, border);
+    repeat(buf, x0, y1, 1, g.bl, border);
+    repeat(buf, x1, y1, 1, g.br, border);
+    if !title.is_empty() && area.width > 4 {
+        let max = area.width - 4;
+        let used = put(buf, x0 + 2, y0, max, title, title_style, g);
+        // Pad the title with a space each side so it stands off the line.
+        if used > 0 {
+            repeat(buf, x0 + 1, y0, 1, " ", border);
+            if x0 + 2 + used < x1 {
+                repeat(buf, x0 + 2 + used, y0, 1, " ", border);
+            }
+        }
+    }
+    Rect::new(x0 + 1, y0 + 1, area.width - 2, area.height - 2)
+}
+
+/// A horizontal bar for a 0..1 fraction at `(x, y, width)`, with a track for the empty part.
+pub fn bar(
+    buf: &mut Buffer,
+    (x, y, w): (u16, u16, u16),
+    frac: f64,
+    fill: Style,
+    track: Style,
+    g: &Glyphs,
+) {
+    if w == 0 {
+        return;
+    }
+    let frac = if frac.is_finite() {
+        frac.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let eighths = (frac * f64::from(w) * 8.0).round() as u32;
+    let full = ((eighths / 8) as u16).min(w);
+    repeat(buf, x, y, full, g.bar_full, fill);
+    let mut used = full;
+    let rem = (eighths % 8) as usize;
+    if full < w && rem > 0 {
+        let p = g.bar_partial[rem - 1];
+        if !p.is_empty() {
+            repeat(buf, x + full, y, 1, p, fill);
+            used += 1;
+        } else if rem >= 4 {
+            repeat(buf, x + full, y, 1, g.bar_full, fill);
+            used += 1;
+        }
+    }
+    // The track only under the empty part, so the fill never inherits its modifiers.
+    repeat(buf, x + used, y, w - used, g.bar_track, track);
+}
+
+/// A sparkline of the last `width` points at `(x, y, width)`. With `zero_based` the scale starts at 0 (latency,
+/// cost); otherwise it spans min..max so small changes in a share stay visible.
+pub fn spark(
+    buf: &mut Buffer,
+    (x, y, w): (u16, u16, u16),
+    data: &[f64],
+    zero_based: bool,
+    style: Style,
+    g: &Glyphs,
+) {
+    if w == 0 || data.is_empty() {
+        return;
+    }
+    let n = data.len().min(w as usize);
+    let pts = &data[data.len() - n..];
+    let mut lo = f64::INFINITY;
+    let mut hi = f64::NEG_INFINITY;
+    for v in pts.iter().copied().filter(|v| v.is_finite()) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if !lo.is_finite() {
+        return;
+    }
+    if zero_based {
+        lo = lo.min(0.0);
+    }
+    let span = hi - lo;
+    let flat = span <= hi.abs() * 1e-3 || span <= f64::EPSILON;
+    // Right-align so the newest point is always at the right edge.
+    let x0 = x + (w - n as u16);
+    for (i, v) in pts.iter().enumerate() {
+        let level = if !v.is_finite() {
+            continue;
+        } else if flat {
+            if zero_based && hi <= 0.0 {
+                0
+            } else {
+                3
+            }
+        } else {
+            (((v - lo) / span) * 7.0).round().clamp(0.0, 7.0) as usize
+        };
+        repeat(buf, x0 + i as u16, y, 1, g.spark[level], style);
+    }
+}
+
+/// Patch `style` over a row segment (selection, focus) keeping symbols.
+pub fn highlight(buf: &mut Buffer, x: u16, y: u16, w: u16, style: Style) {
+    let area = buf.area;
+    if y < area.y || y >= area.bottom() || x >= area.right() {
+        return;
+    }
+    let w = w.min(area.right() - x);
+    buf.set_style(Rect::new(x, y, w, 1), style);
+}
+
+/// Split `area` into a left and right column with a one-cell gap.
+pub fn split_h(area: Rect, left: u16) -> (Rect, Rect) {
+    let left = left.min(area.width);
+    let right_x = area.x.saturating_add(left).saturating_add(1);
+    let right_w = area.right().saturating_sub(right_x);
+    (
+        Rect::new(area.x, area.y, left, area.height),
+        Rect::new(right_x.min(area.right()), area.y, right_w, area.height),
+    )
+}
+
+/// Take `h` rows off the top of `area`.
+pub fn take_top(area: &mut Rect, h: u16) -> Rect {
+    let h = h.min(area.height);
+    let top = Rect::new(area.x, area.y, area.width, h);
+    area.y += h;
+    area.height -= h;
+    top
+}
+
+/// Rows for a list of `n` items in `h` rows where `selected` must be visible: the offset.
+pub fn scroll_offset(n: usize, h: usize, selected: usize) -> usize {
+    if h == 0 || n <= h {
+        return 0;
+    }
+    let sel = selected.min(n - 1);
+    sel.saturating_sub(h - 1).min(n - h)
+}
+
+/// The rows of a filtered list to draw, found in one pass over `items`.
+pub struct Window {
+    /// Items that match.
+    pub n: usize,
+    /// Selection clamped to the matches.
+    pub selected: usize,
+    /// Match number of the first visible row.
+    pub offset: usize,
+    /// Indices into `items` of the visible rows, top to bottom.
+    pub rows: Vec<usize>,
+}
+
+/// Filter `items` with `pred` and pick the `rows` visible rows that keep `selected` (a match
+/// number) in view — one pass, allocating only the visible indices.
+pub fn window<T>(items: &[T], pred: impl Fn(&T) -> bool, rows: usize, selected: usize) -> Window {
+    // With the selection inside the matches the offset does not depend on their count.
+    let offset = if rows == 0 {
+        0
+    } else {
+        selected.saturating_sub(rows - 1)
+    };
+    let mut visible = Vec::with_capacity(rows);
+    // The last `rows` matches, in case the selection lies past the end.
+    let mut tail = std::collections::VecDeque::with_capacity(rows);
+    let mut n = 0usize;
+    for (i, item) in items.iter().enumerate() {
+        if !pred(item) {
+            continue;
+        }
+        if n >= offset && visible.len() < rows {
+            visible.push(i);
+        }
+        if rows > 0 {
+            if tail.len() == rows {
+                tail.pop_front();
+            }
+            tail.push_back(i);
+        }
+        n += 1;
+    }
+    if n == 0 {
+        return Window {
+            n,
+            selected: 0,
+            offset: 0,
+            rows: Vec::new(),
+        };
+    }
+    if selected < n {
+        // A short list fits from the top.
+        if n <= rows {
+            return Window {
+                n,
+                selected,
+                offset: 0,
+                rows: tail.into_iter().collect(),
+            };
+        }
+        return Window {
+            n,
+            selected,
+            offset,
+            rows: visible,
+        };
+    }
+    let offset = if rows == 0 { 0 } else { n.saturating_sub(rows) };
+    Window {
+        n,
+        selected: n - 1,
+        offset,
+        rows: tail.into_iter().collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_matches_two_pass_scrolling() {
+        let items: Vec<u32> = (0..100).collect();
+        for rows in [0usize, 1, 5, 10, 200] {
+            for sel in [0usize, 3, 9, 10, 33, 49, 50, 99, 500] {
+                let pred = |x: &u32| x % 2 == 0;
+                let w = window(&items, pred, rows, sel);
+                let n = items.iter().filter(|x| pred(x)).count();
+                assert_eq!(w.n, n);
+                if n == 0 {
+                    continue;
+                }
+                let s = sel.min(n - 1);
+                let off = scroll_offset(n, rows, s);
+                assert_eq!((w.selected, w.offset), (s, off), "rows {rows} sel {sel}");
+                let expect: Vec<usize> = items
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, x)| pred(x))
+                    .skip(off)
+                    .take(rows)
+                    .map(|(i, _)| i)
+                    .collect();
+                assert_eq!(w.rows, expect, "rows {rows} sel {sel}");
+            }
+        }
+    }
+}

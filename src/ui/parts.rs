@@ -1,0 +1,176 @@
+//! Shared meanings: state → (symbol, word, style), so every view says the same thing the same way
+//! and nothing is told by colour alone.
+use super::glyphs::Glyphs;
+use super::paint::Ctx;
+use super::state::Thresholds;
+use super::theme::Styles;
+use crate::model::path::Side;
+use crate::model::snapshot::Severity;
+use crate::model::update::{Level, ScaledObject, SourceState};
+use ratatui::style::Style;
+
+/// Latency level against the warn/crit thresholds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level3 {
+    Ok,
+    Warn,
+    Crit,
+}
+
+pub fn latency_level(v: Option<f64>, t: &Thresholds) -> Option<Level3> {
+    let v = v.filter(|x| x.is_finite())?;
+    Some(if v > t.crit_ms {
+        Level3::Crit
+    } else if v > t.warn_ms {
+        Level3::Warn
+    } else {
+        Level3::Ok
+    })
+}
+
+impl Level3 {
+    pub fn style(self, st: &Styles) -> Style {
+        match self {
+            Level3::Ok => st.ok,
+            Level3::Warn => st.warn,
+            Level3::Crit => st.crit,
+        }
+    }
+    /// Mark after a number: nothing for ok.
+    pub fn mark(self, g: &Glyphs) -> &'static str {
+        match self {
+            Level3::Ok => " ",
+            Level3::Warn => g.warn,
+            Level3::Crit => g.crit,
+        }
+    }
+    pub fn symbol(self, g: &Glyphs) -> &'static str {
+        match self {
+            Level3::Ok => g.ok,
+            Level3::Warn => g.warn,
+            Level3::Crit => g.crit,
+        }
+    }
+    pub fn word(self) -> &'static str {
+        match self {
+            Level3::Ok => "ok",
+            Level3::Warn => "WARN",
+            Level3::Crit => "CRIT",
+        }
+    }
+}
+
+pub fn source_mark(s: SourceState, g: &Glyphs, st: &Styles) -> (&'static str, Style) {
+    match s {
+        SourceState::Ok => (g.ok, st.ok),
+        SourceState::Stale => (g.stale, st.warn),
+        SourceState::Error => (g.crit, st.crit),
+        SourceState::Connecting => (g.connecting, st.info),
+        SourceState::Disabled => (g.disabled, st.dim),
+    }
+}
+
+pub fn severity_mark(s: Severity, g: &Glyphs, st: &Styles) -> (&'static str, &'static str, Style) {
+    match s {
+        Severity::Crit => (g.crit, "CRIT", st.crit),
+        Severity::Warn => (g.warn, "WARN", st.warn),
+        Severity::Info => (g.dot, "info", st.info),
+    }
+}
+
+pub fn side_letter(s: Option<Side>) -> &'static str {
+    match s {
+        Some(Side::Agentcore) => "A",
+        Some(Side::Eks) => "E",
+        None => "?",
+    }
+}
+
+pub fn side_style(s: Option<Side>, st: &Styles) -> Style {
+    match s {
+        Some(Side::Agentcore) => st.side_agentcore,
+        Some(Side::Eks) => st.side_eks,
+        None => st.dim,
+    }
+}
+
+pub fn side_fill(s: Option<Side>, g: &Glyphs) -> &'static str {
+    match s {
+        Some(Side::Agentcore) => g.fill_agentcore,
+        Some(Side::Eks) => g.fill_eks,
+        None => g.bar_track,
+    }
+}
+
+/// `A+E`, `A`, `E` (compact) or `agentcore+eks` (wide).
+pub fn sides_text(sides: &[Side], long: bool) -> &'static str {
+    let a = sides.contains(&Side::Agentcore);
+    let e = sides.contains(&Side::Eks);
+    match (a, e, long) {
+        (true, true, false) => "A+E",
+        (true, false, false) => "A",
+        (false, true, false) => "E",
+        (true, true, true) => "agentcore+eks",
+        (true, false, true) => "agentcore",
+        (false, true, true) => "eks",
+        (false, false, _) => "",
+    }
+}
+
+pub fn level_word(l: Level) -> &'static str {
+    match l {
+        Level::Debug => "DEBUG",
+        Level::Default => "DEFAULT",
+        Level::Warning => "WARNING",
+        Level::Error => "ERROR",
+    }
+}
+
+pub fn level_style(l: Level, st: &Styles) -> Style {
+    match l {
+        Level::Debug => st.dim,
+        Level::Default => st.text,
+        Level::Warning => st.warn,
+        Level::Error => st.crit,
+    }
+}
+
+/// KEDA state words in display order with their styles: Ready/NotReady, Active/Idle, and
+/// Fallback / Paused when set.
+pub fn keda_states(so: &ScaledObject, st: &Styles) -> [(&'static str, Style); 4] {
+    let none = ("", st.text);
+    [
+        if so.ready {
+            ("Ready", st.ok)
+        } else {
+            ("NotReady", st.crit)
+        },
+        if so.active {
+            ("Active", st.text)
+        } else {
+            ("Idle", st.dim)
+        },
+        if so.fallback {
+            ("Fallback", st.warn)
+        } else {
+            none
+        },
+        if so.paused { ("Paused", st.warn) } else { none },
+    ]
+}
+
+/// `5m`, `90s`, `1h`.
+pub fn window_text(secs: u64) -> String {
+    if secs >= 3600 && secs % 3600 == 0 {
+        format!("{}h", secs / 3600)
+    } else if secs >= 60 && secs % 60 == 0 {
+        format!("{}m", secs / 60)
+    } else {
+        format!("{secs}s")
+    }
+}
+
+/// Seconds between the snapshot clock and `t`.
+pub fn age_of(cx: &Ctx, t: Option<chrono::DateTime<chrono::Utc>>) -> Option<f64> {
+    t.map(|t| (cx.snap.generated_at - t).num_milliseconds() as f64 / 1000.0)
+}
