@@ -2,6 +2,17 @@
 //! and the audit trail. Backends are an enum, not trait objects, so async methods stay plain.
 pub mod simulator;
 
+// Kubernetes weight stores (configmap, httproute) and the shared kube client.
+pub mod configmap;
+pub mod httproute;
+pub mod kube_client;
+pub mod kube_object;
+pub mod kube_router;
+pub mod watch;
+
+pub use kube_client::KubeClient;
+pub use kube_router::KubeRouter;
+
 use crate::model::weights::Weights;
 use thiserror::Error;
 
