@@ -4,6 +4,17 @@ pub mod audit;
 pub mod editor;
 pub mod simulator;
 
+// Kubernetes weight stores (configmap, httproute) and the shared kube client.
+pub mod configmap;
+pub mod httproute;
+pub mod kube_client;
+pub mod kube_object;
+pub mod kube_router;
+pub mod watch;
+
+pub use kube_client::KubeClient;
+pub use kube_router::KubeRouter;
+
 use crate::model::weights::Weights;
 use thiserror::Error;
 

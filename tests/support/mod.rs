@@ -1,0 +1,5 @@
+//! Local test servers shared by the integration tests. Each test binary includes this with
+//! `mod support;` and uses what it needs.
+#![allow(dead_code)]
+
+pub mod kube_api;
