@@ -33,8 +33,9 @@ use crate::model::snapshot::{SessionDetail, SessionRow, SpanView};
 use crate::model::update::{Level, Observation};
 use chrono::{DateTime, Utc};
 use regex::Regex;
+use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::time::Duration;
 
 /// The AgentCore root marker in parent references (`ac-root`).
@@ -196,42 +197,106 @@ impl Matcher {
 // ---------------------------------------------------------------------------------------------
 // Storage.
 
+/// Text fields of a span, packed into one allocation (one `malloc` per span instead of ten).
+const F_ID: usize = 0;
+const F_TRACE: usize = 1;
+const F_POBS: usize = 2;
+const F_NAME: usize = 3;
+const F_MODEL: usize = 4;
+const F_STATUS: usize = 5;
+const F_INPUT: usize = 6;
+const F_OUTPUT: usize = 7;
+const F_HTML: usize = 8;
+const F_PARENT: usize = 9;
+const FIELDS: usize = 10;
+
 #[derive(Clone, Debug, PartialEq)]
-struct ParentLink {
-    /// The parent's session when it is not this span's own session.
-    other: Option<Arc<str>>,
-    /// The reference as given (for display).
-    raw: Box<str>,
+struct Texts {
+    buf: Box<str>,
+    /// End offset of each field in `buf` (fields are capped, so the sum fits in u16).
+    ends: [u16; FIELDS],
+    /// Bit i set: field i is present (`Some`).
+    present: u16,
+}
+
+impl Texts {
+    fn build(fields: [(Option<&str>, usize); FIELDS]) -> Texts {
+        let total: usize = fields
+            .iter()
+            .map(|(s, max)| s.map_or(0, |s| cut(s, *max).len()))
+            .sum();
+        let mut buf = String::with_capacity(total);
+        let mut ends = [0u16; FIELDS];
+        let mut present = 0u16;
+        for (i, (s, max)) in fields.iter().enumerate() {
+            if let Some(s) = s {
+                buf.push_str(cut(s, *max));
+                present |= 1 << i;
+            }
+            ends[i] = u16::try_from(buf.len()).unwrap_or(u16::MAX);
+        }
+        Texts {
+            buf: buf.into_boxed_str(),
+            ends,
+            present,
+        }
+    }
+
+    #[inline]
+    fn get(&self, f: usize) -> Option<&str> {
+        if self.present & (1 << f) == 0 {
+            return None;
+        }
+        let start = if f == 0 { 0 } else { self.ends[f - 1] as usize };
+        self.buf.get(start..self.ends[f] as usize)
+    }
+
+    #[inline]
+    fn str(&self, f: usize) -> &str {
+        self.get(f).unwrap_or_default()
+    }
+
+    fn len_of(&self, f: usize) -> usize {
+        self.get(f).map_or(0, str::len)
+    }
+}
+
+/// How a span declared its AgentCore parent.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Parent {
+    None,
+    /// The parent is this span's own session.
+    Same,
+    /// Another session: its key is this byte range of the stored parent reference.
+    Other(u16, u16),
 }
 
 #[derive(Clone, Debug, PartialEq)]
 struct Span {
-    id: Arc<str>,
-    trace_id: Box<str>,
-    parent_observation_id: Option<Box<str>>,
-    name: Box<str>,
+    texts: Texts,
     start_ms: i64,
     end_ms: Option<i64>,
-    model: Option<Box<str>>,
     level: Level,
-    status_message: Option<Box<str>>,
     input_tokens: Option<u64>,
     output_tokens: Option<u64>,
     cost_usd: Option<f64>,
     side: Option<Side>,
     path: Option<u16>,
-    parent: Option<ParentLink>,
-    input: Option<Box<str>>,
-    output: Option<Box<str>>,
-    html_path: Option<Box<str>>,
+    parent: Parent,
 }
 
 impl Span {
+    fn id(&self) -> &str {
+        self.texts.str(F_ID)
+    }
     fn last_ms(&self) -> i64 {
         self.end_ms.map_or(self.start_ms, |e| e.max(self.start_ms))
     }
     fn payload(&self) -> usize {
-        self.input.as_ref().map_or(0, |s| s.len()) + self.output.as_ref().map_or(0, |s| s.len())
+        self.texts.len_of(F_INPUT) + self.texts.len_of(F_OUTPUT)
+    }
+    fn order_key(&self) -> (i64, &str) {
+        (self.start_ms, self.id())
     }
 }
 
@@ -246,21 +311,58 @@ fn cut(s: &str, max: usize) -> &str {
     &s[..n]
 }
 
-fn boxed(s: &str, max: usize) -> Box<str> {
-    Box::from(cut(s, max))
+/// Keyed 64-bit string hash for the id and session maps (keyed per process, so ids cannot be
+/// crafted to collide). Each 8-byte word goes through a bijection of the state, so two strings of
+/// the same length never collide; different lengths start from different states. Lookups still
+/// compare the stored string, so a collision could only cost a missed dedupe, never a wrong
+/// session.
+fn hash_str(seed: u64, s: &str) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let b = s.as_bytes();
+    let mut h = seed ^ (b.len() as u64).wrapping_mul(K);
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K).rotate_left(29);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K).rotate_left(29);
+    }
+    // murmur3 fmix64
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
 }
 
-fn boxed_owned(mut s: String, max: usize) -> Box<str> {
-    if s.len() > max {
-        let n = cut(&s, max).len();
-        s.truncate(n);
+/// The maps are keyed by `hash_str` already: pass the u64 through.
+#[derive(Clone, Copy, Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
     }
-    s.into_boxed_str()
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
+
+type HashKeyed<V> = HashMap<u64, V, BuildHasherDefault<PassThrough>>;
 
 #[derive(Clone, Debug)]
 struct Session {
-    key: Arc<str>,
+    key: Box<str>,
     /// Sorted by (start, id).
     spans: Vec<Span>,
     last_activity_ms: i64,
@@ -435,6 +537,7 @@ struct Analysis {
 
 struct Placement {
     slot: u32,
+    id_hash: u64,
     replace: bool,
 }
 
@@ -448,12 +551,16 @@ pub struct Correlator {
     max_sessions: usize,
     max_spans: usize,
     paths: Vec<PathMatch>,
-    keys: HashMap<Arc<str>, u32>,
+    /// Per-process key of `hash_str`.
+    seed: u64,
+    /// hash(session key) → slot.
+    keys: HashKeyed<u32>,
     slots: Vec<Option<Session>>,
     free: Vec<u32>,
-    by_id: HashMap<Arc<str>, u32>,
-    /// Unsessioned observation ids → start (dedupe, bounded like the sessions).
-    loose: HashMap<Arc<str>, i64>,
+    /// hash(observation id) → slot of the session holding it.
+    by_id: HashKeyed<u32>,
+    /// hash(unsessioned observation id) → start (dedupe, bounded like the sessions).
+    loose: HashKeyed<i64>,
     live: usize,
     generation: u64,
     swept_ms: Option<i64>,
@@ -526,11 +633,12 @@ impl Correlator {
                     }
                 })
                 .collect(),
-            keys: HashMap::new(),
+            seed: RandomState::new().hash_one(0x6879_6272_6964_u64),
+            keys: HashKeyed::default(),
             slots: Vec::new(),
             free: Vec::new(),
-            by_id: HashMap::new(),
-            loose: HashMap::new(),
+            by_id: HashKeyed::default(),
+            loose: HashKeyed::default(),
             live: 0,
             generation: 0,
             swept_ms: None,
@@ -667,131 +775,106 @@ impl Correlator {
         c
     }
 
-    fn parent_link(&self, obs: &Observation, c: &Classified) -> Option<ParentLink> {
-        let raw = obs.parent_ref.as_deref()?;
-        match c.parent {
-            ParentInfo::None => None,
-            ParentInfo::Same => Some(ParentLink {
-                other: None,
-                raw: boxed(raw, MAX_FIELD),
-            }),
-            ParentInfo::Other(a, b) => Some(ParentLink {
-                other: raw.get(a..b).map(Arc::from),
-                raw: boxed(raw, MAX_FIELD),
-            }),
-        }
-    }
-
     fn payload_room(&self) -> bool {
         self.payload_bytes < PAYLOAD_BUDGET
     }
 
-    /// Ingest one observation (cloning what it keeps). Returns whether anything changed.
-    pub fn ingest(&mut self, obs: &Observation) -> bool {
-        let c = self.classify(obs);
-        let Some(p) = self.resolve(obs, &c) else {
-            return false;
-        };
+    fn make_span(&self, obs: &Observation, c: &Classified) -> Span {
         let room = self.payload_room();
-        let span = Span {
-            id: Arc::from(cut(&obs.id, MAX_ID)),
-            trace_id: boxed(&obs.trace_id, MAX_FIELD),
-            parent_observation_id: obs
-                .parent_observation_id
-                .as_deref()
-                .map(|s| boxed(s, MAX_FIELD)),
-            name: boxed(&obs.name, MAX_FIELD),
+        let parent_raw = match c.parent {
+            ParentInfo::None => None,
+            _ => obs.parent_ref.as_deref(),
+        };
+        let texts = Texts::build([
+            (Some(obs.id.as_str()), MAX_ID),
+            (Some(obs.trace_id.as_str()), MAX_FIELD),
+            (obs.parent_observation_id.as_deref(), MAX_FIELD),
+            (Some(obs.name.as_str()), MAX_FIELD),
+            (obs.model.as_deref(), MAX_FIELD),
+            (obs.status_message.as_deref(), MAX_STATUS),
+            (obs.input.as_deref().filter(|_| room), MAX_PAYLOAD),
+            (obs.output.as_deref().filter(|_| room), MAX_PAYLOAD),
+            (obs.html_path.as_deref(), MAX_FIELD),
+            (parent_raw, MAX_FIELD),
+        ]);
+        let parent = match c.parent {
+            ParentInfo::None => Parent::None,
+            ParentInfo::Same => Parent::Same,
+            // A range cut off by the field cap cannot be resolved: treat as an unknown parent.
+            ParentInfo::Other(a, b) if b <= MAX_FIELD => Parent::Other(a as u16, b as u16),
+            ParentInfo::Other(..) => Parent::Other(0, 0),
+        };
+        Span {
+            texts,
             start_ms: c.start_ms,
             end_ms: c.end_ms,
-            model: obs.model.as_deref().map(|s| boxed(s, MAX_FIELD)),
             level: obs.level,
-            status_message: obs.status_message.as_deref().map(|s| boxed(s, MAX_STATUS)),
-            input_tokens: obs.input_tokens,
-            output_tokens: obs.output_tokens,
-            cost_usd: obs.cost_usd.filter(|v| v.is_finite()),
-            side: c.side,
-            path: c.path,
-            parent: self.parent_link(obs, &c),
-            input: obs
-                .input
-                .as_deref()
-                .filter(|_| room)
-                .map(|s| boxed(s, MAX_PAYLOAD)),
-            output: obs
-                .output
-                .as_deref()
-                .filter(|_| room)
-                .map(|s| boxed(s, MAX_PAYLOAD)),
-            html_path: obs.html_path.as_deref().map(|s| boxed(s, MAX_FIELD)),
-        };
-        self.place(p, span)
-    }
-
-    /// Ingest one observation, moving its strings (no copies). Returns whether anything changed.
-    pub fn ingest_owned(&mut self, obs: Observation) -> bool {
-        let c = self.classify(&obs);
-        let Some(p) = self.resolve(&obs, &c) else {
-            return false;
-        };
-        let room = self.payload_room();
-        let parent = self.parent_link(&obs, &c);
-        let id: Arc<str> = Arc::from(cut(&obs.id, MAX_ID));
-        let span = Span {
-            id,
-            trace_id: boxed_owned(obs.trace_id, MAX_FIELD),
-            parent_observation_id: obs.parent_observation_id.map(|s| boxed_owned(s, MAX_FIELD)),
-            name: boxed_owned(obs.name, MAX_FIELD),
-            start_ms: c.start_ms,
-            end_ms: c.end_ms,
-            model: obs.model.map(|s| boxed_owned(s, MAX_FIELD)),
-            level: obs.level,
-            status_message: obs.status_message.map(|s| boxed_owned(s, MAX_STATUS)),
             input_tokens: obs.input_tokens,
             output_tokens: obs.output_tokens,
             cost_usd: obs.cost_usd.filter(|v| v.is_finite()),
             side: c.side,
             path: c.path,
             parent,
-            input: obs
-                .input
-                .filter(|_| room)
-                .map(|s| boxed_owned(s, MAX_PAYLOAD)),
-            output: obs
-                .output
-                .filter(|_| room)
-                .map(|s| boxed_owned(s, MAX_PAYLOAD)),
-            html_path: obs.html_path.map(|s| boxed_owned(s, MAX_FIELD)),
+        }
+    }
+
+    /// Ingest one observation. Returns whether anything changed.
+    pub fn ingest(&mut self, obs: &Observation) -> bool {
+        let c = self.classify(obs);
+        let Some(p) = self.resolve(obs, &c) else {
+            return false;
         };
+        let span = self.make_span(obs, &c);
         self.place(p, span)
+    }
+
+    /// Ingest one owned observation (the same as `ingest`; spans copy what they keep into one
+    /// packed allocation either way).
+    pub fn ingest_owned(&mut self, obs: Observation) -> bool {
+        self.ingest(&obs)
     }
 
     /// Ingest a batch, then enforce the session bound exactly.
     pub fn ingest_batch(&mut self, items: Vec<Observation>) {
-        for o in items {
-            self.ingest_owned(o);
+        for o in &items {
+            self.ingest(o);
         }
         self.enforce_bounds();
+    }
+
+    fn slot_of_key(&self, h: u64, key: &str) -> Option<u32> {
+        let slot = *self.keys.get(&h)?;
+        let sess = self.slots.get(slot as usize)?.as_ref()?;
+        (&*sess.key == key).then_some(slot)
+    }
+
+    /// The slot holding observation `id`, if it is really there.
+    fn slot_of_id(&self, h: u64, id: &str) -> Option<u32> {
+        let slot = *self.by_id.get(&h)?;
+        let sess = self.slots.get(slot as usize)?.as_ref()?;
+        sess.spans.iter().any(|s| s.id() == id).then_some(slot)
     }
 
     /// Where an observation goes: handles dedupe, unsessioned observations and moves between
     /// sessions. `None` when there is nothing to place.
     fn resolve(&mut self, obs: &Observation, c: &Classified) -> Option<Placement> {
         self.stats.ingested += 1;
-        let id = cut(&obs.id, MAX_ID);
         if let Some(s) = self.swept_ms {
             if c.last_ms() < s.saturating_sub(self.retention_ms) {
                 self.stats.dropped_old += 1;
                 return None;
             }
         }
-        let existing = self.by_id.get(id).copied();
+        let id = cut(&obs.id, MAX_ID);
+        let id_hash = hash_str(self.seed, id);
+        let existing = self.slot_of_id(id_hash, id);
         let Some(key) = c.key(obs) else {
             // Unsessioned: counted (once per id), otherwise ignored.
             if let Some(slot) = existing {
-                self.remove_span(slot, id);
+                self.remove_span(slot, id_hash, id);
             }
-            if !self.loose.contains_key(id) {
-                self.loose.insert(Arc::from(id), c.start_ms);
+            if let std::collections::hash_map::Entry::Vacant(e) = self.loose.entry(id_hash) {
+                e.insert(c.start_ms);
                 self.generation += 1;
                 self.bound_loose();
             } else {
@@ -799,9 +882,10 @@ impl Correlator {
             }
             return None;
         };
-        if !self.loose.is_empty() && self.loose.remove(id).is_some() {
+        if !self.loose.is_empty() && self.loose.remove(&id_hash).is_some() {
             self.generation += 1;
         }
+        let key_hash = hash_str(self.seed, key);
         if let Some(slot) = existing {
             let same = self
                 .slots
@@ -811,26 +895,32 @@ impl Correlator {
             if same {
                 return Some(Placement {
                     slot,
+                    id_hash,
                     replace: true,
                 });
             }
-            self.remove_span(slot, id);
+            self.remove_span(slot, id_hash, id);
         }
-        let slot = match self.keys.get(key) {
-            Some(&s) => s,
-            None => self.new_session(key),
+        let slot = match self.slot_of_key(key_hash, key) {
+            Some(s) => s,
+            None if self.keys.contains_key(&key_hash) => {
+                // A 64-bit collision between two session keys: refuse rather than merge.
+                self.stats.dropped_spans += 1;
+                return None;
+            }
+            None => self.new_session(key_hash, key),
         };
         Some(Placement {
             slot,
+            id_hash,
             replace: false,
         })
     }
 
-    fn new_session(&mut self, key: &str) -> u32 {
-        let key: Arc<str> = Arc::from(key);
+    fn new_session(&mut self, key_hash: u64, key: &str) -> u32 {
         let sess = Session {
-            key: key.clone(),
-            spans: Vec::new(),
+            key: Box::from(key),
+            spans: Vec::with_capacity(8),
             last_activity_ms: i64::MIN,
             first_ac_ms: None,
         };
@@ -844,7 +934,7 @@ impl Correlator {
                 (self.slots.len() - 1) as u32
             }
         };
-        self.keys.insert(key, slot);
+        self.keys.insert(key_hash, slot);
         self.live += 1;
         slot
     }
@@ -852,27 +942,34 @@ impl Correlator {
     fn free_session(&mut self, slot: u32) {
         if let Some(sess) = self.slots.get_mut(slot as usize).and_then(Option::take) {
             for s in &sess.spans {
-                self.by_id.remove(&*s.id);
+                let h = hash_str(self.seed, s.id());
+                if self.by_id.get(&h) == Some(&slot) {
+                    self.by_id.remove(&h);
+                }
                 self.payload_bytes = self.payload_bytes.saturating_sub(s.payload());
             }
-            self.keys.remove(&*sess.key);
+            let kh = hash_str(self.seed, &sess.key);
+            if self.keys.get(&kh) == Some(&slot) {
+                self.keys.remove(&kh);
+            }
             self.free.push(slot);
             self.live -= 1;
             self.generation += 1;
         }
     }
 
-    fn remove_span(&mut self, slot: u32, id: &str) {
+    fn remove_span(&mut self, slot: u32, id_hash: u64, id: &str) {
+        if self.by_id.get(&id_hash) == Some(&slot) {
+            self.by_id.remove(&id_hash);
+        }
         let Some(sess) = self.slots.get_mut(slot as usize).and_then(|s| s.as_mut()) else {
-            self.by_id.remove(id);
             return;
         };
-        if let Some(pos) = sess.spans.iter().position(|s| &*s.id == id) {
+        if let Some(pos) = sess.spans.iter().position(|s| s.id() == id) {
             let s = sess.spans.remove(pos);
             self.payload_bytes = self.payload_bytes.saturating_sub(s.payload());
             sess.recompute();
         }
-        self.by_id.remove(id);
         self.generation += 1;
         if sess.spans.is_empty() {
             self.free_session(slot);
@@ -884,9 +981,9 @@ impl Correlator {
         let Some(sess) = self.slots.get_mut(p.slot as usize).and_then(|s| s.as_mut()) else {
             return false;
         };
-        let mut evicted: Option<Arc<str>> = None;
+        let mut evicted: Option<Span> = None;
         if p.replace {
-            if let Some(pos) = sess.spans.iter().position(|s| s.id == span.id) {
+            if let Some(pos) = sess.spans.iter().position(|s| s.id() == span.id()) {
                 if sess.spans[pos] == span {
                     self.stats.duplicates += 1;
                     return false;
@@ -897,23 +994,19 @@ impl Correlator {
         } else if sess.spans.len() >= max_spans {
             // Keep the earliest spans: the newcomer displaces the latest one if it starts
             // before it, else it is dropped. Order-independent for a fixed set.
-            let later = sess
+            let earlier = sess
                 .spans
                 .last()
-                .is_some_and(|l| (span.start_ms, &*span.id) < (l.start_ms, &*l.id));
-            if !later {
-                self.stats.dropped_spans += 1;
+                .is_some_and(|l| span.order_key() < l.order_key());
+            self.stats.dropped_spans += 1;
+            if !earlier {
                 return false;
             }
-            if let Some(l) = sess.spans.pop() {
-                self.payload_bytes = self.payload_bytes.saturating_sub(l.payload());
-                evicted = Some(l.id);
-            }
-            self.stats.dropped_spans += 1;
+            evicted = sess.spans.pop();
         }
-        let key = (span.start_ms, &*span.id);
-        let pos = sess.spans.partition_point(|s| (s.start_ms, &*s.id) < key);
-        let id = span.id.clone();
+        let pos = sess
+            .spans
+            .partition_point(|s| s.order_key() < span.order_key());
         let last = span.last_ms();
         let ac = (span.side == Some(Side::Agentcore)).then_some(span.start_ms);
         self.payload_bytes += span.payload();
@@ -927,10 +1020,14 @@ impl Correlator {
             }
         }
         if let Some(e) = evicted {
-            self.by_id.remove(&*e);
+            self.payload_bytes = self.payload_bytes.saturating_sub(e.payload());
+            let h = hash_str(self.seed, e.id());
+            if self.by_id.get(&h) == Some(&p.slot) {
+                self.by_id.remove(&h);
+            }
         }
         if !p.replace {
-            self.by_id.insert(id, p.slot);
+            self.by_id.insert(p.id_hash, p.slot);
         }
         self.generation += 1;
         let slack = (self.max_sessions / 8).max(1);
@@ -1023,7 +1120,7 @@ impl Correlator {
     }
 
     fn first_ac_of(&self, key: &str) -> Option<i64> {
-        let slot = *self.keys.get(key)?;
+        let slot = self.slot_of_key(hash_str(self.seed, key), key)?;
         self.slots.get(slot as usize)?.as_ref()?.first_ac_ms
     }
 
@@ -1063,15 +1160,20 @@ impl Correlator {
             if let Some(c) = s.cost_usd {
                 a.cost = Some(a.cost.unwrap_or(0.0) + c);
             }
-            if let Some(link) = &s.parent {
+            if s.parent != Parent::None {
                 declared = true;
                 let deadline = s.start_ms.saturating_add(self.grace_ms);
                 if now_ms < deadline {
                     a.next_deadline = Some(a.next_deadline.map_or(deadline, |d| d.min(deadline)));
                 } else {
-                    let ac = match &link.other {
-                        None => sess.first_ac_ms,
-                        Some(k) => self.first_ac_of(k),
+                    let ac = match s.parent {
+                        Parent::Other(x, y) => s
+                            .texts
+                            .str(F_PARENT)
+                            .get(x as usize..y as usize)
+                            .filter(|k| !k.is_empty())
+                            .and_then(|k| self.first_ac_of(k)),
+                        _ => sess.first_ac_ms,
                     };
                     if ac.is_none_or(|t| t > deadline) {
                         a.orphans += 1;
@@ -1156,7 +1258,7 @@ impl Correlator {
     }
 
     fn find(&self, id: &str, redact: bool) -> Option<&Session> {
-        if let Some(&slot) = self.keys.get(id) {
+        if let Some(slot) = self.slot_of_key(hash_str(self.seed, id), id) {
             return self.slots.get(slot as usize)?.as_ref();
         }
         // The UI selects by the id it displays (cleaned, maybe masked).
@@ -1177,10 +1279,10 @@ impl Correlator {
             .iter()
             .zip(flags)
             .map(|(s, f)| SpanView {
-                id: text(&s.id, redact),
-                trace_id: text(&s.trace_id, redact),
-                parent_observation_id: opt_text(s.parent_observation_id.as_deref(), redact),
-                name: text(&s.name, redact),
+                id: text(s.id(), redact),
+                trace_id: text(s.texts.str(F_TRACE), redact),
+                parent_observation_id: opt_text(s.texts.get(F_POBS), redact),
+                name: text(s.texts.str(F_NAME), redact),
                 side: s.side,
                 path: s
                     .path
@@ -1188,30 +1290,30 @@ impl Correlator {
                     .map(|p| p.id.clone()),
                 start_ms: s.start_ms.saturating_sub(first) as f64,
                 duration_ms: s.end_ms.map(|e| e.saturating_sub(s.start_ms).max(0) as f64),
-                model: opt_text(s.model.as_deref(), redact),
+                model: opt_text(s.texts.get(F_MODEL), redact),
                 level: s.level,
-                status_message: opt_text(s.status_message.as_deref(), redact),
+                status_message: opt_text(s.texts.get(F_STATUS), redact),
                 input_tokens: s.input_tokens,
                 output_tokens: s.output_tokens,
                 cost_usd: s.cost_usd,
                 handoff: f.handoff,
                 escalation: f.escalation,
                 orphan_parent: if f.orphan {
-                    s.parent.as_ref().map(|p| text(&p.raw, redact))
+                    opt_text(s.texts.get(F_PARENT), redact)
                 } else {
                     None
                 },
                 input: if redact {
                     None
                 } else {
-                    opt_text(s.input.as_deref(), false)
+                    opt_text(s.texts.get(F_INPUT), false)
                 },
                 output: if redact {
                     None
                 } else {
-                    opt_text(s.output.as_deref(), false)
+                    opt_text(s.texts.get(F_OUTPUT), false)
                 },
-                html_path: opt_text(s.html_path.as_deref(), redact),
+                html_path: opt_text(s.texts.get(F_HTML), redact),
             })
             .collect();
         Some(SessionDetail {
