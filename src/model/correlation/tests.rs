@@ -536,3 +536,55 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn packed_texts_round_trip() {
+    let t = Texts::build([
+        (Some("id-1"), MAX_ID),
+        (Some(""), MAX_FIELD),
+        (None, MAX_FIELD),
+        (Some("naïve name"), MAX_FIELD),
+        (None, MAX_FIELD),
+        (Some(&"é".repeat(400)), MAX_STATUS),
+        (None, MAX_PAYLOAD),
+        (Some("out"), MAX_PAYLOAD),
+        (None, MAX_FIELD),
+        (Some("ac-s-1"), MAX_FIELD),
+    ]);
+    assert_eq!(t.get(F_ID), Some("id-1"));
+    assert_eq!(t.get(F_TRACE), Some(""), "present but empty");
+    assert_eq!(t.get(F_POBS), None);
+    assert_eq!(t.get(F_NAME), Some("naïve name"));
+    assert_eq!(t.get(F_MODEL), None);
+    // Cut at a char boundary within the cap.
+    assert_eq!(t.get(F_STATUS).map(str::len), Some(512));
+    assert_eq!(t.get(F_INPUT), None);
+    assert_eq!(t.get(F_OUTPUT), Some("out"));
+    assert_eq!(t.get(F_PARENT), Some("ac-s-1"));
+}
+
+#[test]
+fn id_hash_spreads_without_collisions() {
+    let seed = 12345;
+    let mut seen = std::collections::HashSet::new();
+    for i in 0..200_000u64 {
+        for id in [
+            format!("{i:x}-{}", i % 9),
+            format!("obs-{i}"),
+            format!("{i}"),
+        ] {
+            seen.insert((hash_str(seed, &id), id));
+        }
+    }
+    let hashes: std::collections::HashSet<u64> = seen.iter().map(|(h, _)| *h).collect();
+    assert_eq!(hashes.len(), seen.len());
+    assert_ne!(hash_str(1, "a"), hash_str(2, "a"), "keyed");
+    assert_ne!(hash_str(1, ""), hash_str(1, "\0"));
+}
+
+#[test]
+fn state_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Correlator>();
+    check::<crate::model::state::State>();
+}
