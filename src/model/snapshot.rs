@@ -139,6 +139,9 @@ pub struct SessionsView {
     pub handoffs: u64,
     pub orphaned: u64,
     pub context_loss_rate: Option<f64>,
+    /// Observations in the window that no correlation rule could give a session key.
+    #[serde(default)]
+    pub unsessioned: u64,
     /// The newest sessions (a bounded number) for the JSON.
     pub recent: Vec<SessionRow>,
     /// Every retained session, newest first (screen only).

@@ -1,8 +1,35 @@
 //! `State`: everything the app loop knows, owned by the app loop alone. Fed `Update`s, it derives
 //! the `Snapshot` views read.
-use crate::config::Config;
-use crate::model::snapshot::{Mode, Snapshot};
-use crate::model::update::Update;
+//!
+//! Time is the model's own: `now` is the newest `Update::Clock` (virtual in demo and replay), or
+//! the newest traffic time before any clock arrived. Nothing here reads the wall clock, and
+//! nothing iterates a hash map into the output, so the same updates give byte-identical JSON.
+use crate::config::{AgentcorePath, AlertsConfig, Config, EksPath, RouterBackend};
+use crate::model::correlation::{self, Correlator};
+use crate::model::cost;
+use crate::model::fleet::Fleet;
+use crate::model::health::Sources;
+use crate::model::path::{PathId, Side};
+use crate::model::phase::{self, PhaseInputs};
+use crate::model::quantile::{self, Sketch, WeightedQuantiles};
+use crate::model::redact::{opt_text, text};
+use crate::model::snapshot::{
+    class_key, CostView, Mode, PathCost, PathHistory, PathView, Quantiles, RouterView, SessionRow,
+    SessionsView, Snapshot, SCHEMA,
+};
+use crate::model::update::{BilledCost, Update, WeightsReport};
+use crate::model::weights::Weights;
+use crate::model::window::{PathWindow, Timeline, WindowStats, HISTORY_POINTS};
+use crate::model::{alerts, correlation::Rows};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Sessions listed in the JSON (`sessions.recent`).
+pub const RECENT_SESSIONS: usize = 20;
+/// How often (model time) the correlator's retention sweep runs.
+const SWEEP_EVERY_MS: i64 = 1_000;
 
 /// What a derive needs beyond the data: the UI's open session, redaction and read-only flags.
 #[derive(Clone, Debug, Default)]
@@ -12,22 +39,599 @@ pub struct DeriveOptions {
     pub read_only: bool,
 }
 
+struct PathState {
+    id: PathId,
+    kind: Side,
+    label: String,
+    eks: EksPath,
+    agentcore: AgentcorePath,
+    window: PathWindow,
+    /// Traffic or usage was ever seen (cost is unknown, not zero, before).
+    seen: bool,
+}
+
+/// Session rows are the costly part of a derive; they are reused while nothing changed.
+struct SessionCache {
+    generation: u64,
+    redact: bool,
+    computed_ms: i64,
+    valid_until_ms: i64,
+    rows: Arc<Vec<SessionRow>>,
+    last_activity_ms: Arc<Vec<i64>>,
+}
+
 pub struct State {
-    // Filled in by the model work: windows, sketches, series, fleet, correlation, cost, health.
+    mode: Mode,
+    environment: String,
+    read_only: bool,
+    window: Duration,
+    alerts: AlertsConfig,
+    tl: Timeline,
+    clock_ms: Option<i64>,
+    data_ms: Option<i64>,
+    paths: Vec<PathState>,
+    fleet: Fleet,
+    sources: Sources,
+    router_default: RouterView,
+    router: Option<WeightsReport>,
+    billed: Option<BilledCost>,
+    correlator: Correlator,
+    session_cache: Mutex<Option<SessionCache>>,
+    last_sweep_ms: Option<i64>,
+    stamped_idx: Option<i64>,
+    dropped: u64,
+}
+
+fn fin(v: f64) -> f64 {
+    if v.is_finite() {
+        v
+    } else {
+        0.0
+    }
+}
+
+fn to_ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
 }
 
 impl State {
-    pub fn new(_config: &Config, _mode: Mode) -> State {
-        todo!("model: State::new")
+    pub fn new(config: &Config, mode: Mode) -> State {
+        // The config was validated; should the rules still not compile, fall back to defaults
+        // rather than refuse to start.
+        let rules = config
+            .correlation_rules()
+            .or_else(|_| Config::default().correlation_rules());
+        let correlator = match rules {
+            Ok(r) => Correlator::new(&r, &config.paths),
+            Err(_) => Correlator::inert(&config.paths),
+        };
+        let tl = Timeline::new(config.general.window);
+        let paths = config
+            .paths
+            .iter()
+            .map(|p| PathState {
+                id: p.id.clone(),
+                kind: p.kind,
+                label: p.label().to_string(),
+                eks: p.eks.clone().unwrap_or_default(),
+                agentcore: p.agentcore.clone().unwrap_or_default(),
+                window: PathWindow::new(&tl),
+                seen: false,
+            })
+            .collect();
+        let router_default = match mode {
+            Mode::Demo => RouterView {
+                backend: "simulator".into(),
+                target: None,
+                weights: Weights::default(),
+                version: None,
+            },
+            _ => {
+                let r = config.router.as_ref();
+                RouterView {
+                    backend: match r.map(|r| r.backend) {
+                        Some(RouterBackend::Httproute) => "httproute",
+                        Some(RouterBackend::Configmap) => "configmap",
+                        Some(RouterBackend::None) | None => "none",
+                    }
+                    .into(),
+                    target: r.and_then(|r| match (&r.namespace, &r.name) {
+                        (Some(ns), Some(n)) if r.backend != RouterBackend::None => {
+                            Some(format!("{ns}/{n}"))
+                        }
+                        _ => None,
+                    }),
+                    weights: Weights::default(),
+                    version: None,
+                }
+            }
+        };
+        State {
+            mode,
+            environment: config.general.environment.clone(),
+            read_only: config.general.read_only,
+            window: config.general.window,
+            alerts: config.alerts.clone(),
+            tl,
+            clock_ms: None,
+            data_ms: None,
+            paths,
+            fleet: Fleet::default(),
+            sources: Sources::new(config, mode),
+            router_default,
+            router: None,
+            billed: None,
+            correlator,
+            session_cache: Mutex::new(None),
+            last_sweep_ms: None,
+            stamped_idx: None,
+            dropped: 0,
+        }
+    }
+
+    pub fn set_read_only(&mut self, on: bool) {
+        self.read_only = on;
+    }
+
+    pub fn set_environment(&mut self, env: impl Into<String>) {
+        self.environment = env.into();
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The correlation engine (read-only), e.g. for diagnostics.
+    pub fn correlator(&self) -> &Correlator {
+        &self.correlator
+    }
+
+    /// Updates that named an unknown path (ignored).
+    pub fn dropped_updates(&self) -> u64 {
+        self.dropped
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock_ms.or(self.data_ms).unwrap_or(0)
+    }
+
+    /// The newest `Update::Clock`, or before any, the newest traffic time.
+    pub fn now(&self) -> DateTime<Utc> {
+        correlation::ms_to_time(self.now_ms())
+    }
+
+    fn path_idx(&self, id: &PathId) -> Option<usize> {
+        self.paths.iter().position(|p| p.id == *id)
     }
 
     /// Ingest one update. Never panics on odd data: unknown paths and out-of-order times are
     /// tolerated.
-    pub fn apply(&mut self, _update: Update) {
-        todo!("model: State::apply")
+    pub fn apply(&mut self, update: Update) {
+        match update {
+            Update::Clock { now } => {
+                let n = to_ms(now);
+                if self.clock_ms.is_none_or(|c| n > c) {
+                    self.clock_ms = Some(n);
+                    self.advance();
+                }
+            }
+            Update::Traffic(b) => {
+                let Some(i) = self.path_idx(&b.path) else {
+                    self.dropped += 1;
+                    return;
+                };
+                self.note_data(to_ms(b.end).max(to_ms(b.start)));
+                let s = to_ms(b.start).min(to_ms(b.end));
+                self.tl.first_data_ms = Some(self.tl.first_data_ms.map_or(s, |f| f.min(s)));
+                let p = &mut self.paths[i];
+                p.window.add_traffic(&self.tl, &b);
+                p.seen = true;
+            }
+            Update::Usage(u) => {
+                let Some(i) = self.path_idx(&u.path) else {
+                    self.dropped += 1;
+                    return;
+                };
+                if self.paths[i].kind != Side::Agentcore {
+                    self.dropped += 1;
+                    return;
+                }
+                self.note_data(to_ms(u.end).max(to_ms(u.start)));
+                let p = &mut self.paths[i];
+                let usd = cost::agentcore_usage_usd(&p.agentcore, u.vcpu_hours, u.gb_hours);
+                p.window
+                    .add_usage(&self.tl, to_ms(u.start), to_ms(u.end), usd);
+                p.seen = true;
+            }
+            Update::Fleet(f) => {
+                self.fleet.apply(f);
+                self.stamp_nodes();
+            }
+            Update::Observations { items } => {
+                self.correlator.ingest_batch(items);
+            }
+            Update::Health(h) => self.sources.apply(h),
+            Update::Weights(w) => self.router = Some(w),
+            Update::Billed(b) => {
+                if self.billed.as_ref().is_none_or(|old| b.as_of >= old.as_of) {
+                    self.billed = Some(b);
+                }
+            }
+        }
     }
 
-    pub fn snapshot(&self, _opts: &DeriveOptions) -> Snapshot {
-        todo!("model: State::snapshot")
+    /// Data time moves `now` only until a clock has been seen.
+    fn note_data(&mut self, t: i64) {
+        if self.data_ms.is_none_or(|d| t > d) {
+            self.data_ms = Some(t);
+            if self.clock_ms.is_none() {
+                self.advance();
+            }
+        }
+    }
+
+    fn advance(&mut self) {
+        let now = self.now_ms();
+        self.tl.now_ms = now;
+        let idx = self.tl.now_idx();
+        if self.stamped_idx != Some(idx) {
+            self.stamp_nodes();
+        }
+        if self.last_sweep_ms.is_none_or(|l| now - l >= SWEEP_EVERY_MS) {
+            self.last_sweep_ms = Some(now);
+            self.correlator.sweep(correlation::ms_to_time(now));
+        }
+    }
+
+    /// Record each EKS path's GPU nodes in the current bucket (for the $/h sparkline).
+    fn stamp_nodes(&mut self) {
+        if !self.fleet.is_known() {
+            return;
+        }
+        let now = self.tl.now_ms;
+        self.stamped_idx = Some(self.tl.now_idx());
+        for p in self.paths.iter_mut().filter(|p| p.kind == Side::Eks) {
+            let n = self.fleet.nodes_in_use(&p.id, p.eks.pods_per_node);
+            p.window.note_nodes(&self.tl, now, f64::from(n));
+        }
+    }
+
+    fn session_rows(&self, now_ms: i64, redact: bool) -> (Arc<Vec<SessionRow>>, Arc<Vec<i64>>) {
+        let generation = self.correlator.generation();
+        let mut guard = match self.session_cache.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(c) = guard.as_ref() {
+            if c.generation == generation
+                && c.redact == redact
+                && now_ms >= c.computed_ms
+                && now_ms < c.valid_until_ms
+            {
+                return (c.rows.clone(), c.last_activity_ms.clone());
+            }
+        }
+        let Rows {
+            rows,
+            last_activity_ms,
+            valid_until_ms,
+        } = self
+            .correlator
+            .rows(correlation::ms_to_time(now_ms), redact);
+        let rows = Arc::new(rows);
+        let last = Arc::new(last_activity_ms);
+        *guard = Some(SessionCache {
+            generation,
+            redact,
+            computed_ms: now_ms,
+            valid_until_ms,
+            rows: rows.clone(),
+            last_activity_ms: last.clone(),
+        });
+        (rows, last)
+    }
+
+    pub fn snapshot(&self, opts: &DeriveOptions) -> Snapshot {
+        let now_ms = self.now_ms();
+        let now = correlation::ms_to_time(now_ms);
+        let redact = opts.redact;
+        let covered = self.tl.covered_secs();
+        let aggs: Vec<WindowStats> = self
+            .paths
+            .iter()
+            .map(|p| p.window.aggregate(&self.tl))
+            .collect();
+        let total_requests: f64 = aggs.iter().map(|a| a.requests).sum();
+        let weights = self.router.as_ref().map(|r| &r.weights);
+
+        let mut overall_sketch = Sketch::new();
+        let mut overall_q = WeightedQuantiles::default();
+        let mut paths: Vec<PathView> = Vec::with_capacity(self.paths.len());
+        for (p, a) in self.paths.iter().zip(&aggs) {
+            overall_sketch.merge(&a.sketch);
+            overall_q.merge(&a.quantiles);
+            let per_min = |count: f64| covered.map_or(0.0, |c| fin(count / c * 60.0));
+            let rpm = per_min(a.requests);
+            let latency = match quantile::combine(&a.sketch, &a.quantiles) {
+                Some([p50, p95, p99]) => Quantiles {
+                    p50: Some(p50),
+                    p95: Some(p95),
+                    p99: Some(p99),
+                },
+                None => Quantiles::default(),
+            };
+            let usd_per_hour = self.path_usd_per_hour(p, a, covered);
+            let (ready_pods, desired_pods) = if p.kind == Side::Eks && self.fleet.is_known() {
+                let configured = p
+                    .eks
+                    .scaled_object
+                    .as_deref()
+                    .map(|so| (p.eks.namespace.as_str(), so));
+                (
+                    Some(self.fleet.ready_pods(&p.id)),
+                    self.fleet
+                        .scaled_object_for(&p.id, configured)
+                        .map(|s| s.desired_replicas),
+                )
+            } else {
+                (None, None)
+            };
+            paths.push(PathView {
+                id: p.id.clone(),
+                kind: p.kind,
+                label: text(&p.label, redact),
+                weight: weights.and_then(|w| w.get(&p.id)),
+                requests_per_minute: rpm,
+                observed_share: 0.0,
+                error_rate: (a.requests > 0.0)
+                    .then(|| (a.errors / a.requests).clamp(0.0, 1.0))
+                    .filter(|v| v.is_finite()),
+                throttles_per_minute: per_min(a.throttles),
+                latency_ms: latency,
+                cost: PathCost {
+                    usd_per_hour,
+                    usd_per_1k_requests: cost::usd_per_1k_requests(usd_per_hour, rpm),
+                    projected_usd_per_month: cost::projected_month(usd_per_hour),
+                },
+                ready_pods,
+                desired_pods,
+                history: PathHistory::default(),
+            });
+        }
+        set_shares(&mut paths, &aggs, total_requests);
+        self.fill_history(&mut paths);
+
+        // Sessions.
+        let (all, last) = self.session_rows(now_ms, redact);
+        let from_ms =
+            now_ms.saturating_sub(i64::try_from(self.window.as_millis()).unwrap_or(i64::MAX));
+        let counts = correlation::window_counts(&all, &last, from_ms);
+        let sessions = SessionsView {
+            total: counts.total,
+            hybrid: counts.hybrid,
+            escalated: counts.escalated,
+            handoffs: counts.handoffs,
+            orphaned: counts.orphaned,
+            context_loss_rate: counts.context_loss_rate,
+            unsessioned: self.correlator.unsessioned_since(from_ms),
+            recent: all.iter().take(RECENT_SESSIONS).cloned().collect(),
+            detail: opts
+                .selected_session
+                .as_deref()
+                .and_then(|id| self.correlator.detail(id, now, redact)),
+            all,
+        };
+
+        // Cost.
+        let known: Vec<f64> = paths.iter().filter_map(|p| p.cost.usd_per_hour).collect();
+        let estimated = (!known.is_empty()).then(|| fin(known.iter().sum()));
+        let cost = CostView {
+            billed_month_to_date_usd: self.billed.as_ref().map(|b| {
+                let mut m: BTreeMap<String, f64> = BTreeMap::new();
+                for (class, usd) in &b.month_to_date {
+                    *m.entry(class_key(*class).to_string()).or_insert(0.0) += fin(*usd);
+                }
+                let total = fin(m.values().sum());
+                m.insert("total".into(), total);
+                m
+            }),
+            billed_as_of: self.billed.as_ref().map(|b| b.as_of),
+            estimated_usd_per_hour: estimated,
+            projected_usd_per_month: cost::projected_month(estimated),
+            dashboard_api_usd_per_hour: None,
+            daily: self
+                .billed
+                .as_ref()
+                .map(|b| {
+                    b.daily
+                        .iter()
+                        .filter(|d| d.usd.is_finite())
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default(),
+        };
+
+        let sources = self.sources.view(now, redact);
+        let alerts = alerts::evaluate(&self.alerts, &paths, counts.context_loss_rate, &sources);
+        let total_rpm: f64 = paths.iter().map(|p| p.requests_per_minute).sum();
+        let phase = phase::evaluate(&PhaseInputs {
+            eks_has_traffic: self
+                .paths
+                .iter()
+                .zip(&aggs)
+                .any(|(p, a)| p.kind == Side::Eks && a.requests > 0.0),
+            monthly_requests: cost::monthly_requests(total_rpm),
+            monthly_cost_usd: cost.projected_usd_per_month,
+            p95_ms: quantile::combine(&overall_sketch, &overall_q).map(|q| q[1]),
+            context_loss_rate: counts.context_loss_rate,
+        });
+
+        Snapshot {
+            schema: SCHEMA.to_string(),
+            generated_at: now,
+            mode: self.mode,
+            environment: text(&self.environment, redact),
+            window_seconds: self.window.as_secs(),
+            read_only: self.read_only || opts.read_only,
+            redacted: redact,
+            sources,
+            router: self.router_view(redact),
+            paths,
+            fleet: self.fleet.view(now_ms, redact),
+            sessions,
+            cost,
+            alerts,
+            phase,
+        }
+    }
+
+    /// AgentCore: tokens over the window × prices, per hour, plus runtime usage as an hourly rate
+    /// over the intervals it covered. EKS: GPU nodes in use × node price.
+    fn path_usd_per_hour(
+        &self,
+        p: &PathState,
+        a: &WindowStats,
+        covered: Option<f64>,
+    ) -> Option<f64> {
+        match p.kind {
+            Side::Agentcore => {
+                if !p.seen {
+                    return None;
+                }
+                let tokens = covered
+                    .and_then(|c| {
+                        cost::agentcore_tokens_usd_per_hour(
+                            &p.agentcore,
+                            a.input_tokens,
+                            a.output_tokens,
+                            c,
+                        )
+                    })
+                    .unwrap_or(0.0);
+                let usage = cost::usage_usd_per_hour(a.usage_usd, a.usage_secs).unwrap_or(0.0);
+                cost::finite(tokens + usage)
+            }
+            Side::Eks => self.fleet.is_known().then(|| {
+                cost::eks_usd_per_hour(&p.eks, self.fleet.nodes_in_use(&p.id, p.eks.pods_per_node))
+            }),
+        }
+    }
+
+    /// Per-bucket sparkline series, oldest first, from the first data (at most
+    /// `HISTORY_POINTS` buckets).
+    fn fill_history(&self, paths: &mut [PathView]) {
+        let Some(first) = self.tl.first_data_ms else {
+            return;
+        };
+        let now_idx = self.tl.now_idx();
+        let lo = (now_idx - HISTORY_POINTS as i64 + 1).max(self.tl.idx(first));
+        if lo > now_idx {
+            return;
+        }
+        let n = (now_idx - lo + 1) as usize;
+        for v in paths.iter_mut() {
+            v.history = PathHistory {
+                requests_per_minute: Vec::with_capacity(n),
+                observed_share: Vec::with_capacity(n),
+                p95_ms: Vec::with_capacity(n),
+                usd_per_hour: Vec::with_capacity(n),
+            };
+        }
+        let mut nodes: Vec<f64> = vec![0.0; self.paths.len()];
+        for idx in lo..=now_idx {
+            let secs = self.tl.bucket_covered_secs(idx);
+            let total: f64 = self
+                .paths
+                .iter()
+                .filter_map(|p| p.window.bucket(idx))
+                .map(|b| b.requests)
+                .sum();
+            for (i, (p, v)) in self.paths.iter().zip(paths.iter_mut()).enumerate() {
+                let b = p.window.bucket(idx);
+                let req = b.map_or(0.0, |b| b.requests);
+                let h = &mut v.history;
+                h.requests_per_minute.push(fin(req / secs * 60.0));
+                h.observed_share
+                    .push(if total > 0.0 { fin(req / total) } else { 0.0 });
+                h.p95_ms.push(b.and_then(|b| b.p95()).map_or(0.0, fin));
+                let usd = match p.kind {
+                    Side::Agentcore => b.map_or(0.0, |b| {
+                        let tokens = cost::agentcore_tokens_usd_per_hour(
+                            &p.agentcore,
+                            b.input_tokens,
+                            b.output_tokens,
+                            secs,
+                        )
+                        .unwrap_or(0.0);
+                        let usage = cost::usage_usd_per_hour(
+                            b.usage_usd,
+                            b.usage_secs.min(self.tl.bucket_ms as f64 / 1000.0),
+                        )
+                        .unwrap_or(0.0);
+                        tokens + usage
+                    }),
+                    Side::Eks => {
+                        if let Some(g) = b.and_then(|b| b.gpu_nodes) {
+                            nodes[i] = g;
+                        }
+                        nodes[i] * p.eks.gpu_node_usd_per_hour
+                    }
+                };
+                h.usd_per_hour.push(fin(usd));
+            }
+        }
+    }
+
+    fn router_view(&self, redact: bool) -> RouterView {
+        match &self.router {
+            None => RouterView {
+                backend: self.router_default.backend.clone(),
+                target: opt_text(self.router_default.target.as_deref(), redact),
+                weights: Weights::default(),
+                version: None,
+            },
+            Some(r) => RouterView {
+                backend: text(&r.backend, redact),
+                target: opt_text(r.target.as_deref(), redact),
+                weights: Weights(
+                    r.weights
+                        .0
+                        .iter()
+                        .map(|(k, v)| (PathId(text(k.as_str(), redact)), *v))
+                        .collect(),
+                ),
+                version: opt_text(r.version.as_deref(), redact),
+            },
+        }
     }
 }
+
+/// Observed share = path requests / all requests in the window; the largest share absorbs the
+/// rounding so the shares sum to 1 (all zero when there were no requests).
+fn set_shares(paths: &mut [PathView], aggs: &[WindowStats], total: f64) {
+    if !(total > 0.0 && total.is_finite()) {
+        return;
+    }
+    for (v, a) in paths.iter_mut().zip(aggs) {
+        v.observed_share = fin(a.requests / total).clamp(0.0, 1.0);
+    }
+    let Some(big) = (0..paths.len()).max_by(|&a, &b| {
+        paths[a]
+            .observed_share
+            .total_cmp(&paths[b].observed_share)
+            .then(b.cmp(&a))
+    }) else {
+        return;
+    };
+    let others: f64 = paths
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != big)
+        .map(|(_, v)| v.observed_share)
+        .sum();
+    paths[big].observed_share = (1.0 - others).clamp(0.0, 1.0);
+}
+
+#[cfg(test)]
+mod tests;
