@@ -76,7 +76,9 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2);
         let v: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
-        for k in ["time", "user", "host", "mode", "backend", "target", "from", "to", "reason", "result"] {
+        for k in [
+            "time", "user", "host", "mode", "backend", "target", "from", "to", "reason", "result",
+        ] {
             assert!(v.get(k).is_some(), "missing {k}");
         }
         assert_eq!(v["from"]["eks-qwen3"], 70);

@@ -57,7 +57,12 @@ impl WeightsEditor {
     }
 
     /// Propose going back to `to` (the weights before the last change), straight to review.
-    pub fn undo(paths: Vec<PathId>, current: Weights, version: Option<String>, to: Weights) -> Self {
+    pub fn undo(
+        paths: Vec<PathId>,
+        current: Weights,
+        version: Option<String>,
+        to: Weights,
+    ) -> Self {
         let mut e = WeightsEditor::open(paths, current, version);
         e.proposal = to;
         e.is_undo = true;
@@ -117,9 +122,11 @@ impl WeightsEditor {
             self.message = Some("nothing to apply: the weights are unchanged".into());
             return Ok(());
         }
-        guard.check(&self.paths, None, &self.proposal, true).inspect_err(|e| {
-            self.message = Some(e.to_string());
-        })?;
+        guard
+            .check(&self.paths, None, &self.proposal, true)
+            .inspect_err(|e| {
+                self.message = Some(e.to_string());
+            })?;
         self.message = None;
         self.stage = Stage::Review;
         Ok(())
@@ -130,20 +137,22 @@ impl WeightsEditor {
     pub fn confirm(&mut self, guard: &Guard) -> Option<bool> {
         match &self.stage {
             Stage::Editing => None,
-            Stage::Review => match guard.check(&self.paths, Some(&self.from), &self.proposal, false) {
-                Ok(()) => Some(false),
-                Err(WeightsError::TooLarge { shift, max }) => {
-                    self.stage = Stage::ConfirmForce { shift, max };
-                    self.message = Some(format!(
+            Stage::Review => {
+                match guard.check(&self.paths, Some(&self.from), &self.proposal, false) {
+                    Ok(()) => Some(false),
+                    Err(WeightsError::TooLarge { shift, max }) => {
+                        self.stage = Stage::ConfirmForce { shift, max };
+                        self.message = Some(format!(
                         "this moves {shift} points, more than max_shift_per_apply = {max}: press y again to force it, n to cancel"
                     ));
-                    None
+                        None
+                    }
+                    Err(e) => {
+                        self.message = Some(e.to_string());
+                        None
+                    }
                 }
-                Err(e) => {
-                    self.message = Some(e.to_string());
-                    None
-                }
-            },
+            }
             Stage::ConfirmForce { .. } => Some(true),
         }
     }
@@ -178,10 +187,18 @@ mod tests {
     use super::*;
 
     fn ids() -> Vec<PathId> {
-        vec!["eks-qwen3".into(), "agentcore-haiku".into(), "agentcore-sonnet".into()]
+        vec![
+            "eks-qwen3".into(),
+            "agentcore-haiku".into(),
+            "agentcore-sonnet".into(),
+        ]
     }
     fn start() -> Weights {
-        Weights::from_pairs([("eks-qwen3", 70), ("agentcore-haiku", 20), ("agentcore-sonnet", 10)])
+        Weights::from_pairs([
+            ("eks-qwen3", 70),
+            ("agentcore-haiku", 20),
+            ("agentcore-sonnet", 10),
+        ])
     }
     fn guard() -> Guard {
         let mut g = Guard::default();
@@ -195,7 +212,10 @@ mod tests {
         let mut e = WeightsEditor::open(ids(), start(), Some("1".into()));
         e.step(&g, -1);
         e.step(&g, -1);
-        assert_eq!(e.proposal.to_text(), "eks-qwen3=60 agentcore-haiku=27 agentcore-sonnet=13");
+        assert_eq!(
+            e.proposal.to_text(),
+            "eks-qwen3=60 agentcore-haiku=27 agentcore-sonnet=13"
+        );
         assert_eq!(e.points_moved(), 10);
         e.review(&g).unwrap();
         assert_eq!(e.stage, Stage::Review);
@@ -211,7 +231,10 @@ mod tests {
         e.step(&g, 1);
         assert_eq!(e.proposal.sum(), 100);
         // 65/23/12 after the first run; +5 on haiku takes 5 from 65:12 → 61/28/11.
-        assert_eq!(e.proposal.to_text(), "eks-qwen3=61 agentcore-haiku=28 agentcore-sonnet=11");
+        assert_eq!(
+            e.proposal.to_text(),
+            "eks-qwen3=61 agentcore-haiku=28 agentcore-sonnet=11"
+        );
     }
 
     #[test]
@@ -223,7 +246,10 @@ mod tests {
         }
         e.review(&g).unwrap();
         assert_eq!(e.confirm(&g), None);
-        assert!(matches!(e.stage, Stage::ConfirmForce { shift: 30, max: 25 }));
+        assert!(matches!(
+            e.stage,
+            Stage::ConfirmForce { shift: 30, max: 25 }
+        ));
         assert_eq!(e.confirm(&g), Some(true));
     }
 
@@ -242,7 +268,11 @@ mod tests {
     #[test]
     fn undo_goes_straight_to_review_and_cancel_closes() {
         let g = guard();
-        let cur = Weights::from_pairs([("eks-qwen3", 60), ("agentcore-haiku", 27), ("agentcore-sonnet", 13)]);
+        let cur = Weights::from_pairs([
+            ("eks-qwen3", 60),
+            ("agentcore-haiku", 27),
+            ("agentcore-sonnet", 13),
+        ]);
         let mut e = WeightsEditor::undo(ids(), cur, None, start());
         assert_eq!(e.stage, Stage::Review);
         assert_eq!(e.confirm(&g), Some(false));
@@ -263,7 +293,11 @@ mod tests {
         let mut e = WeightsEditor::open(ids(), start(), Some("5".into()));
         e.observe_router(&start(), Some(&"5".to_string()));
         assert!(e.changed_underneath.is_none());
-        let other = Weights::from_pairs([("eks-qwen3", 50), ("agentcore-haiku", 40), ("agentcore-sonnet", 10)]);
+        let other = Weights::from_pairs([
+            ("eks-qwen3", 50),
+            ("agentcore-haiku", 40),
+            ("agentcore-sonnet", 10),
+        ]);
         e.observe_router(&other, Some(&"6".to_string()));
         assert_eq!(e.changed_underneath, Some(other));
     }

@@ -40,7 +40,9 @@ impl SimulatorStore {
             });
         }
         if req.to.sum() == 0 {
-            return Err(StoreError::Invalid("refusing to write all-zero weights".into()));
+            return Err(StoreError::Invalid(
+                "refusing to write all-zero weights".into(),
+            ));
         }
         if req.dry_run {
             return Ok(WeightsRead {

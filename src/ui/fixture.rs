@@ -383,6 +383,7 @@ fn sessions() -> SessionsView {
         escalated: 51,
         handoffs: 398,
         orphaned: 4,
+        unsessioned: 0,
         context_loss_rate: Some(4.0 / 342.0),
         recent,
         all: Arc::new(all),
