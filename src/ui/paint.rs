@@ -418,7 +418,7 @@ mod tests {
         let items: Vec<u32> = (0..100).collect();
         for rows in [0usize, 1, 5, 10, 200] {
             for sel in [0usize, 3, 9, 10, 33, 49, 50, 99, 500] {
-                let pred = |x: &u32| x % 2 == 0;
+                let pred = |x: &u32| x.is_multiple_of(2);
                 let w = window(&items, pred, rows, sel);
                 let n = items.iter().filter(|x| pred(x)).count();
                 assert_eq!(w.n, n);

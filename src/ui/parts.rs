@@ -161,9 +161,9 @@ pub fn keda_states(so: &ScaledObject, st: &Styles) -> [(&'static str, Style); 4]
 
 /// `5m`, `90s`, `1h`.
 pub fn window_text(secs: u64) -> String {
-    if secs >= 3600 && secs % 3600 == 0 {
+    if secs >= 3600 && secs.is_multiple_of(3600) {
         format!("{}h", secs / 3600)
-    } else if secs >= 60 && secs % 60 == 0 {
+    } else if secs >= 60 && secs.is_multiple_of(60) {
         format!("{}m", secs / 60)
     } else {
         format!("{secs}s")

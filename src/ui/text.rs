@@ -178,7 +178,7 @@ fn group_thousands(n: u64, out: &mut String) {
     let s = n.to_string();
     let len = s.len();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (len - i) % 3 == 0 {
+        if i > 0 && (len - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -334,7 +334,7 @@ impl Fleet {
             .retain(|p| !matches!(p.stage, Stage::Lost { evict_at } if evict_at <= now));
 
         // KEDA: poll the metric, recommend, stabilise scale-down.
-        if (t + 1) % KEDA_POLL_S == 0 {
+        if (t + 1).is_multiple_of(KEDA_POLL_S) {
             self.keda_poll(t + 1, now);
         }
 

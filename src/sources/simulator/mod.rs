@@ -575,7 +575,7 @@ impl Simulator {
             }));
         }
 
-        if e % USAGE_EVERY_S == 0 {
+        if e.is_multiple_of(USAGE_EVERY_S) {
             let from = now - ChronoDuration::seconds(USAGE_EVERY_S as i64);
             for p in self.paths.iter_mut().filter(|p| p.side == Side::Agentcore) {
                 out.push(Update::Usage(UsageBatch {
@@ -650,7 +650,7 @@ impl Simulator {
 
     fn health_updates(&mut self, e: u64, t: u64, now: DateTime<Utc>, out: &mut Vec<Update>) {
         let h = &mut self.health;
-        if e == 1 || e % CLOUDWATCH_EVERY_S == 0 {
+        if e == 1 || e.is_multiple_of(CLOUDWATCH_EVERY_S) {
             h.cloudwatch_last = Some(now);
         }
         if e == 1 {
@@ -664,7 +664,7 @@ impl Simulator {
                 (SourceState::Error, Some(LANGFUSE_ERROR_MSG.to_string()))
             }
         } else {
-            if e == 1 || e % LANGFUSE_EVERY_S == 0 || !h.langfuse_ok {
+            if e == 1 || e.is_multiple_of(LANGFUSE_EVERY_S) || !h.langfuse_ok {
                 h.langfuse_last = Some(now);
             }
             h.langfuse_ok = true;
