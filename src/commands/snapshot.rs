@@ -9,7 +9,6 @@ use crate::model::state::{DeriveOptions, State};
 use crate::model::update::SourceState;
 use crate::sources::simulator::{Scenario, SimConfig, Simulator};
 use crate::ui::state::{UiState, View};
-use crate::ui::theme::Theme;
 use chrono::{DateTime, TimeZone, Utc};
 
 /// `snapshot --demo` starts its simulated clock here so the same flags give the same bytes.
@@ -88,8 +87,7 @@ pub fn run(global: &GlobalArgs, args: &SnapshotArgs) -> CliResult {
             println!("{text}");
         }
         _ => {
-            let theme = resolve_theme(global, user_cfg.as_ref())
-                .unwrap_or_else(|_| Theme::for_environment(true));
+            let theme = resolve_theme(global, user_cfg.as_ref())?;
             let ui = UiState {
                 view: view_of(args.view),
                 ascii: global.ascii,

@@ -665,7 +665,12 @@ fn alerts_panel(buf: &mut Buffer, area: Rect, cx: &Ctx) {
             let mut c = Cursor::new(inner, y);
             c.text(buf, &format!("{sym} {word:<4}"), style, g);
             c.skip(1);
-            if let Some(p) = &a.path {
+            // Messages usually lead with their path; don't say it twice.
+            if let Some(p) = a
+                .path
+                .as_ref()
+                .filter(|p| !a.message.starts_with(p.as_str()))
+            {
                 c.text(buf, p.as_str(), st.text, g);
                 c.skip(1);
             }
