@@ -3,7 +3,8 @@
 use crossterm::cursor::{Hide, Show};
 use crossterm::execute;
 use crossterm::terminal::{
-    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+    disable_raw_mode, enable_raw_mode, Clear, ClearType, EnterAlternateScreen,
+    LeaveAlternateScreen,
 };
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
@@ -58,6 +59,8 @@ impl Write for FrameWriter {
 pub type Tui = Terminal<CrosstermBackend<FrameWriter>>;
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
+/// A synchronized-output frame was begun and not yet ended (a panic mid-draw).
+static FRAME_OPEN: AtomicBool = AtomicBool::new(false);
 
 /// Enter raw mode and the alternate screen; install the panic hook that undoes it.
 pub fn enter() -> io::Result<Tui> {
@@ -65,15 +68,14 @@ pub fn enter() -> io::Result<Tui> {
     enable_raw_mode()?;
     ACTIVE.store(true, Ordering::SeqCst);
     let mut out = io::stdout();
-    if let Err(e) = execute!(out, EnterAlternateScreen, Hide) {
+    // Clear here rather than with `Terminal::clear`, which asks the terminal for the cursor
+    // position and waits up to two seconds for terminals (and SSH links) that are slow to answer.
+    if let Err(e) = execute!(out, EnterAlternateScreen, Hide, Clear(ClearType::All)) {
         restore();
         return Err(e);
     }
     match Terminal::new(CrosstermBackend::new(FrameWriter::new())) {
-        Ok(mut t) => {
-            let _ = t.clear();
-            Ok(t)
-        }
+        Ok(t) => Ok(t),
         Err(e) => {
             restore();
             Err(e)
@@ -86,10 +88,13 @@ pub fn draw_frame<F>(t: &mut Tui, render: F) -> io::Result<()>
 where
     F: FnOnce(&mut ratatui::Frame),
 {
+    FRAME_OPEN.store(true, Ordering::SeqCst);
     t.backend_mut().write_all(BEGIN_SYNC)?;
     let res = t.draw(render).map(|_| ());
     t.backend_mut().write_all(END_SYNC)?;
-    t.backend_mut().flush()?;
+    let flushed = t.backend_mut().flush();
+    FRAME_OPEN.store(false, Ordering::SeqCst);
+    flushed?;
     res
 }
 
@@ -100,7 +105,9 @@ pub fn restore() {
         return;
     }
     let mut out = io::stdout();
-    let _ = out.write_all(END_SYNC);
+    if FRAME_OPEN.swap(false, Ordering::SeqCst) {
+        let _ = out.write_all(END_SYNC);
+    }
     let _ = execute!(out, LeaveAlternateScreen, Show);
     let _ = disable_raw_mode();
     let _ = out.flush();
