@@ -14,3 +14,15 @@ pub trait Source: Send + 'static {
     /// Run until the channel closes.
     fn spawn(self: Box<Self>, tx: UpdateTx) -> JoinHandle<()>;
 }
+
+/// One line of `hybridtop check`: what was checked, whether it passed, and what to do if not.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckLine {
+    /// `kubernetes`, `cloudwatch`, `langfuse`, …
+    pub source: &'static str,
+    /// What was checked, e.g. `list pods in agents`.
+    pub check: String,
+    pub ok: bool,
+    /// The evidence or the fix, e.g. `RBAC forbids list on pods in namespace agents`.
+    pub detail: String,
+}
