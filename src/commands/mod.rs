@@ -4,6 +4,7 @@ pub mod demo;
 pub mod info;
 pub mod live;
 pub mod snapshot;
+pub mod weights;
 
 use crate::action::Keymap;
 use crate::cli::{Cli, Command, GlobalArgs};
@@ -64,9 +65,7 @@ pub fn dispatch(cli: Cli) -> CliResult {
         Some(Command::Replay(_)) => Err(CliError::invalid(
             "replay is not available in this build yet (recordings arrive with the incident tooling)",
         )),
-        Some(Command::Weights(_)) => Err(CliError::invalid(
-            "weights: no router backend is available in this build yet",
-        )),
+        Some(Command::Weights(cmd)) => weights::run(&cli.global, &cmd),
         Some(Command::Check) | Some(Command::Init { .. }) | Some(Command::Completions { .. }) => {
             Err(CliError::invalid("this subcommand is not available in this build yet"))
         }

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod editor;
 pub mod simulator;
+pub mod store;
 
 // Kubernetes weight stores (configmap, httproute) and the shared kube client.
 pub mod configmap;

@@ -1,0 +1,354 @@
+//! `hybridtop weights get|set` as an operator runs it: the real binary, a config file, and a
+//! Kubernetes API (the local test server) reached through KUBECONFIG.
+mod support;
+
+use serde_json::{json, Value};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use support::kube_api::{KubeApiServer, KubeconfigFile, ResourceType};
+
+const NS: &str = "agents";
+const NAME: &str = "hybrid-router";
+
+fn write_config(dir: &Path, backend: &str) -> std::path::PathBuf {
+    let text = format!(
+        r#"
+[general]
+environment = "test"
+[[paths]]
+id = "eks-qwen3"
+kind = "eks"
+[[paths]]
+id = "agentcore-haiku"
+kind = "agentcore"
+[[paths]]
+id = "agentcore-sonnet"
+kind = "agentcore"
+[kubernetes]
+namespaces = ["agents"]
+[router]
+backend = "{backend}"
+namespace = "{NS}"
+name = "{NAME}"
+[router.httproute]
+rule = 0
+backend_refs = {{ "eks-qwen3" = "kagent-qwen3", "agentcore-haiku" = "agentcore-haiku-proxy", "agentcore-sonnet" = "agentcore-sonnet-proxy" }}
+[router.configmap]
+key = "weights.json"
+[router.guard]
+step = 5
+max_shift_per_apply = 25
+min = {{ "agentcore-sonnet" = 5 }}
+"#
+    );
+    let p = dir.join("config.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+struct Env {
+    server: KubeApiServer,
+    kc: KubeconfigFile,
+    dir: tempfile::TempDir,
+    config: std::path::PathBuf,
+}
+
+fn setup(backend: &str) -> Env {
+    let server = KubeApiServer::start();
+    if backend == "configmap" {
+        server.create(
+            &ResourceType::configmaps(),
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+                   "metadata": {"name": NAME, "namespace": NS},
+                   "data": {"weights.json": r#"{"eks-qwen3": 70, "agentcore-haiku": 20, "agentcore-sonnet": 10}"#}}),
+        );
+    } else {
+        server.create(
+            &ResourceType::httproutes(),
+            json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+                   "metadata": {"name": NAME, "namespace": NS},
+                   "spec": {"rules": [
+                       {"backendRefs": [
+                           {"name": "kagent-qwen3", "port": 8080, "weight": 70},
+                           {"name": "agentcore-haiku-proxy", "port": 8443, "weight": 20},
+                           {"name": "mirror", "port": 9000, "weight": 0},
+                           {"name": "agentcore-sonnet-proxy", "port": 8443, "weight": 10}]},
+                       {"backendRefs": [{"name": "health", "port": 80}]}]}}),
+        );
+    }
+    let kc = server.kubeconfig();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), backend);
+    server.clear_requests();
+    Env {
+        server,
+        kc,
+        dir,
+        config,
+    }
+}
+
+impl Env {
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_hybridtop"))
+            .arg("-c")
+            .arg(&self.config)
+            .arg("--audit-log")
+            .arg(self.audit_path())
+            .args(args)
+            .env("KUBECONFIG", &self.kc.path)
+            .env("HOME", self.dir.path())
+            .env("XDG_STATE_HOME", self.dir.path().join("state"))
+            .env("USER", "alice")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+    fn audit_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("audit.jsonl")
+    }
+    fn audit(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.audit_path())
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+    fn configmap_weights(&self) -> Value {
+        let o = self
+            .server
+            .get(&ResourceType::configmaps(), NS, NAME)
+            .unwrap();
+        serde_json::from_str(o["data"]["weights.json"].as_str().unwrap()).unwrap()
+    }
+    fn route(&self) -> Value {
+        self.server
+            .get(&ResourceType::httproutes(), NS, NAME)
+            .unwrap()
+    }
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const SET: [&str; 5] = [
+    "weights",
+    "set",
+    "eks-qwen3=80",
+    "agentcore-haiku=15",
+    "agentcore-sonnet=5",
+];
+
+#[test]
+fn configmap_set_writes_exactly_with_precondition_annotation_and_audit() {
+    let env = setup("configmap");
+    let o = env.run(&[&SET[..], &["--yes", "--reason", "haiku throttling"]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(
+        env.configmap_weights(),
+        json!({"eks-qwen3": 80, "agentcore-haiku": 15, "agentcore-sonnet": 5})
+    );
+    let writes = env.server.writes();
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    let patch = writes[0].json();
+    assert!(
+        patch["metadata"]["resourceVersion"].is_string(),
+        "no precondition: {patch}"
+    );
+    let obj = env
+        .server
+        .get(&ResourceType::configmaps(), NS, NAME)
+        .unwrap();
+    let ann = obj["metadata"]["annotations"]["hybridtop.io/last-change"]
+        .as_str()
+        .unwrap();
+    assert!(
+        ann.contains("haiku throttling") && ann.contains("alice"),
+        "{ann}"
+    );
+    let audit = env.audit();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0]["result"], "applied");
+    assert_eq!(audit[0]["backend"], "configmap");
+    assert_eq!(audit[0]["target"], "agents/hybrid-router");
+    assert_eq!(audit[0]["from"]["eks-qwen3"], 70);
+    assert_eq!(audit[0]["to"]["eks-qwen3"], 80);
+    assert_eq!(audit[0]["user"], "alice");
+    assert_eq!(audit[0]["mode"], "cli");
+    // And `get` reads it back.
+    let o = env.run(&["weights", "get", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["backend"], "configmap");
+    assert_eq!(v["target"], "agents/hybrid-router");
+    assert_eq!(
+        v["weights"],
+        json!({"eks-qwen3": 80, "agentcore-haiku": 15, "agentcore-sonnet": 5})
+    );
+    assert!(v["version"].is_string());
+}
+
+#[test]
+fn httproute_set_changes_only_path_weights() {
+    let env = setup("httproute");
+    let before = env.route();
+    let o = env.run(&[&SET[..], &["--yes"]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let after = env.route();
+    let refs = after["spec"]["rules"][0]["backendRefs"].as_array().unwrap();
+    let weight = |n: &str| refs.iter().find(|r| r["name"] == n).unwrap()["weight"].clone();
+    assert_eq!(weight("kagent-qwen3"), 80);
+    assert_eq!(weight("agentcore-haiku-proxy"), 15);
+    assert_eq!(weight("agentcore-sonnet-proxy"), 5);
+    assert_eq!(weight("mirror"), 0);
+    assert_eq!(after["spec"]["rules"][1], before["spec"]["rules"][1]);
+}
+
+#[test]
+fn invalid_weights_exit_2_without_any_request() {
+    let env = setup("configmap");
+    for args in [
+        vec![
+            "weights",
+            "set",
+            "eks-qwen3=80",
+            "agentcore-haiku=15",
+            "--yes",
+        ],
+        vec![
+            "weights",
+            "set",
+            "eks-qwen3=80",
+            "agentcore-haiku=15",
+            "nope=5",
+            "--yes",
+        ],
+        vec![
+            "weights",
+            "set",
+            "eks-qwen3=95",
+            "agentcore-haiku=5",
+            "agentcore-sonnet=0",
+            "--yes",
+        ],
+        vec![
+            "weights",
+            "set",
+            "eks-qwen3=0",
+            "agentcore-haiku=0",
+            "agentcore-sonnet=0",
+            "--yes",
+        ],
+        vec!["weights", "set", "eks-qwen3=eighty", "--yes"],
+    ] {
+        let o = env.run(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", err(&o));
+        assert!(
+            err(&o).contains("nothing was sent"),
+            "{args:?}: {}",
+            err(&o)
+        );
+    }
+    assert!(
+        env.server.requests().is_empty(),
+        "requests were sent: {:?}",
+        env.server.requests()
+    );
+    assert_eq!(env.configmap_weights()["eks-qwen3"], 70);
+}
+
+#[test]
+fn read_only_and_unconfirmed_changes_send_nothing() {
+    let env = setup("configmap");
+    let o = env.run(&[&["--read-only"][..], &SET[..], &["--yes"]].concat());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("read-only"), "{}", err(&o));
+    // No terminal and no --yes: refuse rather than guess.
+    let o = env.run(&SET);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("--yes"), "{}", err(&o));
+    assert!(env.server.requests().is_empty());
+}
+
+#[test]
+fn too_large_a_shift_needs_force() {
+    let env = setup("configmap");
+    let big = [
+        "weights",
+        "set",
+        "eks-qwen3=40",
+        "agentcore-haiku=50",
+        "agentcore-sonnet=10",
+        "--yes",
+    ];
+    let o = env.run(&big);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(err(&o).contains("max_shift_per_apply"), "{}", err(&o));
+    assert!(env.server.writes().is_empty());
+    let o = env.run(&[&big[..], &["--force"]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(env.configmap_weights()["eks-qwen3"], 40);
+}
+
+#[test]
+fn dry_run_stores_nothing() {
+    let env = setup("configmap");
+    let o = env.run(&[&SET[..], &["--yes", "--dry-run"]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(env.configmap_weights()["eks-qwen3"], 70);
+    assert_eq!(
+        env.server.writes()[0].param("dryRun").as_deref(),
+        Some("All")
+    );
+    assert_eq!(env.audit()[0]["result"], "dry-run");
+}
+
+#[test]
+fn conflict_exits_3_and_prints_current_weights() {
+    let env = setup("configmap");
+    env.server.inject(
+        "patch",
+        "configmaps",
+        Some(NS),
+        409,
+        "Conflict",
+        Some("the object has been modified"),
+        Some(1),
+    );
+    let o = env.run(&[&SET[..], &["--yes"]].concat());
+    assert_eq!(o.status.code(), Some(3), "{}", err(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("eks-qwen3") && out.contains("70%"), "{out}");
+    assert_eq!(env.configmap_weights()["eks-qwen3"], 70);
+    assert!(env.audit()[0]["result"]
+        .as_str()
+        .unwrap()
+        .contains("changed since"));
+}
+
+#[test]
+fn forbidden_exits_1_naming_the_permission() {
+    let env = setup("httproute");
+    env.server
+        .forbid("patch", "httproutes.gateway.networking.k8s.io");
+    let o = env.run(&[&SET[..], &["--yes"]].concat());
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(
+        err(&o).contains(
+            "RBAC forbids patch on httproutes.gateway.networking.k8s.io in namespace agents"
+        ),
+        "{}",
+        err(&o)
+    );
+}
+
+#[test]
+fn unreachable_api_exits_1_naming_the_server() {
+    let env = setup("configmap");
+    let url = env.server.url();
+    env.server.stop();
+    let o = env.run(&["weights", "get"]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains(&url), "{}", err(&o));
+}
