@@ -112,7 +112,7 @@ pub async fn connect(cfg: &Config) -> Result<Router, CliError> {
         .await
         .map_err(store_error)?;
     let k = KubeRouter::from_config(cfg, &kc).map_err(store_error)?;
-    Ok(Router::Kube(k))
+    Ok(Router::Kube(Box::new(k)))
 }
 
 fn store_error(e: StoreError) -> CliError {

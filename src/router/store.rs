@@ -10,7 +10,7 @@ use thiserror::Error;
 
 pub enum Router {
     Simulator(SimulatorStore),
-    Kube(KubeRouter),
+    Kube(Box<KubeRouter>),
 }
 
 impl Router {
