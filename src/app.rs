@@ -2,11 +2,18 @@
 //! in as `Action`s, and a frame is drawn only when something changed.
 use crate::action::{Action, Keymap};
 use crate::config::Config;
+use crate::model::path::PathId;
 use crate::model::snapshot::{Mode, Snapshot};
 use crate::model::state::{DeriveOptions, State};
 use crate::model::update::Update;
+use crate::model::weights::{Guard, Weights};
+use crate::router::editor::{Stage, WeightsEditor};
+use crate::router::store::Change;
+use crate::router::task::{RouterEvent, RouterLink};
+use crate::router::{Actor, WeightsRead};
 use crate::sources::UpdateRx;
 use crate::terminal::{self, RestoreGuard};
+use crate::ui::state::WeightsUi;
 use crate::ui::state::{FleetPane, Toast, ToastLevel, UiState, View};
 use crate::ui::theme::Theme;
 use crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
@@ -14,6 +21,7 @@ use futures_util::StreamExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
 
 /// How long a toast message stays on screen.
 const TOAST_TTL: Duration = Duration::from_secs(5);
@@ -48,6 +56,14 @@ pub struct App {
     /// The help view toggled from this view.
     help_return: Option<View>,
     toast_at: Option<Instant>,
+    config: Config,
+    guard: Guard,
+    /// Where weight changes go; None when no router is configured.
+    router_tx: Option<mpsc::Sender<Change>>,
+    router_backend: String,
+    router_target: Option<String>,
+    /// The last change applied from this process, for `u`: (from, to).
+    last_change: Option<(Weights, Weights)>,
 }
 
 impl App {
@@ -89,7 +105,21 @@ impl App {
             stale: false,
             help_return: None,
             toast_at: None,
+            config: opts.config.clone(),
+            guard: opts.config.guard(),
+            router_tx: None,
+            router_backend: String::new(),
+            router_target: None,
+            last_change: None,
         }
+    }
+
+    /// Connect the weights editor to a router; returns the event receiver for the loop.
+    pub fn attach_router(&mut self, link: RouterLink) -> mpsc::Receiver<RouterEvent> {
+        self.router_tx = Some(link.tx);
+        self.router_backend = link.backend.to_string();
+        self.router_target = link.target;
+        link.rx
     }
 
     pub fn mode(&self) -> Mode {
@@ -97,6 +127,11 @@ impl App {
     }
 
     pub fn apply(&mut self, u: Update) {
+        if let (Update::Weights(r), Some(w)) = (&u, self.ui.weights.as_mut()) {
+            if !w.applying {
+                w.editor.observe_router(&r.weights, r.version.as_ref());
+            }
+        }
         self.state.apply(u);
         self.stale = true;
     }
@@ -146,6 +181,10 @@ impl App {
 
     /// A key press. Text entry (the `/` filter) takes keys before the keymap does.
     pub fn on_key(&mut self, ev: KeyEvent) {
+        if self.ui.weights.is_some() {
+            self.editor_key(ev);
+            return;
+        }
         if self.ui.filter_editing {
             let filter = match self.ui.view {
                 View::Fleet => &mut self.ui.fleet.filter,
@@ -214,15 +253,185 @@ impl App {
                     self.derive();
                 }
             }
-            Action::Weights | Action::Undo => {
-                if self.read_only {
-                    self.toast(
-                        ToastLevel::Warn,
-                        "read-only: router weights cannot be changed in this session",
-                    );
-                } else {
-                    self.toast(ToastLevel::Info, "the weights editor is not available yet");
+            Action::Weights => self.open_editor(false),
+            Action::Undo => self.open_editor(true),
+        }
+    }
+
+    /// `w` opens the editor on the router's current weights; `u` proposes undoing the last
+    /// change made from here. Both refuse in read-only mode and say why.
+    fn open_editor(&mut self, undo: bool) {
+        if self.read_only {
+            let why = if self.mode == Mode::Replay {
+                "replay is read-only: router weights cannot be changed"
+            } else {
+                "read-only: router weights cannot be changed in this session (--read-only)"
+            };
+            self.toast(ToastLevel::Warn, why);
+            return;
+        }
+        if self.router_tx.is_none() {
+            self.toast(
+                ToastLevel::Warn,
+                "no router is configured ([router] backend = \"configmap\" or \"httproute\")",
+            );
+            return;
+        }
+        let router = &self.snapshot.router;
+        if router.weights.is_empty() {
+            self.toast(ToastLevel::Warn, "the router's weights are not known yet");
+            return;
+        }
+        let paths: Vec<PathId> = self.config.path_ids();
+        let current = router.weights.clone();
+        let version = router.version.clone();
+        let editor = if undo {
+            let Some((from, _)) = self.last_change.clone() else {
+                self.toast(
+                    ToastLevel::Info,
+                    "nothing to undo: no weight change was made from here",
+                );
+                return;
+            };
+            WeightsEditor::undo(paths, current, version, from)
+        } else {
+            WeightsEditor::open(paths, current, version)
+        };
+        self.ui.weights = Some(WeightsUi {
+            preview: Default::default(),
+            editor,
+            backend: self.router_backend.clone(),
+            target: self.router_target.clone(),
+            step: self.guard.step,
+            applying: false,
+        });
+        self.refresh_preview();
+    }
+
+    fn refresh_preview(&mut self) {
+        if let Some(w) = self.ui.weights.as_mut() {
+            w.preview = crate::router::preview::preview(
+                &self.snapshot,
+                &self.config,
+                &w.editor.from,
+                &w.editor.proposal,
+            );
+        }
+    }
+
+    fn editor_key(&mut self, ev: KeyEvent) {
+        let Some(w) = self.ui.weights.as_mut() else {
+            return;
+        };
+        if ev.code == KeyCode::Char('c') && ev.modifiers.contains(KeyModifiers::CONTROL) {
+            self.quit = true;
+            return;
+        }
+        if w.applying {
+            return;
+        }
+        let ed = &mut w.editor;
+        if ed.reason_editing {
+            match ev.code {
+                KeyCode::Enter | KeyCode::Esc => ed.reason_editing = false,
+                KeyCode::Backspace => {
+                    ed.reason.pop();
                 }
+                KeyCode::Char(c) if !c.is_control() && ed.reason.chars().count() < 200 => {
+                    ed.reason.push(c)
+                }
+                _ => {}
+            }
+            return;
+        }
+        let guard = &self.guard;
+        match (&ed.stage, ev.code) {
+            (_, KeyCode::Esc) | (_, KeyCode::Char('n')) => {
+                if ed.cancel() {
+                    self.ui.weights = None;
+                }
+                return;
+            }
+            (Stage::Editing, KeyCode::Char('j') | KeyCode::Down) => ed.select(1),
+            (Stage::Editing, KeyCode::Char('k') | KeyCode::Up) => ed.select(-1),
+            (Stage::Editing, KeyCode::Char('+' | '=' | 'l') | KeyCode::Right) => ed.step(guard, 1),
+            (Stage::Editing, KeyCode::Char('-' | 'h') | KeyCode::Left) => ed.step(guard, -1),
+            (Stage::Editing, KeyCode::Enter) => {
+                let _ = ed.review(guard);
+            }
+            (Stage::Review | Stage::ConfirmForce { .. }, KeyCode::Char('r')) => {
+                ed.reason_editing = true
+            }
+            (Stage::Review | Stage::ConfirmForce { .. }, KeyCode::Char('y')) => {
+                if let Some(force) = ed.confirm(guard) {
+                    self.submit(force);
+                }
+            }
+            _ => {}
+        }
+        self.refresh_preview();
+    }
+
+    fn submit(&mut self, force: bool) {
+        let (Some(tx), Some(w)) = (self.router_tx.as_ref(), self.ui.weights.as_mut()) else {
+            return;
+        };
+        let ed = &w.editor;
+        let reason = Some(ed.reason.trim().to_string()).filter(|r| !r.is_empty());
+        let change = Change {
+            from: WeightsRead {
+                backend: "",
+                target: self.router_target.clone(),
+                weights: ed.from.clone(),
+                version: ed.version.clone(),
+            },
+            to: ed.proposal.clone(),
+            force,
+            dry_run: false,
+            reason,
+            actor: Actor::current(),
+            mode: if self.mode == Mode::Demo {
+                "demo"
+            } else {
+                "live"
+            },
+        };
+        match tx.try_send(change) {
+            Ok(()) => w.applying = true,
+            Err(_) => {
+                w.editor.message = Some("the router is busy; try again".into());
+            }
+        }
+    }
+
+    /// A write finished.
+    pub fn on_router_event(&mut self, ev: RouterEvent) {
+        match ev {
+            RouterEvent::Applied { change, read } => {
+                self.ui.weights = None;
+                self.last_change = Some((change.from.weights.clone(), change.to.clone()));
+                self.toast(
+                    ToastLevel::Info,
+                    format!("applied: {} (audit logged)", read.weights.to_text()),
+                );
+            }
+            RouterEvent::Failed {
+                change: _,
+                error,
+                current,
+            } => {
+                if let Some(w) = self.ui.weights.as_mut() {
+                    w.applying = false;
+                    w.editor.stage = Stage::Review;
+                    w.editor.message = Some(error);
+                    if let Some(cur) = current {
+                        // Rebase on what the router holds now: the review shows the new "from".
+                        w.editor.changed_underneath = Some(cur.weights.clone());
+                        w.editor.from = cur.weights.clone();
+                        w.editor.version = cur.version.clone();
+                    }
+                }
+                self.refresh_preview();
             }
         }
     }
@@ -309,7 +518,12 @@ impl App {
 }
 
 /// Run the TUI until quit, a signal, or the input closes.
-pub async fn run_tui(mut app: App, mut rx: UpdateRx, opts: &AppOptions) -> std::io::Result<()> {
+pub async fn run_tui(
+    mut app: App,
+    mut rx: UpdateRx,
+    mut router_rx: Option<mpsc::Receiver<RouterEvent>>,
+    opts: &AppOptions,
+) -> std::io::Result<()> {
     let mut term = terminal::enter()?;
     let _guard = RestoreGuard;
     let mut events = EventStream::new();
@@ -361,6 +575,14 @@ pub async fn run_tui(mut app: App, mut rx: UpdateRx, opts: &AppOptions) -> std::
                     dirty = true;
                 }
                 None => updates_open = false,
+            },
+            ev = async { router_rx.as_mut()?.recv().await }, if router_rx.is_some() => match ev {
+                Some(ev) => {
+                    app.on_router_event(ev);
+                    dirty = true;
+                    urgent = true;
+                }
+                None => router_rx = None,
             },
             _ = tick.tick() => {
                 if live {

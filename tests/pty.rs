@@ -15,6 +15,10 @@ struct Running {
 }
 
 fn spawn(args: &[&str], cols: u16, rows: u16) -> Running {
+    spawn_in(args, cols, rows, tempfile::tempdir().expect("tempdir"))
+}
+
+fn spawn_in(args: &[&str], cols: u16, rows: u16, home: tempfile::TempDir) -> Running {
     let pty = native_pty_system();
     let pair = pty
         .openpty(PtySize {
@@ -24,7 +28,6 @@ fn spawn(args: &[&str], cols: u16, rows: u16) -> Running {
             pixel_height: 0,
         })
         .expect("openpty");
-    let home = tempfile::tempdir().expect("tempdir");
     let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_hybridtop"));
     cmd.args(args);
     cmd.env_clear();
@@ -193,4 +196,49 @@ fn too_small_terminal_says_so() {
     r.writer.flush().unwrap();
     let st = r.wait_exit(Duration::from_secs(10));
     assert!(st.success());
+}
+
+#[test]
+fn weights_editor_applies_and_audits_in_demo() {
+    let home = tempfile::tempdir().unwrap();
+    let audit = home.path().join("state/hybridtop/audit.jsonl");
+    let mut r = spawn_in(&["demo", "--seed", "7"], 120, 40, home);
+    // The first frame comes before the simulator's warm-up lands: wait for the weights.
+    r.wait_for("70%", Duration::from_secs(15));
+    for k in ["w", "-", "-"] {
+        r.writer.write_all(k.as_bytes()).unwrap();
+        r.writer.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    r.wait_for("Router weights", Duration::from_secs(5));
+    r.writer.write_all(b"\r").unwrap();
+    r.writer.flush().unwrap();
+    r.wait_for("Review change", Duration::from_secs(5));
+    r.writer.write_all(b"y").unwrap();
+    r.writer.flush().unwrap();
+    r.wait_for("applied", Duration::from_secs(5));
+    let text = std::fs::read_to_string(&audit).expect("audit log written");
+    let entry: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(entry["to"]["eks-qwen3"], 60);
+    assert_eq!(entry["to"]["agentcore-haiku"], 27);
+    assert_eq!(entry["to"]["agentcore-sonnet"], 13);
+    assert_eq!(entry["result"], "applied");
+    r.writer.write_all(b"q").unwrap();
+    r.writer.flush().unwrap();
+    assert!(r.wait_exit(Duration::from_secs(10)).success());
+    assert_restored(&r.bytes());
+}
+
+#[test]
+fn read_only_demo_refuses_the_editor() {
+    let mut r = spawn(&["--read-only", "demo"], 120, 40);
+    r.wait_for("READ-ONLY", Duration::from_secs(15));
+    r.wait_for("70%", Duration::from_secs(15));
+    r.writer.write_all(b"w").unwrap();
+    r.writer.flush().unwrap();
+    let screen = r.wait_for("read-only", Duration::from_secs(5));
+    assert!(!screen.contains("Router weights"), "{screen}");
+    r.writer.write_all(b"q").unwrap();
+    r.writer.flush().unwrap();
+    assert!(r.wait_exit(Duration::from_secs(10)).success());
 }

@@ -7,12 +7,14 @@ use crate::app::{run_tui, App, AppOptions};
 use crate::cli::{DemoArgs, GlobalArgs};
 use crate::config::Config;
 use crate::model::snapshot::Mode;
+use crate::router::simulator::SimulatorStore;
+use crate::router::store::Router;
 use crate::sources::simulator::{Scenario, SimConfig, Simulator, SimulatorSource};
 use crate::sources::Source;
 use chrono::{DurationRound, TimeDelta, Utc};
 use std::io::IsTerminal;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 pub fn run(global: &GlobalArgs, args: &DemoArgs) -> CliResult {
     let scenario: Scenario = args.sim.scenario.parse().map_err(CliError::invalid)?;
@@ -47,10 +49,20 @@ pub fn run(global: &GlobalArgs, args: &DemoArgs) -> CliResult {
         refresh,
         min_frame: Duration::from_millis(100),
     };
+    let audit_path = global
+        .audit_log
+        .clone()
+        .unwrap_or_else(crate::router::audit::default_path);
     let rt = tokio_runtime()?;
     rt.block_on(async move {
         let weights = config.default_weights();
-        let (_weights_tx, weights_rx) = watch::channel(weights.clone());
+        let (store, weights_rx) = SimulatorStore::new(weights.clone());
+        let link = crate::router::task::spawn(
+            Router::Simulator(store),
+            config.guard(),
+            config.path_ids(),
+            audit_path,
+        );
         let window = config.general.window;
         // Start one window in the past and fast-forward through it, so the first frame is full
         // and the simulated clock then runs alongside the wall clock.
@@ -70,8 +82,9 @@ pub fn run(global: &GlobalArgs, args: &DemoArgs) -> CliResult {
         let source = SimulatorSource::new(sim, args.speed, window.as_secs(), weights_rx);
         let (tx, rx) = mpsc::channel(4096);
         let handle = Box::new(source).spawn(tx);
-        let app = App::new(&opts);
-        let res = run_tui(app, rx, &opts).await;
+        let mut app = App::new(&opts);
+        let router_rx = app.attach_router(link);
+        let res = run_tui(app, rx, Some(router_rx), &opts).await;
         handle.abort();
         res
     })

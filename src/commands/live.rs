@@ -73,14 +73,44 @@ pub fn run(global: &GlobalArgs) -> CliResult {
         refresh,
         min_frame: Duration::from_millis(100),
     };
+    let audit_path = global
+        .audit_log
+        .clone()
+        .unwrap_or_else(crate::router::audit::default_path);
     let rt = tokio_runtime()?;
     rt.block_on(async move {
         let (tx, rx) = mpsc::channel(4096);
         for u in unavailable_updates(&config) {
             let _ = tx.send(u).await;
         }
-        let app = App::new(&opts);
-        let res = run_tui(app, rx, &opts).await;
+        let mut app = App::new(&opts);
+        let mut router_rx = None;
+        if config
+            .router
+            .as_ref()
+            .is_some_and(|r| r.backend != crate::config::RouterBackend::None)
+        {
+            // Connect before raw mode: an exec credential plugin must not write over the UI.
+            match super::weights::connect(&config).await {
+                Ok(router) => {
+                    if let crate::router::store::Router::Kube(k) = &router {
+                        let _watch = k.watch(tx.clone());
+                    }
+                    let link = crate::router::task::spawn(
+                        router,
+                        config.guard(),
+                        config.path_ids(),
+                        audit_path.clone(),
+                    );
+                    router_rx = Some(app.attach_router(link));
+                }
+                Err(e) => app.toast(
+                    crate::ui::state::ToastLevel::Error,
+                    format!("router unavailable: {e}"),
+                ),
+            }
+        }
+        let res = run_tui(app, rx, router_rx, &opts).await;
         drop(tx);
         res
     })

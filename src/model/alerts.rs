@@ -151,6 +151,7 @@ mod tests {
             weight: None,
             requests_per_minute: 10.0,
             observed_share: 0.5,
+            observed_share_1m: 0.5,
             error_rate: er,
             throttles_per_minute: thr,
             latency_ms: Quantiles {

@@ -92,6 +92,10 @@ pub struct PathView {
     pub weight: Option<u32>,
     pub requests_per_minute: f64,
     pub observed_share: f64,
+    /// The split over the last minute only: it follows a weight change quickly, where the
+    /// window's share moves over the whole window.
+    #[serde(default)]
+    pub observed_share_1m: f64,
     pub error_rate: Option<f64>,
     pub throttles_per_minute: f64,
     pub latency_ms: Quantiles,

@@ -383,6 +383,7 @@ impl State {
                 weight: weights.and_then(|w| w.get(&p.id)),
                 requests_per_minute: rpm,
                 observed_share: 0.0,
+                observed_share_1m: 0.0,
                 error_rate: (a.requests > 0.0)
                     .then(|| (a.errors / a.requests).clamp(0.0, 1.0))
                     .filter(|v| v.is_finite()),
@@ -399,6 +400,12 @@ impl State {
             });
         }
         set_shares(&mut paths, &aggs, total_requests);
+        let recent: Vec<f64> = self
+            .paths
+            .iter()
+            .map(|p| p.window.recent_requests(&self.tl, 60))
+            .collect();
+        set_recent_shares(&mut paths, &recent);
         self.fill_history(&mut paths);
 
         // Sessions.
@@ -524,7 +531,20 @@ impl State {
         let Some(first) = self.tl.first_data_ms else {
             return;
         };
-        let now_idx = self.tl.now_idx();
+        // A bucket that has barely begun would read as a sudden drop at the end of every
+        // sparkline: plot it only once it covers half its span.
+        let mut now_idx = self.tl.now_idx();
+        let half = self.tl.bucket_ms as f64 / 2000.0;
+        let current_empty = self
+            .paths
+            .iter()
+            .all(|p| p.window.bucket(now_idx).is_none_or(|b| b.requests == 0.0));
+        if current_empty
+            && self.tl.bucket_covered_secs(now_idx) < half
+            && now_idx > self.tl.idx(first)
+        {
+            now_idx -= 1;
+        }
         let lo = (now_idx - HISTORY_POINTS as i64 + 1).max(self.tl.idx(first));
         if lo > now_idx {
             return;
@@ -581,6 +601,19 @@ impl State {
                 h.usd_per_hour.push(fin(usd));
             }
         }
+        // The node count is a level, not a rate: one seen in the just-begun bucket is still the
+        // latest, so the last point shows it.
+        let current = self.tl.now_idx();
+        if current > now_idx {
+            for (p, v) in self.paths.iter().zip(paths.iter_mut()) {
+                let nodes = p.window.bucket(current).and_then(|b| b.gpu_nodes);
+                if let (Side::Eks, Some(g), Some(last)) =
+                    (p.kind, nodes, v.history.usd_per_hour.last_mut())
+                {
+                    *last = fin(g * p.eks.gpu_node_usd_per_hour);
+                }
+            }
+        }
     }
 
     fn router_view(&self, redact: bool) -> RouterView {
@@ -609,6 +642,16 @@ impl State {
 
 /// Observed share = path requests / all requests in the window; the largest share absorbs the
 /// rounding so the shares sum to 1 (all zero when there were no requests).
+fn set_recent_shares(paths: &mut [PathView], recent: &[f64]) {
+    let total: f64 = recent.iter().sum();
+    if !(total > 0.0 && total.is_finite()) {
+        return;
+    }
+    for (v, r) in paths.iter_mut().zip(recent) {
+        v.observed_share_1m = fin(r / total).clamp(0.0, 1.0);
+    }
+}
+
 fn set_shares(paths: &mut [PathView], aggs: &[WindowStats], total: f64) {
     if !(total > 0.0 && total.is_finite()) {
         return;

@@ -331,6 +331,17 @@ impl PathWindow {
         }
     }
 
+    /// Requests in the newest buckets covering about `secs` seconds (the current, partial bucket
+    /// included): the recent split, which follows a weight change within a minute.
+    pub fn recent_requests(&self, tl: &Timeline, secs: i64) -> f64 {
+        let k = (secs * 1000 / tl.bucket_ms).max(1);
+        let now = tl.now_idx();
+        (now - k + 1..=now)
+            .filter_map(|i| self.bucket(i))
+            .map(|b| b.requests)
+            .sum()
+    }
+
     /// Sum the window's buckets and merge their sketches.
     pub fn aggregate(&self, tl: &Timeline) -> WindowStats {
         let mut w = WindowStats::default();

@@ -143,7 +143,7 @@ impl WeightsEditor {
                     Err(WeightsError::TooLarge { shift, max }) => {
                         self.stage = Stage::ConfirmForce { shift, max };
                         self.message = Some(format!(
-                        "this moves {shift} points, more than max_shift_per_apply = {max}: press y again to force it, n to cancel"
+                        "moves {shift} points (max_shift_per_apply {max}): y again to force, n to go back"
                     ));
                         None
                     }

@@ -2,8 +2,10 @@
 //! and the audit trail. Backends are an enum, not trait objects, so async methods stay plain.
 pub mod audit;
 pub mod editor;
+pub mod preview;
 pub mod simulator;
 pub mod store;
+pub mod task;
 
 // Kubernetes weight stores (configmap, httproute) and the shared kube client.
 pub mod configmap;

@@ -87,6 +87,7 @@ fn path(
         weight: Some(weight),
         requests_per_minute: rpm,
         observed_share: share,
+        observed_share_1m: share,
         error_rate: Some(0.002),
         throttles_per_minute: 0.0,
         latency_ms: Quantiles {

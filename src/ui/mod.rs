@@ -17,6 +17,7 @@ pub mod state;
 pub mod text;
 pub mod theme;
 mod traces;
+mod weights;
 
 #[cfg(test)]
 mod tests;
@@ -75,6 +76,9 @@ pub fn render(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, theme
         View::Fleet => fleet::draw(buf, body, &cx),
         View::Cost => cost::draw(buf, body, &cx),
         View::Help => help::draw(buf, body, &cx),
+    }
+    if let Some(w) = &ui.weights {
+        weights::draw(buf, body, &cx, w);
     }
     footer(
         buf,

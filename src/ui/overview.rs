@@ -101,7 +101,7 @@ fn routing(buf: &mut Buffer, area: Rect, cx: &Ctx) {
     };
     let rpm = !compact && inner.width >= 60;
     let health = !compact && inner.width >= 84;
-    let mut fixed: Vec<Col> = vec![l(lw), r(4), r(6)];
+    let mut fixed: Vec<Col> = vec![l(lw), r(4), r(6), r(6)];
     if rpm {
         fixed.push(r(6));
     }
@@ -120,6 +120,7 @@ fn routing(buf: &mut Buffer, area: Rect, cx: &Ctx) {
     c.cell(buf, l(lw), first, first_style, g);
     c.cell(buf, r(4), "wt", th, g);
     c.cell(buf, r(6), "obs", th, g);
+    c.cell(buf, r(6), "1m", th, g);
     if rpm {
         c.cell(buf, r(6), "req/m", th, g);
     }
@@ -156,6 +157,7 @@ fn routing(buf: &mut Buffer, area: Rect, cx: &Ctx) {
             .map(|w| (p.observed_share * 100.0 - f64::from(w)).abs() > 5.0)
             .unwrap_or(false);
         c.cell(buf, r(6), &obs, if off { st.warn } else { st.text }, g);
+        c.cell(buf, r(6), &text::share(p.observed_share_1m), st.dim, g);
         if rpm {
             c.cell(
                 buf,

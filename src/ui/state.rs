@@ -110,4 +110,19 @@ pub struct UiState {
     pub theme_name: String,
     /// p50/p95/p99 warn and crit thresholds (default 100 / 200 ms, from the seed).
     pub thresholds: Thresholds,
+    /// The weights editor / review dialog, when open.
+    pub weights: Option<WeightsUi>,
+}
+
+/// The weights dialog: the editor's state plus what the view needs to show its effect.
+#[derive(Clone, Debug)]
+pub struct WeightsUi {
+    pub editor: crate::router::editor::WeightsEditor,
+    pub preview: crate::router::preview::Preview,
+    /// `simulator` | `configmap` | `httproute`, and the object, for the title.
+    pub backend: String,
+    pub target: Option<String>,
+    pub step: u32,
+    /// The write is in flight.
+    pub applying: bool,
 }

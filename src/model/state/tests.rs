@@ -116,9 +116,10 @@ fn rates_shares_and_startup() {
     assert!((l.p50.unwrap() - 20.0).abs() <= 0.2 && l.p99 >= l.p95 && l.p95 >= l.p50);
     assert_eq!(snap.paths[1].latency_ms.p95, None);
     assert_eq!(snap.phase.current, 2, "EKS has traffic");
-    // History: one point per 10 s bucket since the data began.
+    // History: one point per 10 s bucket since the data began; the bucket that has just begun
+    // (empty, at t = 60 s) is not plotted.
     let h = &snap.paths[0].history;
-    assert_eq!(h.requests_per_minute.len(), 7);
+    assert_eq!(h.requests_per_minute.len(), 6);
     assert!(close(h.requests_per_minute[0], 420.0));
     assert!(close(h.observed_share[0], 0.7));
     assert!((h.p95_ms[0] - 20.0).abs() <= 0.2);
@@ -129,7 +130,7 @@ fn rates_shares_and_startup() {
         .paths
         .iter()
         .all(|p| p.requests_per_minute == 0.0 && p.observed_share == 0.0));
-    assert_eq!(snap.paths[0].history.requests_per_minute.len(), 67);
+    assert_eq!(snap.paths[0].history.requests_per_minute.len(), 66);
 }
 
 #[test]

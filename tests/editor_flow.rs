@@ -1,0 +1,231 @@
+//! The weights editor driven through keys on the real `App`, with the demo simulator and its
+//! weight store: edit, review, apply, audit, follow, undo — and read-only refusing.
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use hybridtop::action::Keymap;
+use hybridtop::app::{App, AppOptions};
+use hybridtop::commands::snapshot::demo_start;
+use hybridtop::config::Config;
+use hybridtop::model::snapshot::Mode;
+use hybridtop::model::weights::Weights;
+use hybridtop::router::editor::Stage;
+use hybridtop::router::simulator::SimulatorStore;
+use hybridtop::router::store::Router;
+use hybridtop::router::task;
+use hybridtop::sources::simulator::{Scenario, SimConfig, Simulator};
+use hybridtop::ui::theme::Theme;
+use std::time::Duration;
+use tokio::sync::watch;
+
+fn options(read_only: bool, dir: &std::path::Path) -> AppOptions {
+    AppOptions {
+        mode: Mode::Demo,
+        config: Config::demo(),
+        read_only,
+        redact: false,
+        theme: Theme::builtin("default").unwrap(),
+        theme_dir: dir.to_path_buf(),
+        keymap: Keymap::default(),
+        ascii: false,
+        refresh: Duration::from_secs(1),
+        min_frame: Duration::from_millis(100),
+    }
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+/// Run the simulator like `SimulatorSource` does: weight changes reach it before each step.
+fn run(sim: &mut Simulator, app: &mut App, rx: &mut watch::Receiver<Weights>, seconds: u64) {
+    for _ in 0..seconds {
+        if rx.has_changed().unwrap_or(false) {
+            sim.set_weights(rx.borrow_and_update().clone());
+        }
+        for u in sim.step() {
+            app.apply(u);
+        }
+    }
+    app.refresh_snapshot();
+}
+
+fn screen(app: &App) -> String {
+    let buf = hybridtop::export::render(&app.snapshot, &app.ui, &app.theme, 120, 40);
+    hybridtop::ui::buffer_to_styled_text(&buf)
+}
+
+fn w(e: u32, h: u32, s: u32) -> Weights {
+    Weights::from_pairs([
+        ("eks-qwen3", e),
+        ("agentcore-haiku", h),
+        ("agentcore-sonnet", s),
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edit_review_apply_follow_and_undo() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let cfg = Config::demo();
+    let opts = options(false, dir.path());
+    let mut app = App::new(&opts);
+    let (store, mut wrx) = SimulatorStore::new(cfg.default_weights());
+    let mut router_rx = app.attach_router(task::spawn(
+        Router::Simulator(store),
+        cfg.guard(),
+        cfg.path_ids(),
+        audit.clone(),
+    ));
+    let mut sim = Simulator::new(
+        SimConfig {
+            seed: 7,
+            scenario: Scenario::Steady,
+            start: demo_start(),
+            config: cfg.clone(),
+        },
+        cfg.default_weights(),
+    );
+    run(&mut sim, &mut app, &mut wrx, 600);
+
+    key(&mut app, KeyCode::Char('w'));
+    key(&mut app, KeyCode::Char('-'));
+    key(&mut app, KeyCode::Char('-'));
+    let ed = &app.ui.weights.as_ref().expect("editor open").editor;
+    assert_eq!(ed.proposal, w(60, 27, 13));
+    insta::assert_snapshot!("editor_120x40", screen(&app));
+
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.ui.weights.as_ref().unwrap().editor.stage, Stage::Review);
+    key(&mut app, KeyCode::Char('r'));
+    for c in "drill".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    insta::assert_snapshot!("review_120x40", screen(&app));
+
+    key(&mut app, KeyCode::Char('y'));
+    let ev = tokio::time::timeout(Duration::from_secs(5), router_rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    app.on_router_event(ev);
+    assert!(app.ui.weights.is_none(), "editor closes once applied");
+    assert_eq!(*wrx.borrow(), w(60, 27, 13));
+
+    // Within a simulated minute the observed split follows.
+    run(&mut sim, &mut app, &mut wrx, 60);
+    let eks = &app.snapshot.paths[0];
+    assert_eq!(eks.weight, Some(60));
+    assert!(
+        (eks.observed_share_1m - 0.60).abs() < 0.06,
+        "1m share {}",
+        eks.observed_share_1m
+    );
+
+    // `u`, `y` restores 70/20/10.
+    key(&mut app, KeyCode::Char('u'));
+    let ed = &app.ui.weights.as_ref().expect("undo proposal").editor;
+    assert_eq!(ed.stage, Stage::Review);
+    assert_eq!(ed.proposal, w(70, 20, 10));
+    key(&mut app, KeyCode::Char('y'));
+    let ev = tokio::time::timeout(Duration::from_secs(5), router_rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    app.on_router_event(ev);
+    assert_eq!(*wrx.borrow(), w(70, 20, 10));
+
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&audit)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["result"], "applied");
+    assert_eq!(lines[0]["mode"], "demo");
+    assert_eq!(lines[0]["backend"], "simulator");
+    assert_eq!(lines[0]["reason"], "drill");
+    assert_eq!(lines[0]["to"]["eks-qwen3"], 60);
+    assert_eq!(lines[1]["to"]["eks-qwen3"], 70);
+    assert_eq!(lines[1]["reason"], "undo");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_the_shift_limit_needs_a_second_yes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = Config::demo();
+    let mut app = App::new(&options(false, dir.path()));
+    let (store, mut wrx) = SimulatorStore::new(cfg.default_weights());
+    let mut router_rx = app.attach_router(task::spawn(
+        Router::Simulator(store),
+        cfg.guard(),
+        cfg.path_ids(),
+        dir.path().join("audit.jsonl"),
+    ));
+    let mut sim = Simulator::new(
+        SimConfig {
+            seed: 7,
+            scenario: Scenario::Steady,
+            start: demo_start(),
+            config: cfg.clone(),
+        },
+        cfg.default_weights(),
+    );
+    run(&mut sim, &mut app, &mut wrx, 300);
+    key(&mut app, KeyCode::Char('w'));
+    for _ in 0..6 {
+        key(&mut app, KeyCode::Char('-'));
+    }
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('y'));
+    let ed = &app.ui.weights.as_ref().unwrap().editor;
+    assert!(
+        matches!(ed.stage, Stage::ConfirmForce { shift: 30, max: 25 }),
+        "{:?}",
+        ed.stage
+    );
+    insta::assert_snapshot!("confirm_force_120x40", screen(&app));
+    assert_eq!(
+        *wrx.borrow(),
+        cfg.default_weights(),
+        "nothing written before the second yes"
+    );
+    key(&mut app, KeyCode::Char('y'));
+    let ev = tokio::time::timeout(Duration::from_secs(5), router_rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    app.on_router_event(ev);
+    assert_eq!(wrx.borrow().get(&"eks-qwen3".into()), Some(40));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_refuses_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = Config::demo();
+    let mut app = App::new(&options(true, dir.path()));
+    let (store, mut wrx) = SimulatorStore::new(cfg.default_weights());
+    let _rx = app.attach_router(task::spawn(
+        Router::Simulator(store),
+        cfg.guard(),
+        cfg.path_ids(),
+        dir.path().join("audit.jsonl"),
+    ));
+    let mut sim = Simulator::new(
+        SimConfig {
+            seed: 7,
+            scenario: Scenario::Steady,
+            start: demo_start(),
+            config: cfg.clone(),
+        },
+        cfg.default_weights(),
+    );
+    run(&mut sim, &mut app, &mut wrx, 120);
+    for k in ['w', 'u'] {
+        key(&mut app, KeyCode::Char(k));
+        assert!(app.ui.weights.is_none());
+        let toast = app.ui.toast.as_ref().expect("a message").message.clone();
+        assert!(toast.contains("read-only"), "{toast}");
+    }
+    assert!(!dir.path().join("audit.jsonl").exists());
+    assert!(app.snapshot.read_only);
+}
