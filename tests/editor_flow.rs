@@ -53,27 +53,26 @@ fn screen(app: &App) -> String {
     hybridtop::ui::buffer_to_styled_text(&buf)
 }
 
-fn w(e: u32, h: u32, s: u32) -> Weights {
-    Weights::from_pairs([
-        ("eks-qwen3", e),
-        ("agentcore-haiku", h),
-        ("agentcore-sonnet", s),
-    ])
+struct Demo {
+    app: App,
+    router_rx: tokio::sync::mpsc::Receiver<hybridtop::router::task::RouterEvent>,
+    wrx: watch::Receiver<Weights>,
+    sim: Simulator,
+    dir: tempfile::TempDir,
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn edit_review_apply_follow_and_undo() {
+/// The demo's app, simulator and simulator weight store, wired as `hybridtop demo` wires them,
+/// after `seconds` of simulated traffic.
+fn demo(read_only: bool, seconds: u64) -> Demo {
     let dir = tempfile::tempdir().unwrap();
-    let audit = dir.path().join("audit.jsonl");
     let cfg = Config::demo();
-    let opts = options(false, dir.path());
-    let mut app = App::new(&opts);
+    let mut app = App::new(&options(read_only, dir.path()));
     let (store, mut wrx) = SimulatorStore::new(cfg.default_weights());
-    let mut router_rx = app.attach_router(task::spawn(
+    let router_rx = app.attach_router(task::spawn(
         Router::Simulator(store),
         cfg.guard(),
         cfg.path_ids(),
-        audit.clone(),
+        dir.path().join("audit.jsonl"),
     ));
     let mut sim = Simulator::new(
         SimConfig {
@@ -84,36 +83,60 @@ async fn edit_review_apply_follow_and_undo() {
         },
         cfg.default_weights(),
     );
-    run(&mut sim, &mut app, &mut wrx, 600);
+    run(&mut sim, &mut app, &mut wrx, seconds);
+    Demo {
+        app,
+        router_rx,
+        wrx,
+        sim,
+        dir,
+    }
+}
 
-    key(&mut app, KeyCode::Char('w'));
-    key(&mut app, KeyCode::Char('-'));
-    key(&mut app, KeyCode::Char('-'));
+async fn next_event(d: &mut Demo) {
+    let ev = tokio::time::timeout(Duration::from_secs(5), d.router_rx.recv())
+        .await
+        .expect("router answered in time")
+        .expect("router task alive");
+    d.app.on_router_event(ev);
+}
+
+fn w(e: u32, h: u32, s: u32) -> Weights {
+    Weights::from_pairs([
+        ("eks-qwen3", e),
+        ("agentcore-haiku", h),
+        ("agentcore-sonnet", s),
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edit_review_apply_follow_and_undo() {
+    let mut d = demo(false, 600);
+    let app = &mut d.app;
+    key(app, KeyCode::Char('w'));
+    key(app, KeyCode::Char('-'));
+    key(app, KeyCode::Char('-'));
     let ed = &app.ui.weights.as_ref().expect("editor open").editor;
     assert_eq!(ed.proposal, w(60, 27, 13));
-    insta::assert_snapshot!("editor_120x40", screen(&app));
+    insta::assert_snapshot!("editor_120x40", screen(app));
 
-    key(&mut app, KeyCode::Enter);
+    key(app, KeyCode::Enter);
     assert_eq!(app.ui.weights.as_ref().unwrap().editor.stage, Stage::Review);
-    key(&mut app, KeyCode::Char('r'));
+    key(app, KeyCode::Char('r'));
     for c in "drill".chars() {
-        key(&mut app, KeyCode::Char(c));
+        key(app, KeyCode::Char(c));
     }
-    key(&mut app, KeyCode::Enter);
-    insta::assert_snapshot!("review_120x40", screen(&app));
+    key(app, KeyCode::Enter);
+    insta::assert_snapshot!("review_120x40", screen(app));
 
-    key(&mut app, KeyCode::Char('y'));
-    let ev = tokio::time::timeout(Duration::from_secs(5), router_rx.recv())
-        .await
-        .unwrap()
-        .unwrap();
-    app.on_router_event(ev);
-    assert!(app.ui.weights.is_none(), "editor closes once applied");
-    assert_eq!(*wrx.borrow(), w(60, 27, 13));
+    key(app, KeyCode::Char('y'));
+    next_event(&mut d).await;
+    assert!(d.app.ui.weights.is_none(), "editor closes once applied");
+    assert_eq!(*d.wrx.borrow(), w(60, 27, 13));
 
     // Within a simulated minute the observed split follows.
-    run(&mut sim, &mut app, &mut wrx, 60);
-    let eks = &app.snapshot.paths[0];
+    run(&mut d.sim, &mut d.app, &mut d.wrx, 60);
+    let eks = &d.app.snapshot.paths[0];
     assert_eq!(eks.weight, Some(60));
     assert!(
         (eks.observed_share_1m - 0.60).abs() < 0.06,
@@ -122,19 +145,15 @@ async fn edit_review_apply_follow_and_undo() {
     );
 
     // `u`, `y` restores 70/20/10.
-    key(&mut app, KeyCode::Char('u'));
-    let ed = &app.ui.weights.as_ref().expect("undo proposal").editor;
+    key(&mut d.app, KeyCode::Char('u'));
+    let ed = &d.app.ui.weights.as_ref().expect("undo proposal").editor;
     assert_eq!(ed.stage, Stage::Review);
     assert_eq!(ed.proposal, w(70, 20, 10));
-    key(&mut app, KeyCode::Char('y'));
-    let ev = tokio::time::timeout(Duration::from_secs(5), router_rx.recv())
-        .await
-        .unwrap()
-        .unwrap();
-    app.on_router_event(ev);
-    assert_eq!(*wrx.borrow(), w(70, 20, 10));
+    key(&mut d.app, KeyCode::Char('y'));
+    next_event(&mut d).await;
+    assert_eq!(*d.wrx.borrow(), w(70, 20, 10));
 
-    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&audit)
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(d.dir.path().join("audit.jsonl"))
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -151,81 +170,39 @@ async fn edit_review_apply_follow_and_undo() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_the_shift_limit_needs_a_second_yes() {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = Config::demo();
-    let mut app = App::new(&options(false, dir.path()));
-    let (store, mut wrx) = SimulatorStore::new(cfg.default_weights());
-    let mut router_rx = app.attach_router(task::spawn(
-        Router::Simulator(store),
-        cfg.guard(),
-        cfg.path_ids(),
-        dir.path().join("audit.jsonl"),
-    ));
-    let mut sim = Simulator::new(
-        SimConfig {
-            seed: 7,
-            scenario: Scenario::Steady,
-            start: demo_start(),
-            config: cfg.clone(),
-        },
-        cfg.default_weights(),
-    );
-    run(&mut sim, &mut app, &mut wrx, 300);
-    key(&mut app, KeyCode::Char('w'));
+    let mut d = demo(false, 300);
+    key(&mut d.app, KeyCode::Char('w'));
     for _ in 0..6 {
-        key(&mut app, KeyCode::Char('-'));
+        key(&mut d.app, KeyCode::Char('-'));
     }
-    key(&mut app, KeyCode::Enter);
-    key(&mut app, KeyCode::Char('y'));
-    let ed = &app.ui.weights.as_ref().unwrap().editor;
+    key(&mut d.app, KeyCode::Enter);
+    key(&mut d.app, KeyCode::Char('y'));
+    let ed = &d.app.ui.weights.as_ref().unwrap().editor;
     assert!(
         matches!(ed.stage, Stage::ConfirmForce { shift: 30, max: 25 }),
         "{:?}",
         ed.stage
     );
-    insta::assert_snapshot!("confirm_force_120x40", screen(&app));
+    insta::assert_snapshot!("confirm_force_120x40", screen(&d.app));
     assert_eq!(
-        *wrx.borrow(),
-        cfg.default_weights(),
+        *d.wrx.borrow(),
+        w(70, 20, 10),
         "nothing written before the second yes"
     );
-    key(&mut app, KeyCode::Char('y'));
-    let ev = tokio::time::timeout(Duration::from_secs(5), router_rx.recv())
-        .await
-        .unwrap()
-        .unwrap();
-    app.on_router_event(ev);
-    assert_eq!(wrx.borrow().get(&"eks-qwen3".into()), Some(40));
+    key(&mut d.app, KeyCode::Char('y'));
+    next_event(&mut d).await;
+    assert_eq!(d.wrx.borrow().get(&"eks-qwen3".into()), Some(40));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_only_refuses_and_says_why() {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = Config::demo();
-    let mut app = App::new(&options(true, dir.path()));
-    let (store, mut wrx) = SimulatorStore::new(cfg.default_weights());
-    let _rx = app.attach_router(task::spawn(
-        Router::Simulator(store),
-        cfg.guard(),
-        cfg.path_ids(),
-        dir.path().join("audit.jsonl"),
-    ));
-    let mut sim = Simulator::new(
-        SimConfig {
-            seed: 7,
-            scenario: Scenario::Steady,
-            start: demo_start(),
-            config: cfg.clone(),
-        },
-        cfg.default_weights(),
-    );
-    run(&mut sim, &mut app, &mut wrx, 120);
+    let mut d = demo(true, 120);
     for k in ['w', 'u'] {
-        key(&mut app, KeyCode::Char(k));
-        assert!(app.ui.weights.is_none());
-        let toast = app.ui.toast.as_ref().expect("a message").message.clone();
+        key(&mut d.app, KeyCode::Char(k));
+        assert!(d.app.ui.weights.is_none());
+        let toast = d.app.ui.toast.as_ref().expect("a message").message.clone();
         assert!(toast.contains("read-only"), "{toast}");
     }
-    assert!(!dir.path().join("audit.jsonl").exists());
-    assert!(app.snapshot.read_only);
+    assert!(!d.dir.path().join("audit.jsonl").exists());
+    assert!(d.app.snapshot.read_only);
 }
