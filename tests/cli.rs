@@ -261,3 +261,57 @@ fn demo_without_a_terminal_says_what_to_use_instead() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("snapshot --demo"));
 }
+
+#[test]
+fn init_writes_a_config_that_loads_and_refuses_to_overwrite() {
+    let (o, home) = hybridtop(&["init"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let path = home.path().join("config/hybridtop/config.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    for section in [
+        "[general]",
+        "[[paths]]",
+        "[aws]",
+        "[kubernetes]",
+        "[langfuse]",
+        "[router]",
+        "[router.guard]",
+        "[correlation]",
+        "[alerts]",
+    ] {
+        assert!(text.contains(section), "missing {section}");
+    }
+    // A second init does not clobber the operator's edits.
+    let again = Command::new(env!("CARGO_BIN_EXE_hybridtop"))
+        .args(["-c", path.to_str().unwrap(), "init"])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    assert!(stderr(&again).contains("--force"));
+}
+
+#[test]
+fn info_and_completions() {
+    let (o, home) = hybridtop(&["info"]);
+    assert!(o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains(
+            &home
+                .path()
+                .join("config/hybridtop/config.toml")
+                .display()
+                .to_string()
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("audit.jsonl") && out.contains("hybridtop.log"),
+        "{out}"
+    );
+    for shell in ["bash", "zsh", "fish"] {
+        let (o, _h) = hybridtop(&["completions", shell]);
+        assert!(o.status.success(), "{shell}");
+        assert!(String::from_utf8_lossy(&o.stdout).contains("hybridtop"));
+    }
+}

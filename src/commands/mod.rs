@@ -2,6 +2,7 @@
 //! or refused, 3 conflict, 4 snapshot printed with an unhealthy source.
 pub mod demo;
 pub mod info;
+pub mod init;
 pub mod live;
 pub mod snapshot;
 pub mod weights;
@@ -66,9 +67,14 @@ pub fn dispatch(cli: Cli) -> CliResult {
             "replay is not available in this build yet (recordings arrive with the incident tooling)",
         )),
         Some(Command::Weights(cmd)) => weights::run(&cli.global, &cmd),
-        Some(Command::Check) | Some(Command::Init { .. }) | Some(Command::Completions { .. }) => {
-            Err(CliError::invalid("this subcommand is not available in this build yet"))
+        Some(Command::Init { force }) => init::run(&cli.global, force),
+        Some(Command::Completions { shell }) => {
+            completions(shell);
+            Ok(EXIT_OK)
         }
+        Some(Command::Check) => Err(CliError::invalid(
+            "check is not available in this build yet (it arrives with the live sources)",
+        )),
     }
 }
 
@@ -186,4 +192,18 @@ pub fn tokio_runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .enable_all()
         .build()
         .map_err(|e| CliError::runtime(format!("cannot start the async runtime: {e}")))
+}
+
+fn completions(shell: crate::cli::Shell) {
+    use clap::CommandFactory;
+    use clap_complete::Shell as S;
+    let sh = match shell {
+        crate::cli::Shell::Bash => S::Bash,
+        crate::cli::Shell::Zsh => S::Zsh,
+        crate::cli::Shell::Fish => S::Fish,
+        crate::cli::Shell::Elvish => S::Elvish,
+        crate::cli::Shell::Powershell => S::PowerShell,
+    };
+    let mut cmd = Cli::command();
+    clap_complete::generate(sh, &mut cmd, "hybridtop", &mut std::io::stdout());
 }
