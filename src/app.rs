@@ -32,6 +32,8 @@ pub struct AppOptions {
     pub read_only: bool,
     pub redact: bool,
     pub theme: Theme,
+    /// Colour depth and environment accent, applied to every theme cycled to.
+    pub theme_ctx: crate::ui::colors::ThemeContext,
     pub theme_dir: PathBuf,
     pub keymap: Keymap,
     pub ascii: bool,
@@ -39,6 +41,8 @@ pub struct AppOptions {
     pub refresh: Duration,
     /// The fastest redraw for data updates (keys always draw at once).
     pub min_frame: Duration,
+    /// Mouse capture: click to select, wheel to scroll.
+    pub mouse: bool,
 }
 
 pub struct App {
@@ -51,6 +55,7 @@ pub struct App {
     redact: bool,
     read_only: bool,
     theme_dir: PathBuf,
+    theme_ctx: crate::ui::colors::ThemeContext,
     /// State changed since the snapshot was derived.
     stale: bool,
     /// The help view toggled from this view.
@@ -102,6 +107,7 @@ impl App {
             redact: opts.redact,
             read_only,
             theme_dir: opts.theme_dir.clone(),
+            theme_ctx: opts.theme_ctx.clone(),
             stale: false,
             help_return: None,
             toast_at: None,
@@ -436,6 +442,38 @@ impl App {
         }
     }
 
+    /// Wheel scrolls the selection; a click on a tab opens that view, a click on a Traces or
+    /// Fleet row selects it. Returns whether anything changed.
+    pub fn on_mouse(
+        &mut self,
+        m: crossterm::event::MouseEvent,
+        area: ratatui::layout::Rect,
+    ) -> bool {
+        use crossterm::event::{MouseButton, MouseEventKind};
+        if self.ui.weights.is_some() {
+            return false;
+        }
+        match m.kind {
+            MouseEventKind::ScrollDown => self.on_action(Action::Down),
+            MouseEventKind::ScrollUp => self.on_action(Action::Up),
+            MouseEventKind::Down(MouseButton::Left) => {
+                if let Some(v) = crate::ui::tab_at(area, m.column, m.row) {
+                    self.ui.view = v;
+                } else if let Some(i) = crate::ui::row_at(area, &self.snapshot, &self.ui, m.row) {
+                    match self.ui.view {
+                        View::Traces => self.ui.traces.selected = i,
+                        View::Fleet => self.ui.fleet.selected = i,
+                        _ => return false,
+                    }
+                } else {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
+
     fn list_len(&self) -> usize {
         match self.ui.view {
             View::Traces if self.ui.traces.open.is_some() => self
@@ -506,13 +544,16 @@ impl App {
         }
         let pos = names.iter().position(|n| *n == self.theme.name);
         let next = &names[pos.map(|p| (p + 1) % names.len()).unwrap_or(0)];
-        match Theme::load(next, &self.theme_dir) {
+        match Theme::load(next, &self.theme_dir)
+            .map_err(|e| e.to_string())
+            .and_then(|t| self.theme_ctx.apply(t))
+        {
             Ok(t) => {
                 self.ui.theme_name = t.name.clone();
                 self.theme = t;
                 self.toast(ToastLevel::Info, format!("theme: {next}"));
             }
-            Err(e) => self.toast(ToastLevel::Error, e.to_string()),
+            Err(e) => self.toast(ToastLevel::Error, e),
         }
     }
 }
@@ -524,7 +565,7 @@ pub async fn run_tui(
     mut router_rx: Option<mpsc::Receiver<RouterEvent>>,
     opts: &AppOptions,
 ) -> std::io::Result<()> {
-    let mut term = terminal::enter()?;
+    let mut term = terminal::enter(opts.mouse)?;
     let _guard = RestoreGuard;
     let mut events = EventStream::new();
     let mut sigterm = signal(SignalKind::terminate())?;
@@ -552,6 +593,14 @@ pub async fn run_tui(
                     app.on_key(k);
                     dirty = true;
                     urgent = true;
+                }
+                Some(Ok(Event::Mouse(m))) => {
+                    if let Ok(size) = term.size() {
+                        if app.on_mouse(m, ratatui::layout::Rect::new(0, 0, size.width, size.height)) {
+                            dirty = true;
+                            urgent = true;
+                        }
+                    }
                 }
                 Some(Ok(Event::Resize(_, _))) => {
                     let _ = term.autoresize();

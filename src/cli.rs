@@ -44,6 +44,12 @@ pub struct GlobalArgs {
     /// ASCII only: no box-drawing, braille or block glyphs
     #[arg(long, global = true)]
     pub ascii: bool,
+    /// Slow links: data redraws at most every 5 s (keys still answer at once)
+    #[arg(long, global = true)]
+    pub low_bandwidth: bool,
+    /// Enable the mouse: click to select, wheel to scroll (off by default so text selection works)
+    #[arg(long, global = true)]
+    pub mouse: bool,
     /// Slowest screen refresh for the clock and ages, e.g. 1s, 5s
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration_arg)]
     pub refresh: Option<std::time::Duration>,

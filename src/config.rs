@@ -382,6 +382,12 @@ pub struct UiConfig {
     pub ascii: Option<bool>,
     #[serde(deserialize_with = "de_opt_duration")]
     pub refresh: Option<Duration>,
+    /// Environment name pattern → header colour, e.g. `{ "prod-*" = "red" }`.
+    pub environment_colors: BTreeMap<String, String>,
+    /// Slow links: redraw at most every 5 s (keys still answer at once).
+    pub low_bandwidth: Option<bool>,
+    /// Mouse capture for click-to-select and scrolling (off by default: it breaks selecting text).
+    pub mouse: Option<bool>,
 }
 
 /// The correlation rules compiled once.
@@ -576,6 +582,14 @@ impl Config {
                         ));
                     }
                 }
+            }
+        }
+        for (pattern, colour) in &self.ui.environment_colors {
+            if crate::ui::theme::colour_from_str(colour).is_none() {
+                return Err(self.invalid(
+                    format!("ui.environment_colors.\"{pattern}\""),
+                    format!("'{colour}' is not a colour (a name like red, \"#rrggbb\" or 0-255)"),
+                ));
             }
         }
         for (action, keys) in &self.keys {

@@ -1,6 +1,7 @@
 //! The real terminal: raw mode, alternate screen, synchronized-output frames, and restoring it on
 //! every way out (quit, panic, SIGTERM, SIGHUP — see `app::run_tui` for the signals).
 use crossterm::cursor::{Hide, Show};
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::execute;
 use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen,
@@ -58,20 +59,28 @@ impl Write for FrameWriter {
 pub type Tui = Terminal<CrosstermBackend<FrameWriter>>;
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
+static MOUSE: AtomicBool = AtomicBool::new(false);
 /// A synchronized-output frame was begun and not yet ended (a panic mid-draw).
 static FRAME_OPEN: AtomicBool = AtomicBool::new(false);
 
 /// Enter raw mode and the alternate screen; install the panic hook that undoes it.
-pub fn enter() -> io::Result<Tui> {
+pub fn enter(mouse: bool) -> io::Result<Tui> {
     install_panic_hook();
     enable_raw_mode()?;
     ACTIVE.store(true, Ordering::SeqCst);
+    MOUSE.store(mouse, Ordering::SeqCst);
     let mut out = io::stdout();
     // Clear here rather than with `Terminal::clear`, which asks the terminal for the cursor
     // position and waits up to two seconds for terminals (and SSH links) that are slow to answer.
     if let Err(e) = execute!(out, EnterAlternateScreen, Hide, Clear(ClearType::All)) {
         restore();
         return Err(e);
+    }
+    if mouse {
+        if let Err(e) = execute!(out, EnableMouseCapture) {
+            restore();
+            return Err(e);
+        }
     }
     match Terminal::new(CrosstermBackend::new(FrameWriter::new())) {
         Ok(t) => Ok(t),
@@ -106,6 +115,9 @@ pub fn restore() {
     let mut out = io::stdout();
     if FRAME_OPEN.swap(false, Ordering::SeqCst) {
         let _ = out.write_all(END_SYNC);
+    }
+    if MOUSE.swap(false, Ordering::SeqCst) {
+        let _ = execute!(out, DisableMouseCapture);
     }
     let _ = execute!(out, LeaveAlternateScreen, Show);
     let _ = disable_raw_mode();

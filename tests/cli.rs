@@ -315,3 +315,30 @@ fn info_and_completions() {
         assert!(String::from_utf8_lossy(&o.stdout).contains("hybridtop"));
     }
 }
+
+#[test]
+fn key_and_colour_config_errors_name_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("[keys]\nquitt = [\"x\"]\n", vec!["quitt"]),
+        ("[keys]\nquit = [\"w\"]\n", vec!["'w'", "quit", "weights"]),
+        ("[keys]\nquit = [\"ctrl-\"]\n", vec!["keys", "quit"]),
+        (
+            "[ui]\nenvironment_colors = { \"prod-*\" = \"purplish\" }\n",
+            vec!["prod-*", "purplish"],
+        ),
+    ];
+    for (i, (text, needles)) in cases.iter().enumerate() {
+        let p = dir.path().join(format!("c{i}.toml"));
+        std::fs::write(&p, text).unwrap();
+        let (o, _h) = hybridtop(&["-c", p.to_str().unwrap(), "demo"]);
+        assert_eq!(o.status.code(), Some(2), "{text}: {}", stderr(&o));
+        for n in needles {
+            assert!(
+                stderr(&o).contains(n),
+                "{text}: '{n}' not in {}",
+                stderr(&o)
+            );
+        }
+    }
+}

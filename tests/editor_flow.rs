@@ -23,11 +23,17 @@ fn options(read_only: bool, dir: &std::path::Path) -> AppOptions {
         read_only,
         redact: false,
         theme: Theme::builtin("default").unwrap(),
+        theme_ctx: hybridtop::ui::colors::ThemeContext::new(
+            hybridtop::ui::colors::ColorDepth::TrueColor,
+            "demo",
+            &[],
+        ),
         theme_dir: dir.to_path_buf(),
         keymap: Keymap::default(),
         ascii: false,
         refresh: Duration::from_secs(1),
         min_frame: Duration::from_millis(100),
+        mouse: false,
     }
 }
 

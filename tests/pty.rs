@@ -19,6 +19,16 @@ fn spawn(args: &[&str], cols: u16, rows: u16) -> Running {
 }
 
 fn spawn_in(args: &[&str], cols: u16, rows: u16, home: tempfile::TempDir) -> Running {
+    spawn_env(args, cols, rows, home, &[("LANG", "C.UTF-8")])
+}
+
+fn spawn_env(
+    args: &[&str],
+    cols: u16,
+    rows: u16,
+    home: tempfile::TempDir,
+    env: &[(&str, &str)],
+) -> Running {
     let pty = native_pty_system();
     let pair = pty
         .openpty(PtySize {
@@ -32,7 +42,9 @@ fn spawn_in(args: &[&str], cols: u16, rows: u16, home: tempfile::TempDir) -> Run
     cmd.args(args);
     cmd.env_clear();
     cmd.env("TERM", "xterm-256color");
-    cmd.env("LANG", "C.UTF-8");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     cmd.env("HOME", home.path());
     cmd.env("XDG_CONFIG_HOME", home.path().join("config"));
     cmd.env("XDG_STATE_HOME", home.path().join("state"));
@@ -241,4 +253,100 @@ fn read_only_demo_refuses_the_editor() {
     r.writer.write_all(b"q").unwrap();
     r.writer.flush().unwrap();
     assert!(r.wait_exit(Duration::from_secs(10)).success());
+}
+
+/// Every SGR sequence's parameters in the output.
+fn sgr_params(out: &[u8]) -> Vec<String> {
+    let mut v = Vec::new();
+    let mut i = 0;
+    while i + 1 < out.len() {
+        if out[i] == 0x1b && out[i + 1] == b'[' {
+            let mut j = i + 2;
+            while j < out.len() && (out[j].is_ascii_digit() || out[j] == b';' || out[j] == b':') {
+                j += 1;
+            }
+            if j < out.len() && out[j] == b'm' {
+                v.push(String::from_utf8_lossy(&out[i + 2..j]).into_owned());
+            }
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    v
+}
+
+fn is_colour_param(p: &str) -> bool {
+    // 30–49 (incl. 38/48 extended, 39/49 defaults), 58/59, 90–107.
+    p.split([';', ':'])
+        .filter_map(|x| x.parse::<u32>().ok())
+        .any(|n| (30..=49).contains(&n) || n == 58 || n == 59 || (90..=107).contains(&n))
+}
+
+fn run_and_quit(mut r: Running) -> Vec<u8> {
+    r.wait_for("70%", Duration::from_secs(15));
+    for k in ["2", "3", "4", "5", "1"] {
+        r.writer.write_all(k.as_bytes()).unwrap();
+        r.writer.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    r.writer.write_all(b"q").unwrap();
+    r.writer.flush().unwrap();
+    assert!(r.wait_exit(Duration::from_secs(10)).success());
+    r.bytes()
+}
+
+#[test]
+fn no_color_sends_no_colour_and_still_marks_state() {
+    let r = spawn_env(
+        &["demo", "--scenario", "eks-node-loss"],
+        100,
+        30,
+        tempfile::tempdir().unwrap(),
+        &[("LANG", "C.UTF-8"), ("NO_COLOR", "1")],
+    );
+    let out = run_and_quit(r);
+    let params = sgr_params(&out);
+    assert!(!params.is_empty(), "no SGR at all: bold/reverse missing");
+    let colours: Vec<&String> = params.iter().filter(|p| is_colour_param(p)).collect();
+    assert!(
+        colours.is_empty(),
+        "colour SGR sent under NO_COLOR: {colours:?}"
+    );
+    // Selection and severity are still marked: reverse video or bold appears.
+    assert!(
+        params
+            .iter()
+            .any(|p| p.split(';').any(|x| x == "7" || x == "1")),
+        "{params:?}"
+    );
+}
+
+#[test]
+fn ascii_mode_and_a_c_locale_send_only_ascii() {
+    for (args, env) in [
+        (vec!["--ascii", "demo"], vec![("LANG", "C.UTF-8")]),
+        (vec!["demo"], vec![("LANG", "C")]),
+    ] {
+        let r = spawn_env(&args, 100, 30, tempfile::tempdir().unwrap(), &env);
+        let out = run_and_quit(r);
+        let high: Vec<u8> = out.iter().copied().filter(|b| *b > 0x7f).take(8).collect();
+        assert!(
+            high.is_empty(),
+            "{args:?} {env:?}: bytes above 0x7F: {high:02x?}"
+        );
+    }
+}
+
+#[test]
+fn mouse_is_off_by_default_and_restored_when_on() {
+    let out = run_and_quit(spawn(&["demo"], 100, 30));
+    assert!(
+        rfind(&out, b"\x1b[?1000h").is_none(),
+        "mouse captured without --mouse"
+    );
+    let out = run_and_quit(spawn(&["--mouse", "demo"], 100, 30));
+    let on = rfind(&out, b"\x1b[?1000h").expect("--mouse enables capture");
+    let off = rfind(&out, b"\x1b[?1000l").expect("mouse capture released");
+    assert!(off > on);
 }

@@ -13,13 +13,18 @@ use crate::sources::simulator::{Scenario, SimConfig, Simulator, SimulatorSource}
 use crate::sources::Source;
 use chrono::{DurationRound, TimeDelta, Utc};
 use std::io::IsTerminal;
-use std::time::Duration;
 use tokio::sync::mpsc;
 
 pub fn run(global: &GlobalArgs, args: &DemoArgs) -> CliResult {
     let scenario: Scenario = args.sim.scenario.parse().map_err(CliError::invalid)?;
     let user_cfg = optional_user_config(global)?;
-    let theme = resolve_theme(global, user_cfg.as_ref())?;
+    let env_name = Config::demo().general.environment;
+    let (theme, theme_ctx) = resolve_theme(
+        global,
+        user_cfg.as_ref(),
+        &env_name,
+        crate::ui::colors::ColorDepth::detect(),
+    )?;
     let keymap = resolve_keymap(user_cfg.as_ref())?;
     let ascii = resolve_ascii(global, user_cfg.as_ref());
     if !std::io::stdout().is_terminal() {
@@ -33,21 +38,20 @@ pub fn run(global: &GlobalArgs, args: &DemoArgs) -> CliResult {
         config.ui = u.ui.clone();
         config.general.read_only = u.general.read_only;
     }
-    let refresh = global
-        .refresh
-        .or(config.ui.refresh)
-        .unwrap_or(Duration::from_secs(1));
+    let (refresh, min_frame) = super::pacing(global, &config);
     let opts = AppOptions {
         mode: Mode::Demo,
         config: config.clone(),
         read_only: global.read_only,
         redact: global.redact,
         theme,
+        theme_ctx,
         theme_dir: theme_dir(),
         keymap,
         ascii,
         refresh,
-        min_frame: Duration::from_millis(100),
+        min_frame,
+        mouse: global.mouse || config.ui.mouse.unwrap_or(false),
     };
     let audit_path = global
         .audit_log

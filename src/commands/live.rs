@@ -9,7 +9,6 @@ use crate::config::Config;
 use crate::model::snapshot::Mode;
 use crate::model::update::{SourceHealth, SourceName, SourceState, Update};
 use std::io::IsTerminal;
-use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// Sources the config enables, in display order.
@@ -49,7 +48,12 @@ pub fn run(global: &GlobalArgs) -> CliResult {
     for k in &config.unknown_keys {
         tracing::warn!("{}: unknown key `{k}` ignored", path.display());
     }
-    let theme = resolve_theme(global, Some(&config))?;
+    let (theme, theme_ctx) = resolve_theme(
+        global,
+        Some(&config),
+        &config.general.environment,
+        crate::ui::colors::ColorDepth::detect(),
+    )?;
     let keymap = resolve_keymap(Some(&config))?;
     let ascii = resolve_ascii(global, Some(&config));
     if !std::io::stdout().is_terminal() {
@@ -57,21 +61,20 @@ pub fn run(global: &GlobalArgs) -> CliResult {
             "the dashboard needs a terminal; for text or JSON use `hybridtop snapshot`",
         ));
     }
-    let refresh = global
-        .refresh
-        .or(config.ui.refresh)
-        .unwrap_or(Duration::from_secs(1));
+    let (refresh, min_frame) = super::pacing(global, &config);
     let opts = AppOptions {
         mode: Mode::Live,
         config: config.clone(),
         read_only: global.read_only,
         redact: global.redact,
         theme,
+        theme_ctx,
         theme_dir: theme_dir(),
         keymap,
         ascii,
         refresh,
-        min_frame: Duration::from_millis(100),
+        min_frame,
+        mouse: global.mouse || config.ui.mouse.unwrap_or(false),
     };
     let audit_path = global
         .audit_log

@@ -10,6 +10,7 @@ pub mod weights;
 use crate::action::Keymap;
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::config::{self, Config, ConfigError};
+use crate::ui::colors::{ColorDepth, ThemeContext};
 use crate::ui::theme::Theme;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -109,20 +110,52 @@ fn no_color() -> bool {
 }
 
 /// `--theme` wins; else monochrome under NO_COLOR; else the config's theme; else `default`.
-pub fn resolve_theme(global: &GlobalArgs, cfg: Option<&Config>) -> Result<Theme, CliError> {
+/// The result is fitted to the terminal's colour depth and the environment's header accent;
+/// the context is kept so themes cycled to with `t` get the same treatment.
+pub fn resolve_theme(
+    global: &GlobalArgs,
+    cfg: Option<&Config>,
+    environment: &str,
+    depth: ColorDepth,
+) -> Result<(Theme, ThemeContext), CliError> {
     let dir = theme_dir();
-    if let Some(spec) = &global.theme {
-        // The user asked for colours explicitly: don't let NO_COLOR turn them into resets.
-        crossterm::style::force_color_output(true);
-        return Theme::load(spec, &dir).map_err(|e| CliError::invalid(e.to_string()));
-    }
-    if no_color() {
-        return Ok(Theme::for_environment(true));
-    }
-    if let Some(spec) = cfg.and_then(|c| c.ui.theme.as_ref()) {
-        return Theme::load(spec, &dir).map_err(|e| CliError::invalid(e.to_string()));
-    }
-    Ok(Theme::for_environment(false))
+    let patterns: Vec<(String, String)> = cfg
+        .map(|c| {
+            c.ui.environment_colors
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let ctx = ThemeContext::new(depth, environment, &patterns);
+    let theme = if let Some(spec) = &global.theme {
+        Theme::load(spec, &dir).map_err(|e| CliError::invalid(e.to_string()))?
+    } else if no_color() {
+        Theme::for_environment(true)
+    } else if let Some(spec) = cfg.and_then(|c| c.ui.theme.as_ref()) {
+        Theme::load(spec, &dir).map_err(|e| CliError::invalid(e.to_string()))?
+    } else {
+        Theme::for_environment(false)
+    };
+    let theme = ctx.apply(theme).map_err(CliError::invalid)?;
+    Ok((theme, ctx))
+}
+
+/// Redraw pacing: (clock/age refresh, fastest redraw for data).
+pub fn pacing(global: &GlobalArgs, cfg: &Config) -> (std::time::Duration, std::time::Duration) {
+    use std::time::Duration;
+    let low = global.low_bandwidth || cfg.ui.low_bandwidth.unwrap_or(false);
+    let refresh = global.refresh.or(cfg.ui.refresh).unwrap_or(if low {
+        Duration::from_secs(5)
+    } else {
+        Duration::from_secs(1)
+    });
+    let min_frame = if low {
+        Duration::from_secs(5)
+    } else {
+        Duration::from_millis(100)
+    };
+    (refresh, min_frame)
 }
 
 pub fn resolve_keymap(cfg: Option<&Config>) -> Result<Keymap, CliError> {

@@ -87,7 +87,14 @@ pub fn run(global: &GlobalArgs, args: &SnapshotArgs) -> CliResult {
             println!("{text}");
         }
         _ => {
-            let theme = resolve_theme(global, user_cfg.as_ref())?;
+            let env_name = snap.environment.clone();
+            // Exports are not a terminal: keep the theme's own colours.
+            let (theme, _) = resolve_theme(
+                global,
+                user_cfg.as_ref(),
+                &env_name,
+                crate::ui::colors::ColorDepth::TrueColor,
+            )?;
             let ui = UiState {
                 view: view_of(args.view),
                 ascii: global.ascii,

@@ -5,6 +5,7 @@
 //! theme. Layout tiers: compact (80×24 up), standard (120×36 up), wide (200×40 up); below 80×24
 //! a "terminal too small" message.
 pub mod buffer;
+pub mod colors;
 mod cost;
 pub mod fixture;
 mod fleet;
@@ -325,4 +326,49 @@ pub fn fleet_rows(snap: &Snapshot, ui: &state::UiState) -> usize {
             .filter(|s| so_matches(s, &needle))
             .count(),
     }
+}
+
+/// The view whose tab is at `(x, y)` (the second header row), for mouse clicks. Mirrors the tab
+/// layout in `header`.
+pub fn tab_at(area: Rect, x: u16, y: u16) -> Option<View> {
+    if y != area.y + 1 || area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        return None;
+    }
+    let mut left = area.x;
+    for (i, v) in View::ALL.iter().enumerate() {
+        // " N Title " with the default single-character keys.
+        let w = format!(" {} {} ", i + 1, v.title()).chars().count() as u16;
+        if x >= left && x < left + w {
+            return Some(*v);
+        }
+        left += w;
+    }
+    None
+}
+
+/// The Traces list row at screen row `y`, for mouse clicks: rows start two lines into the body
+/// (title or border, then the column heading) in every tier, scrolled as `paint::window` does.
+pub fn row_at(area: Rect, snap: &Snapshot, ui: &UiState, y: u16) -> Option<usize> {
+    if ui.view != View::Traces || ui.traces.open.is_some() {
+        return None;
+    }
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        return None;
+    }
+    let body = Rect::new(area.x, area.y + 2, area.width, area.height - 3);
+    let boxed = Tier::for_area(area) != Tier::Compact;
+    let chrome = if boxed { 3 } else { 2 };
+    let rows = body.height.saturating_sub(chrome) as usize;
+    let first = body.y + 2;
+    if y < first || usize::from(y - first) >= rows {
+        return None;
+    }
+    let n = traces_rows(snap, ui).count();
+    let offset = ui
+        .traces
+        .selected
+        .min(n.saturating_sub(1))
+        .saturating_sub(rows.saturating_sub(1));
+    let i = offset + usize::from(y - first);
+    (i < n).then_some(i)
 }

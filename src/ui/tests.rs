@@ -237,7 +237,11 @@ fn bad_theme_files_give_precise_errors() {
     assert!(e.contains("t9.toml: extends"), "{e}");
     let e = Theme::load("no-such-theme", d).unwrap_err();
     assert!(matches!(e, ThemeError::NotFound { .. }), "{e}");
-    assert!(e.to_string().contains("default, light, monochrome"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("default, light, high-contrast, solarized-dark, colorblind, monochrome"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -258,7 +262,18 @@ fn user_themes_load_by_name_path_and_extend() {
     let by_path = Theme::load(p.to_str().unwrap(), std::path::Path::new("/nonexistent")).unwrap();
     assert_eq!(by_path, by_name);
     let avail = Theme::available(d);
-    assert_eq!(avail, vec!["default", "light", "monochrome", "prod-red"]);
+    assert_eq!(
+        avail,
+        vec![
+            "default",
+            "light",
+            "high-contrast",
+            "solarized-dark",
+            "colorblind",
+            "monochrome",
+            "prod-red"
+        ]
+    );
 }
 
 // ---------------------------------------------------------------- rendering properties

@@ -111,9 +111,25 @@ const BUILTIN: &[(&str, &str)] = &[
     ("default", include_str!("../../themes/default.toml")),
     ("light", include_str!("../../themes/light.toml")),
     ("monochrome", include_str!("../../themes/monochrome.toml")),
+    (
+        "high-contrast",
+        include_str!("../../themes/high-contrast.toml"),
+    ),
+    (
+        "solarized-dark",
+        include_str!("../../themes/solarized-dark.toml"),
+    ),
+    ("colorblind", include_str!("../../themes/colorblind.toml")),
 ];
 
-const BUILTIN_NAMES: &[&str] = &["default", "light", "monochrome"];
+const BUILTIN_NAMES: &[&str] = &[
+    "default",
+    "light",
+    "high-contrast",
+    "solarized-dark",
+    "colorblind",
+    "monochrome",
+];
 
 /// How deep `extends` chains may go (also stops cycles).
 const MAX_EXTENDS: usize = 4;
