@@ -14,7 +14,7 @@
 pub mod collect;
 pub mod plan;
 
-use crate::config::{AwsConfig, Config};
+use crate::config::Config;
 use crate::model::update::{ApiSpend, SourceName, SourceState, Update};
 use crate::model::window::Timeline;
 use crate::sources::aws::{self, AwsFailure, AwsTuning, Backoff, FailureKind};
@@ -67,17 +67,15 @@ impl CloudWatchTuning {
 
 pub struct CloudWatchSource {
     cfg: Config,
-    aws: AwsConfig,
     tuning: CloudWatchTuning,
 }
 
 impl CloudWatchSource {
     /// The source for this config; `None` when `[aws]` is absent (the source is disabled).
     pub fn from_config(cfg: &Config) -> Option<CloudWatchSource> {
-        let aws = cfg.aws.clone()?;
+        cfg.aws.as_ref()?;
         Some(CloudWatchSource {
             cfg: cfg.clone(),
-            aws,
             tuning: CloudWatchTuning::from_config(cfg),
         })
     }
@@ -268,8 +266,10 @@ fn floor_to(t: i64, step: i64) -> i64 {
     t - t.rem_euclid(step)
 }
 
-/// The running source's state between refreshes.
-struct Runner {
+/// The CloudWatch client and what it has learnt: discovery, the plan, the minutes fetched, the
+/// spend. The source's task drives it; tests drive it with a chosen `now`.
+pub struct CloudWatchPoller {
+    cfg: Config,
     tuning: CloudWatchTuning,
     profile: Option<String>,
     client: aws_sdk_cloudwatch::Client,
@@ -283,13 +283,87 @@ struct Runner {
     /// per metric.
     requests: u64,
     list_requests: u64,
-    last_success: Option<DateTime<Utc>>,
     warnings: Vec<String>,
 }
 
-impl Runner {
-    fn spend(&self) -> Update {
-        let usd_total = self.metrics_requested as f64 * aws::USD_PER_METRIC_REQUESTED;
+impl CloudWatchPoller {
+    /// Load the SDK configuration (no request yet). The plan uses the documented dimensions
+    /// until [`discover`](Self::discover) succeeds.
+    pub async fn new(cfg: &Config, tuning: &CloudWatchTuning) -> CloudWatchPoller {
+        let aws_cfg = cfg.aws.clone().unwrap_or_default();
+        let sdk = aws::sdk_config(&aws_cfg, &tuning.aws).await;
+        let mut plan = plan::build(cfg, None);
+        plan.warnings.clear();
+        CloudWatchPoller {
+            cfg: cfg.clone(),
+            tuning: tuning.clone(),
+            profile: aws::profile_hint(&aws_cfg),
+            client: aws::cloudwatch_client(&sdk),
+            plan,
+            last_end: None,
+            last_usage: None,
+            ledger: UsageLedger::new(),
+            metrics_requested: 0,
+            requests: 0,
+            list_requests: 0,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// ListMetrics for every configured resource, then build the plan from what was found. If
+    /// ListMetrics is denied, the documented dimensions are used with a warning; other failures
+    /// are returned (retry later).
+    pub async fn discover(&mut self) -> Result<(), AwsFailure> {
+        let mut d = Discovery::default();
+        let mut denied = None;
+        for r in plan::resources(&self.cfg) {
+            match list_resource(&self.client, &r).await {
+                Ok((found, calls)) => {
+                    self.list_requests += calls;
+                    self.requests += calls;
+                    d.found.insert(r, found);
+                }
+                Err(e) => {
+                    self.list_requests += 1;
+                    self.requests += 1;
+                    let f = aws::describe(
+                        &e,
+                        "CloudWatch",
+                        "cloudwatch:ListMetrics",
+                        self.profile.as_deref(),
+                    );
+                    if f.kind != FailureKind::AccessDenied {
+                        return Err(f);
+                    }
+                    denied = Some(f);
+                    break;
+                }
+            }
+        }
+        self.plan = plan::build(&self.cfg, denied.is_none().then_some(&d));
+        self.warnings = self.plan.warnings.clone();
+        if let Some(f) = denied {
+            tracing::warn!(target: "hybridtop::cloudwatch", "{}", f.message);
+        }
+        for w in &self.warnings {
+            tracing::warn!(target: "hybridtop::cloudwatch", "{w}");
+        }
+        Ok(())
+    }
+
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Warnings to show beside an ok state (`None` when there are none).
+    pub fn warning_text(&self) -> Option<String> {
+        (!self.warnings.is_empty()).then(|| format!("warning: {}", self.warnings.join("; ")))
+    }
+
+    /// The dashboard's own CloudWatch spend so far and at the current cadence.
+    pub fn spend(&self) -> Update {
+        let usd_total = self.metrics_requested as f64 * aws::USD_PER_METRIC_REQUESTED
+            + self.list_requests as f64 * aws::USD_PER_CLOUDWATCH_REQUEST;
         Update::ApiSpend(ApiSpend {
             source: SourceName::Cloudwatch,
             usd_per_hour: plan::usd_per_hour(
@@ -297,26 +371,25 @@ impl Runner {
                 self.tuning.interval.as_secs_f64(),
                 self.tuning.usage_interval.as_secs_f64(),
             ),
-            usd_total: usd_total + self.list_requests as f64 * aws::USD_PER_CLOUDWATCH_REQUEST,
+            usd_total,
             metrics_requested: self.metrics_requested,
             requests: self.requests,
         })
     }
 
-    fn warning_text(&self) -> Option<String> {
-        (!self.warnings.is_empty()).then(|| format!("warning: {}", self.warnings.join("; ")))
-    }
-
-    /// One refresh at wall time `now` (epoch seconds): returns the updates to send.
-    async fn refresh(&mut self, now: i64) -> Result<Vec<Update>, AwsFailure> {
+    /// One refresh at wall time `now`: every minute that has settled since the last one (the
+    /// first backfills), plus resource usage when due, in one GetMetricData call (more only
+    /// past 500 queries). Returns the updates to send; nothing is fetched when nothing is due.
+    pub async fn refresh(&mut self, now: DateTime<Utc>) -> Result<Vec<Update>, AwsFailure> {
+        let now = now.timestamp();
         let settle = self.tuning.settle.as_secs() as i64;
         let backfill = (self.tuning.backfill.as_secs() as i64).max(PERIOD_SECS);
         let end = floor_to(now - settle, PERIOD_SECS);
         let start = self.last_end.unwrap_or(end - backfill).max(end - backfill);
         let traffic_due = end > start && !self.plan.traffic.is_empty();
         let usage_every = self.tuning.usage_interval.as_secs() as i64;
-        let usage_due =
-            !self.plan.usage.is_empty() && self.last_usage.is_none_or(|l| now - l >= usage_every);
+        let usage_due = !self.plan.usage.is_empty()
+            && self.last_usage.is_none_or(|l| now - l >= usage_every);
         let usage_end = floor_to(now, USAGE_PERIOD_SECS);
         let usage_start =
             usage_end - (self.tuning.usage_lookback.as_secs() as i64).max(USAGE_PERIOD_SECS);
@@ -380,12 +453,7 @@ impl Runner {
 impl CloudWatchSource {
     async fn run(self, tx: UpdateTx) {
         let src = SourceName::Cloudwatch;
-        let profile = aws::profile_hint(&self.aws);
-        let sdk = aws::sdk_config(&self.aws, &self.tuning.aws).await;
-        let client = aws::cloudwatch_client(&sdk);
-        let mut backoff = Backoff::new(self.tuning.aws.backoff_base, self.tuning.aws.backoff_cap);
-        let resources = plan::resources(&self.cfg);
-        if resources.is_empty() {
+        if plan::resources(&self.cfg).is_empty() {
             let _ = aws::send(
                 &tx,
                 aws::health(
@@ -402,82 +470,30 @@ impl CloudWatchSource {
             tx.closed().await;
             return;
         }
-        // Discovery: ListMetrics per resource. Denied → the documented dimensions, with a
-        // warning; anything else is retried with backoff.
-        let mut list_requests = 0u64;
-        let discovery = loop {
-            let mut d = Discovery::default();
-            let mut failure: Option<AwsFailure> = None;
-            for r in &resources {
-                match list_resource(&client, r).await {
-                    Ok((found, calls)) => {
-                        list_requests += calls;
-                        d.found.insert(r.clone(), found);
-                    }
-                    Err(e) => {
-                        failure = Some(aws::describe(
-                            &e,
-                            "CloudWatch",
-                            "cloudwatch:ListMetrics",
-                            profile.as_deref(),
-                        ));
-                        break;
-                    }
-                }
+        let mut poller = CloudWatchPoller::new(&self.cfg, &self.tuning).await;
+        let mut backoff = Backoff::new(self.tuning.aws.backoff_base, self.tuning.aws.backoff_cap);
+        while let Err(f) = poller.discover().await {
+            tracing::warn!(target: "hybridtop::cloudwatch", "{}", f.message);
+            if !aws::send(&tx, aws::health(src, SourceState::Error, None, Some(f.message))).await
+            {
+                return;
             }
-            match failure {
-                None => break Some(d),
-                Some(f) if f.kind == FailureKind::AccessDenied => {
-                    tracing::warn!(target: "hybridtop::cloudwatch", "{}", f.message);
-                    break None;
-                }
-                Some(f) => {
-                    tracing::warn!(target: "hybridtop::cloudwatch", "{}", f.message);
-                    if !aws::send(
-                        &tx,
-                        aws::health(src, SourceState::Error, None, Some(f.message)),
-                    )
-                    .await
-                    {
-                        return;
-                    }
-                    if !aws::sleep_or_closed(&tx, backoff.next_delay()).await {
-                        return;
-                    }
-                }
+            if !aws::sleep_or_closed(&tx, backoff.next_delay()).await {
+                return;
             }
-        };
-        backoff.reset();
-        let plan = plan::build(&self.cfg, discovery.as_ref());
-        for w in &plan.warnings {
-            tracing::warn!(target: "hybridtop::cloudwatch", "{w}");
         }
-        let mut runner = Runner {
-            warnings: plan.warnings.clone(),
-            tuning: self.tuning.clone(),
-            profile,
-            client,
-            plan,
-            last_end: None,
-            last_usage: None,
-            ledger: UsageLedger::new(),
-            metrics_requested: 0,
-            requests: list_requests,
-            list_requests,
-            last_success: None,
-        };
+        backoff.reset();
         loop {
             let now = Utc::now();
-            let wait = match runner.refresh(now.timestamp()).await {
+            let wait = match poller.refresh(now).await {
                 Ok(updates) => {
                     backoff.reset();
-                    runner.last_success = Some(now);
                     for u in updates {
                         if !aws::send(&tx, u).await {
                             return;
                         }
                     }
-                    let h = aws::health(src, SourceState::Ok, Some(now), runner.warning_text());
+                    let h = aws::health(src, SourceState::Ok, Some(now), poller.warning_text());
                     if !aws::send(&tx, h).await {
                         return;
                     }
@@ -492,7 +508,7 @@ impl CloudWatchSource {
                     backoff.next_delay()
                 }
             };
-            if !aws::send(&tx, runner.spend()).await {
+            if !aws::send(&tx, poller.spend()).await {
                 return;
             }
             if !aws::sleep_or_closed(&tx, wait).await {
