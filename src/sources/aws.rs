@@ -231,6 +231,16 @@ where
             } else {
                 format!("{code}: {msg}")
             };
+            if status < 300 {
+                // A 2xx the SDK could not deserialise: the body was not what the protocol says.
+                return fail(
+                    FailureKind::BadResponse,
+                    format!(
+                        "unreadable answer from {service} to {action} (HTTP {status}: {})",
+                        short(&DisplayErrorContext(err).to_string())
+                    ),
+                );
+            }
             if CREDENTIAL_CODES.contains(&code) {
                 let what = if code.starts_with("Expired") || msg.to_lowercase().contains("expired")
                 {

@@ -109,7 +109,8 @@ struct State {
     data: DataFn,
     log: Vec<Logged>,
     faults: VecDeque<Fault>,
-    always: Option<Fault>,
+    /// A fault for every request (of one operation, when named).
+    always: Option<(Option<String>, Fault)>,
 }
 
 struct Shared(Mutex<State>);
@@ -143,10 +144,14 @@ impl FakeCloudWatch {
             .enable_all()
             .build()
             .expect("runtime");
-        let listener = rt
-            .block_on(TcpListener::bind("127.0.0.1:0"))
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
+        // Bound with std so this works inside a test's own runtime (no nested block_on).
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        std_listener.set_nonblocking(true).expect("nonblocking");
+        let addr = std_listener.local_addr().expect("addr");
+        let listener = {
+            let _guard = rt.enter();
+            TcpListener::from_std(std_listener).expect("listener")
+        };
         rt.spawn(accept_loop(listener, shared.clone()));
         FakeCloudWatch {
             addr,
@@ -170,7 +175,12 @@ impl FakeCloudWatch {
 
     /// A fault for every request until cleared.
     pub fn set_always(&self, f: Option<Fault>) {
-        self.shared.lock().always = f;
+        self.shared.lock().always = f.map(|f| (None, f));
+    }
+
+    /// A fault for every request of one operation (e.g. `GetMetricData`) until cleared.
+    pub fn set_always_on(&self, op: &str, f: Option<Fault>) {
+        self.shared.lock().always = f.map(|f| (Some(op.to_string()), f));
     }
 
     pub fn requests(&self) -> Vec<Logged> {
@@ -369,7 +379,12 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
             end: get_time(&parsed, "EndTime"),
             at: std::time::Instant::now(),
         });
-        let fault = s.faults.pop_front().or_else(|| s.always.clone());
+        let always = match &s.always {
+            Some((None, f)) => Some(f.clone()),
+            Some((Some(o), f)) if *o == op => Some(f.clone()),
+            _ => None,
+        };
+        let fault = s.faults.pop_front().or(always);
         (fault, s.data.clone(), s.listed.clone())
     };
     if !signed {

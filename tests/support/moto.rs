@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 pub struct Moto {
     pub addr: SocketAddr,
     child: Child,
+    /// moto's working directory; its recorder file lives here, one per instance.
+    _dir: tempfile::TempDir,
 }
 
 const HOW_TO_GET: &str = "moto_server is needed for the Cost Explorer tests: run the suite with \
@@ -49,9 +51,12 @@ impl Moto {
         let mut last_err = String::new();
         for _ in 0..3 {
             let port = free_port();
+            let dir = tempfile::tempdir().expect("temp dir");
             let child = Command::new(&exe)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .current_dir(dir.path())
                 .env("MOTO_ENABLE_RECORDING", "True")
+                .env("MOTO_RECORDER_FILEPATH", dir.path().join("moto_recording"))
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -68,7 +73,11 @@ impl Moto {
                     break;
                 }
                 if let Ok((200, _)) = http(addr, "GET", "/moto-api/data.json", None) {
-                    let m = Moto { addr, child };
+                    let m = Moto {
+                        addr,
+                        child,
+                        _dir: dir,
+                    };
                     m.post("/moto-api/recorder/start-recording", "");
                     return m;
                 }
@@ -100,8 +109,13 @@ impl Moto {
 
     /// GetCostAndUsage requests moto has received (from its recorder).
     pub fn cost_and_usage_requests(&self) -> Vec<Value> {
-        let (status, text) = http(self.addr, "GET", "/moto-api/recorder/download-recording", None)
-            .expect("moto answers");
+        let (status, text) = http(
+            self.addr,
+            "GET",
+            "/moto-api/recorder/download-recording",
+            None,
+        )
+        .expect("moto answers");
         assert_eq!(status, 200, "{text}");
         text.lines()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())

@@ -385,11 +385,14 @@ impl CloudWatchPoller {
         let settle = self.tuning.settle.as_secs() as i64;
         let backfill = (self.tuning.backfill.as_secs() as i64).max(PERIOD_SECS);
         let end = floor_to(now - settle, PERIOD_SECS);
-        let start = self.last_end.unwrap_or(end - backfill).max(end - backfill);
+        // Never further back than the model's ring reaches (`backfill` before now): older
+        // minutes would be fetched and dropped.
+        let oldest = -floor_to(-(now - backfill), PERIOD_SECS);
+        let start = self.last_end.unwrap_or(oldest).max(oldest);
         let traffic_due = end > start && !self.plan.traffic.is_empty();
         let usage_every = self.tuning.usage_interval.as_secs() as i64;
-        let usage_due = !self.plan.usage.is_empty()
-            && self.last_usage.is_none_or(|l| now - l >= usage_every);
+        let usage_due =
+            !self.plan.usage.is_empty() && self.last_usage.is_none_or(|l| now - l >= usage_every);
         let usage_end = floor_to(now, USAGE_PERIOD_SECS);
         let usage_start =
             usage_end - (self.tuning.usage_lookback.as_secs() as i64).max(USAGE_PERIOD_SECS);
@@ -474,7 +477,11 @@ impl CloudWatchSource {
         let mut backoff = Backoff::new(self.tuning.aws.backoff_base, self.tuning.aws.backoff_cap);
         while let Err(f) = poller.discover().await {
             tracing::warn!(target: "hybridtop::cloudwatch", "{}", f.message);
-            if !aws::send(&tx, aws::health(src, SourceState::Error, None, Some(f.message))).await
+            if !aws::send(
+                &tx,
+                aws::health(src, SourceState::Error, None, Some(f.message)),
+            )
+            .await
             {
                 return;
             }
