@@ -1395,9 +1395,12 @@ async fn kube_and_aws_clients_share_one_crypto_provider() {
     assert!(rustls::crypto::CryptoProvider::get_default().is_some());
     let api = KubeApiServer::start();
     let kc = api.kubeconfig();
-    let client = hybridtop::router::kube_client::connect_with_kubeconfig(&[kc.path.clone()], None)
-        .await
-        .expect("kube client");
+    let client = hybridtop::router::kube_client::connect_with_kubeconfig(
+        std::slice::from_ref(&kc.path),
+        None,
+    )
+    .await
+    .expect("kube client");
     let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
         kube::Api::namespaced(client.client.clone(), "agents");
     pods.list(&Default::default()).await.expect("kube list");

@@ -676,6 +676,62 @@ mod tests {
         assert_eq!(b.ceiling(), Duration::from_secs(10));
     }
 
+    fn ce_error(
+        status: u16,
+        code: &str,
+    ) -> SdkError<
+        aws_sdk_costexplorer::operation::get_cost_and_usage::GetCostAndUsageError,
+        HttpResponse,
+    > {
+        use aws_sdk_costexplorer::error::ErrorMetadata;
+        use aws_sdk_costexplorer::operation::get_cost_and_usage::GetCostAndUsageError;
+        let meta = ErrorMetadata::builder()
+            .code(code)
+            .message("User: arn:aws:iam::123456789012:user/x is not authorized")
+            .build();
+        let raw = HttpResponse::new(
+            status.try_into().unwrap(),
+            aws_smithy_types::body::SdkBody::empty(),
+        );
+        SdkError::service_error(GetCostAndUsageError::generic(meta), raw)
+    }
+
+    #[test]
+    fn service_errors_are_described_for_the_operator() {
+        let d = |status, code| {
+            describe(
+                &ce_error(status, code),
+                "Cost Explorer",
+                "ce:GetCostAndUsage",
+                Some("oncall"),
+            )
+        };
+        let f = d(400, "AccessDeniedException");
+        assert_eq!(f.kind, FailureKind::AccessDenied);
+        assert!(
+            f.message.contains("lack ce:GetCostAndUsage"),
+            "{}",
+            f.message
+        );
+        let f = d(400, "LimitExceededException");
+        assert_eq!(f.kind, FailureKind::Throttled);
+        assert!(f.message.contains("backing off"));
+        let f = d(400, "ExpiredTokenException");
+        assert_eq!(f.kind, FailureKind::Credentials);
+        assert!(f
+            .message
+            .starts_with("credentials expired — aws sso login --profile oncall"));
+        let f = d(400, "UnrecognizedClientException");
+        assert!(
+            f.message.starts_with("credentials rejected —"),
+            "{}",
+            f.message
+        );
+        assert_eq!(d(503, "ServiceUnavailable").kind, FailureKind::Server);
+        assert_eq!(d(400, "ValidationException").kind, FailureKind::Other);
+        assert_eq!(d(200, "").kind, FailureKind::BadResponse);
+    }
+
     #[test]
     fn scrub_masks_keys_and_tokens() {
         let s =

@@ -280,7 +280,7 @@ mod tests {
     fn minutes_map_to_paths() {
         let c = cfg();
         let plan = build(&c, None);
-        let t0 = 1_800_000_000 - 1_800_000_000 % 60;
+        let t0: i64 = 1_800_000_000 / 60 * 60;
         let mut r = Results::new();
         put(&mut r, &plan, 0, Field::Invocations, t0, 120.0);
         put(&mut r, &plan, 0, Field::SystemErrors, t0, 2.0);
@@ -348,7 +348,7 @@ mod tests {
     fn usage_reports_deltas() {
         let c = cfg();
         let plan = build(&c, None);
-        let t0 = 1_800_000_000 - 1_800_000_000 % 300;
+        let t0: i64 = 1_800_000_000 / 300 * 300;
         let mut ledger = UsageLedger::new();
         let mut r = Results::new();
         put(&mut r, &plan, 0, Field::VcpuHours, t0, 0.5);
@@ -394,7 +394,7 @@ model_id = "m"
         )
         .unwrap();
         let plan = build(&c, None);
-        let t0 = 1_800_000_000 - 1_800_000_000 % 60;
+        let t0: i64 = 1_800_000_000 / 60 * 60;
         let mut r = Results::new();
         put(&mut r, &plan, 0, Field::Invocations, t0, 30.0);
         put(&mut r, &plan, 1, Field::Invocations, t0, 10.0);
