@@ -313,13 +313,18 @@ where
                 short(&DisplayErrorContext(err).to_string())
             ),
         ),
-        SdkError::ConstructionFailure(_) => fail(
-            FailureKind::Other,
-            format!(
-                "{action} request could not be built ({})",
-                short(&DisplayErrorContext(err).to_string())
-            ),
-        ),
+        SdkError::ConstructionFailure(_) => {
+            let detail = short(&DisplayErrorContext(err).to_string());
+            let hint = if detail.to_ascii_lowercase().contains("region") {
+                " — set aws.region in the config, or AWS_REGION"
+            } else {
+                ""
+            };
+            fail(
+                FailureKind::Other,
+                format!("{action} request could not be built{hint} ({detail})"),
+            )
+        }
         _ => fail(
             FailureKind::Other,
             format!(
