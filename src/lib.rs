@@ -15,6 +15,9 @@ use clap::Parser;
 
 /// Entry point for the binary; returns the process exit code.
 pub fn run() -> i32 {
+    // kube (rustls) and the AWS SDK share one rustls crypto provider; install it before any
+    // client is built so neither can find none (or two) and panic.
+    router::kube_client::install_crypto_provider();
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -3,6 +3,26 @@
 # tests need itself, so it works on a fresh machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# moto_server (PyPI) is the Cost Explorer endpoint of tests/aws_sources.rs. Use one on PATH if
+# it runs; otherwise install moto into a venv under target/ (once: ~1 minute; then instant).
+# The tests start it themselves on free ports, and fail — never skip — without it.
+if [ -z "${HYBRIDTOP_MOTO_SERVER:-}" ]; then
+  if command -v moto_server >/dev/null 2>&1 && moto_server --help >/dev/null 2>&1; then
+    HYBRIDTOP_MOTO_SERVER="$(command -v moto_server)"
+  else
+    venv=target/moto-venv
+    if ! "$venv/bin/moto_server" --help >/dev/null 2>&1; then
+      echo "tests/run.sh: installing moto[server] into $venv" >&2
+      rm -rf "$venv"
+      python3 -m venv "$venv"
+      "$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'moto[server]>=5.1,<6'
+    fi
+    HYBRIDTOP_MOTO_SERVER="$PWD/$venv/bin/moto_server"
+  fi
+fi
+export HYBRIDTOP_MOTO_SERVER
+
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked

@@ -162,6 +162,8 @@ mod tests {
             cost: PathCost::default(),
             ready_pods: None,
             desired_pods: None,
+            sessions_per_minute: None,
+            data_through: None,
             history: PathHistory::default(),
         }
     }

@@ -103,6 +103,13 @@ pub struct PathView {
     /// EKS paths only: ready pods and the replicas KEDA wants.
     pub ready_pods: Option<u32>,
     pub desired_pods: Option<u32>,
+    /// AgentCore sessions created per minute (CloudWatch `SessionCount`); null when unknown.
+    #[serde(default)]
+    pub sessions_per_minute: Option<f64>,
+    /// Paths fed by delayed metrics (CloudWatch): the end of the span their window covers —
+    /// the figures describe the window ending here, not at `generated_at`.
+    #[serde(default)]
+    pub data_through: Option<DateTime<Utc>>,
     /// Per-bucket history for sparklines, oldest first (not in the JSON).
     #[serde(skip)]
     pub history: PathHistory,
@@ -215,6 +222,9 @@ pub struct CostView {
     pub estimated_usd_per_hour: Option<f64>,
     pub projected_usd_per_month: Option<f64>,
     pub dashboard_api_usd_per_hour: Option<f64>,
+    /// The dashboard's AWS API spend since it started (discovery and backfill included).
+    #[serde(default)]
+    pub dashboard_api_usd_total: Option<f64>,
     #[serde(skip)]
     pub daily: Vec<DailyCost>,
 }

@@ -17,7 +17,7 @@ use crate::model::snapshot::{
     class_key, CostView, Mode, PathCost, PathHistory, PathView, Quantiles, RouterView, SessionRow,
     SessionsView, Snapshot, SCHEMA,
 };
-use crate::model::update::{BilledCost, Update, WeightsReport};
+use crate::model::update::{ApiSpend, BilledCost, SourceName, Update, WeightsReport};
 use crate::model::weights::Weights;
 use crate::model::window::{PathWindow, Timeline, WindowStats, HISTORY_POINTS};
 use crate::model::{alerts, correlation::Rows};
@@ -48,6 +48,20 @@ struct PathState {
     window: PathWindow,
     /// Traffic or usage was ever seen (cost is unknown, not zero, before).
     seen: bool,
+    /// Paths fed by delayed metrics (CloudWatch): the span `[from, through)` reported so far, in
+    /// ms. Their window ends at `through`, not at `now`, so data minutes old is not divided by
+    /// minutes it never covered.
+    cover: Option<(i64, i64)>,
+    /// A source reports this path's session count.
+    sessions_known: bool,
+}
+
+/// One path's window as the derive sees it: sums, the seconds they cover, and where the data
+/// ends for a metrics-fed path.
+struct PathAgg {
+    stats: WindowStats,
+    span_secs: Option<f64>,
+    through_ms: Option<i64>,
 }
 
 /// Session rows are the costly part of a derive; they are reused while nothing changed.
@@ -75,6 +89,7 @@ pub struct State {
     router_default: RouterView,
     router: Option<WeightsReport>,
     billed: Option<BilledCost>,
+    api_spend: BTreeMap<SourceName, ApiSpend>,
     correlator: Correlator,
     session_cache: Mutex<Option<SessionCache>>,
     last_sweep_ms: Option<i64>,
@@ -117,6 +132,8 @@ impl State {
                 agentcore: p.agentcore.clone().unwrap_or_default(),
                 window: PathWindow::new(&tl),
                 seen: false,
+                cover: None,
+                sessions_known: false,
             })
             .collect();
         let router_default = match mode {
@@ -161,6 +178,7 @@ impl State {
             router_default,
             router: None,
             billed: None,
+            api_spend: BTreeMap::new(),
             correlator,
             session_cache: Mutex::new(None),
             last_sweep_ms: None,
@@ -222,7 +240,11 @@ impl State {
                 };
                 self.note_data(to_ms(b.end).max(to_ms(b.start)));
                 let s = to_ms(b.start).min(to_ms(b.end));
-                self.tl.first_data_ms = Some(self.tl.first_data_ms.map_or(s, |f| f.min(s)));
+                // A metrics-fed path keeps its own start (its coverage); its backfill must not
+                // make the other paths' start-up rates look diluted.
+                if self.paths[i].cover.is_none() {
+                    self.tl.first_data_ms = Some(self.tl.first_data_ms.map_or(s, |f| f.min(s)));
+                }
                 let p = &mut self.paths[i];
                 p.window.add_traffic(&self.tl, &b);
                 p.seen = true;
@@ -257,7 +279,55 @@ impl State {
                     self.billed = Some(b);
                 }
             }
+            Update::Coverage(c) => {
+                let Some(i) = self.path_idx(&c.path) else {
+                    self.dropped += 1;
+                    return;
+                };
+                let (a, b) = (to_ms(c.start), to_ms(c.end));
+                let (s, e) = (a.min(b), a.max(b));
+                self.note_data(e);
+                let p = &mut self.paths[i];
+                p.cover = Some(p.cover.map_or((s, e), |(f, t)| (f.min(s), t.max(e))));
+                if let Some(n) = c.sessions {
+                    p.window.add_sessions(&self.tl, s, e, n as f64);
+                    p.sessions_known = true;
+                }
+                // A covered period with no traffic is a real zero: cost is known from here on.
+                p.seen = true;
+            }
+            Update::ApiSpend(a) => {
+                self.api_spend.insert(a.source, a);
+            }
         }
+    }
+
+    /// The window as each path sees it: up to `now`, or for a metrics-fed path the window's
+    /// length ending where its data ends.
+    fn path_aggs(&self) -> Vec<PathAgg> {
+        let covered = self.tl.covered_secs();
+        self.paths
+            .iter()
+            .map(|p| match p.cover {
+                None => PathAgg {
+                    stats: p.window.aggregate(&self.tl),
+                    span_secs: covered,
+                    through_ms: None,
+                },
+                Some((from, through)) => match self.tl.covered_window(from, through) {
+                    Some((first, last, span)) => PathAgg {
+                        stats: p.window.aggregate_range(&self.tl, first, last),
+                        span_secs: Some(span),
+                        through_ms: Some(through),
+                    },
+                    None => PathAgg {
+                        stats: WindowStats::default(),
+                        span_secs: None,
+                        through_ms: Some(through),
+                    },
+                },
+            })
+            .collect()
     }
 
     /// Data time moves `now` only until a clock has been seen.
@@ -335,19 +405,16 @@ impl State {
         let now_ms = self.now_ms();
         let now = correlation::ms_to_time(now_ms);
         let redact = opts.redact;
-        let covered = self.tl.covered_secs();
-        let aggs: Vec<WindowStats> = self
-            .paths
-            .iter()
-            .map(|p| p.window.aggregate(&self.tl))
-            .collect();
-        let total_requests: f64 = aggs.iter().map(|a| a.requests).sum();
+        let path_aggs = self.path_aggs();
+        let any_cover = path_aggs.iter().any(|a| a.through_ms.is_some());
         let weights = self.router.as_ref().map(|r| &r.weights);
 
         let mut overall_sketch = Sketch::new();
         let mut overall_q = WeightedQuantiles::default();
         let mut paths: Vec<PathView> = Vec::with_capacity(self.paths.len());
-        for (p, a) in self.paths.iter().zip(&aggs) {
+        for (p, pa) in self.paths.iter().zip(&path_aggs) {
+            let a = &pa.stats;
+            let covered = pa.span_secs;
             overall_sketch.merge(&a.sketch);
             overall_q.merge(&a.quantiles);
             let per_min = |count: f64| covered.map_or(0.0, |c| fin(count / c * 60.0));
@@ -396,10 +463,20 @@ impl State {
                 },
                 ready_pods,
                 desired_pods,
+                sessions_per_minute: (p.sessions_known && covered.is_some())
+                    .then(|| per_min(a.sessions)),
+                data_through: pa.through_ms.map(correlation::ms_to_time),
                 history: PathHistory::default(),
             });
         }
-        set_shares(&mut paths, &aggs, total_requests);
+        // Paths whose windows end at different times are compared by rate; otherwise by count
+        // (identical when every window is the same span).
+        let basis: Vec<f64> = if any_cover {
+            paths.iter().map(|v| v.requests_per_minute).collect()
+        } else {
+            path_aggs.iter().map(|a| a.stats.requests).collect()
+        };
+        set_shares(&mut paths, &basis);
         let recent: Vec<f64> = self
             .paths
             .iter()
@@ -445,7 +522,15 @@ impl State {
             billed_as_of: self.billed.as_ref().map(|b| b.as_of),
             estimated_usd_per_hour: estimated,
             projected_usd_per_month: cost::projected_month(estimated),
-            dashboard_api_usd_per_hour: None,
+            dashboard_api_usd_per_hour: (!self.api_spend.is_empty()).then(|| {
+                fin(self
+                    .api_spend
+                    .values()
+                    .map(|a| fin(a.usd_per_hour.max(0.0)))
+                    .sum())
+            }),
+            dashboard_api_usd_total: (!self.api_spend.is_empty())
+                .then(|| fin(self.api_spend.values().map(|a| fin(a.usd_total)).sum())),
             daily: self
                 .billed
                 .as_ref()
@@ -466,8 +551,8 @@ impl State {
             eks_has_traffic: self
                 .paths
                 .iter()
-                .zip(&aggs)
-                .any(|(p, a)| p.kind == Side::Eks && a.requests > 0.0),
+                .zip(&path_aggs)
+                .any(|(p, a)| p.kind == Side::Eks && a.stats.requests > 0.0),
             monthly_requests: cost::monthly_requests(total_rpm),
             monthly_cost_usd: cost.projected_usd_per_month,
             p95_ms: quantile::combine(&overall_sketch, &overall_q).map(|q| q[1]),
@@ -503,7 +588,8 @@ impl State {
     ) -> Option<f64> {
         match p.kind {
             Side::Agentcore => {
-                if !p.seen {
+                // A metrics-fed path whose data fell out of the ring has no current figures.
+                if !p.seen || (p.cover.is_some() && covered.is_none()) {
                     return None;
                 }
                 let tokens = covered
@@ -516,7 +602,15 @@ impl State {
                         )
                     })
                     .unwrap_or(0.0);
-                let usage = cost::usage_usd_per_hour(a.usage_usd, a.usage_secs).unwrap_or(0.0);
+                // Runtime usage from CloudWatch arrives late and in bursts (when sessions end):
+                // a metrics-fed path prices it over everything the ring holds, not the window.
+                let (usage_usd, usage_secs) = if p.cover.is_some() {
+                    p.window
+                        .usage_range(&self.tl, self.tl.ring_first_idx(), self.tl.now_idx())
+                } else {
+                    (a.usage_usd, a.usage_secs)
+                };
+                let usage = cost::usage_usd_per_hour(usage_usd, usage_secs).unwrap_or(0.0);
                 cost::finite(tokens + usage)
             }
             Side::Eks => self.fleet.is_known().then(|| {
@@ -526,10 +620,16 @@ impl State {
     }
 
     /// Per-bucket sparkline series, oldest first, from the first data (at most
-    /// `HISTORY_POINTS` buckets).
+    /// `HISTORY_POINTS` buckets). A metrics-fed path has no points (NaN: drawn as gaps) after
+    /// the end of what its source has reported, rather than zeros that would look like an outage.
     fn fill_history(&self, paths: &mut [PathView]) {
-        let Some(first) = self.tl.first_data_ms else {
-            return;
+        let cover_from = self.paths.iter().filter_map(|p| p.cover.map(|c| c.0)).min();
+        let first = match (self.tl.first_data_ms, cover_from) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => match a.or(b) {
+                Some(f) => f,
+                None => return,
+            },
         };
         // A bucket that has barely begun would read as a sudden drop at the end of every
         // sparkline: plot it only once it covers half its span.
@@ -558,19 +658,39 @@ impl State {
                 usd_per_hour: Vec::with_capacity(n),
             };
         }
+        let bucket_ms = self.tl.bucket_ms;
+        // Seconds of bucket `idx` a path's data covers; `None` past the end of a metrics-fed
+        // path's coverage.
+        let secs_of = |p: &PathState, idx: i64| -> Option<f64> {
+            match p.cover {
+                None => Some(self.tl.bucket_covered_secs(idx)),
+                Some((from, through)) => {
+                    let s = (idx * bucket_ms).max(from);
+                    let e = ((idx + 1) * bucket_ms).min(through);
+                    (e > s).then(|| ((e - s).max(1000)) as f64 / 1000.0)
+                }
+            }
+        };
         let mut nodes: Vec<f64> = vec![0.0; self.paths.len()];
         for idx in lo..=now_idx {
-            let secs = self.tl.bucket_covered_secs(idx);
             let total: f64 = self
                 .paths
                 .iter()
+                .filter(|p| secs_of(p, idx).is_some())
                 .filter_map(|p| p.window.bucket(idx))
                 .map(|b| b.requests)
                 .sum();
             for (i, (p, v)) in self.paths.iter().zip(paths.iter_mut()).enumerate() {
+                let h = &mut v.history;
+                let Some(secs) = secs_of(p, idx) else {
+                    h.requests_per_minute.push(f64::NAN);
+                    h.observed_share.push(f64::NAN);
+                    h.p95_ms.push(f64::NAN);
+                    h.usd_per_hour.push(f64::NAN);
+                    continue;
+                };
                 let b = p.window.bucket(idx);
                 let req = b.map_or(0.0, |b| b.requests);
-                let h = &mut v.history;
                 h.requests_per_minute.push(fin(req / secs * 60.0));
                 h.observed_share
                     .push(if total > 0.0 { fin(req / total) } else { 0.0 });
@@ -640,8 +760,7 @@ impl State {
     }
 }
 
-/// Observed share = path requests / all requests in the window; the largest share absorbs the
-/// rounding so the shares sum to 1 (all zero when there were no requests).
+/// The split over the last minute (see `PathView::observed_share_1m`).
 fn set_recent_shares(paths: &mut [PathView], recent: &[f64]) {
     let total: f64 = recent.iter().sum();
     if !(total > 0.0 && total.is_finite()) {
@@ -652,12 +771,15 @@ fn set_recent_shares(paths: &mut [PathView], recent: &[f64]) {
     }
 }
 
-fn set_shares(paths: &mut [PathView], aggs: &[WindowStats], total: f64) {
+/// Observed share = path requests / all requests in the window; the largest share absorbs the
+/// rounding so the shares sum to 1 (all zero when there were no requests).
+fn set_shares(paths: &mut [PathView], basis: &[f64]) {
+    let total: f64 = basis.iter().sum();
     if !(total > 0.0 && total.is_finite()) {
         return;
     }
-    for (v, a) in paths.iter_mut().zip(aggs) {
-        v.observed_share = fin(a.requests / total).clamp(0.0, 1.0);
+    for (v, a) in paths.iter_mut().zip(basis) {
+        v.observed_share = fin(a / total).clamp(0.0, 1.0);
     }
     let Some(big) = (0..paths.len()).max_by(|&a, &b| {
         paths[a]

@@ -26,6 +26,41 @@ pub enum Update {
     Weights(WeightsReport),
     /// Billed cost from Cost Explorer.
     Billed(BilledCost),
+    /// A metrics source (CloudWatch) has reported `path` over `[start, end)`: counts there are
+    /// final, and a period with no datapoint is a real zero. CloudWatch data lands minutes after
+    /// the fact, so the model computes such a path's rates over the span covered instead of up
+    /// to `now` (which would understate them). Sent before the `Traffic` of the same period.
+    Coverage(Coverage),
+    /// What the dashboard itself spends on one source's API calls.
+    ApiSpend(ApiSpend),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Coverage {
+    pub path: PathId,
+    pub source: SourceName,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// AgentCore sessions created in the period (`SessionCount`), when the source knows.
+    #[serde(default)]
+    pub sessions: Option<u64>,
+}
+
+/// The dashboard's own AWS bill for one source: GetMetricData is $0.01 per 1,000 metric+stat
+/// pairs requested, Cost Explorer $0.01 per request (every page).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApiSpend {
+    pub source: SourceName,
+    /// Steady-state rate at the source's current cadence.
+    pub usd_per_hour: f64,
+    /// Spent since the source started (start-up discovery and backfill included).
+    pub usd_total: f64,
+    /// Metric+stat pairs requested so far (CloudWatch).
+    #[serde(default)]
+    pub metrics_requested: u64,
+    /// API requests sent so far (every page counts).
+    #[serde(default)]
+    pub requests: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -64,6 +64,32 @@ impl Timeline {
         self.now_idx() - self.window_buckets + 1
     }
 
+    /// Oldest bucket the ring can still hold at `now`.
+    pub fn ring_first_idx(&self) -> i64 {
+        self.now_idx() + LOOKAHEAD - self.ring_len + 1
+    }
+
+    /// How far back the ring reaches: what a source must backfill for full sparklines.
+    pub fn history_span_ms(&self) -> i64 {
+        (self.ring_len - LOOKAHEAD) * self.bucket_ms
+    }
+
+    /// The window of a path fed by delayed metrics (CloudWatch) that has reported
+    /// `[from_ms, through_ms)`: the window's worth of buckets ending at `through_ms` rather than at
+    /// `now`, and the seconds they cover (from `from_ms` if later — start-up). `None` when the
+    /// coverage has fallen out of the ring (the source stopped long ago: no figures rather than
+    /// old ones passed off as current).
+    pub fn covered_window(&self, from_ms: i64, through_ms: i64) -> Option<(i64, i64, f64)> {
+        let last = self.idx(through_ms - 1);
+        if last < self.ring_first_idx() || through_ms <= from_ms {
+            return None;
+        }
+        let first = last - self.window_buckets + 1;
+        let start = (first * self.bucket_ms).max(from_ms);
+        let span = (through_ms - start).max(1000);
+        Some((first, last, span as f64 / 1000.0))
+    }
+
     /// The span the window's counts cover, in seconds: from the first window bucket's start (or
     /// the first data, if later — start-up) to `now`. Rates divide by this rather than by the
     /// nominal window so that (a) right after start-up a 30 s-old dashboard does not report a
@@ -106,6 +132,8 @@ pub struct Bucket {
     pub usage_secs: f64,
     /// EKS: GPU nodes in use during this bucket (max seen).
     pub gpu_nodes: Option<f64>,
+    /// Sessions created in this bucket (CloudWatch `SessionCount`, spread like traffic).
+    pub sessions: f64,
 }
 
 impl Bucket {
@@ -122,6 +150,7 @@ impl Bucket {
             usage_usd: 0.0,
             usage_secs: 0.0,
             gpu_nodes: None,
+            sessions: 0.0,
         }
     }
 
@@ -163,6 +192,8 @@ pub struct WindowStats {
     pub quantiles: WeightedQuantiles,
     pub usage_usd: f64,
     pub usage_secs: f64,
+    /// Sessions created (CloudWatch `SessionCount`), for paths whose source reports them.
+    pub sessions: f64,
 }
 
 /// One path's ring.
@@ -324,6 +355,14 @@ impl PathWindow {
         });
     }
 
+    /// Sessions created over `[s, e)`, spread like traffic.
+    pub fn add_sessions(&mut self, tl: &Timeline, s: i64, e: i64, n: f64) {
+        if !n.is_finite() || n < 0.0 {
+            return;
+        }
+        self.spread(tl, s, e, |b, frac, _| b.sessions += n * frac);
+    }
+
     /// Record GPU nodes in use at `t` (EKS paths).
     pub fn note_nodes(&mut self, tl: &Timeline, t: i64, nodes: f64) {
         if let Some(b) = self.bucket_mut(tl, tl.idx(t)) {
@@ -344,9 +383,25 @@ impl PathWindow {
 
     /// Sum the window's buckets and merge their sketches.
     pub fn aggregate(&self, tl: &Timeline) -> WindowStats {
+        self.aggregate_range(tl, tl.window_first_idx(), tl.now_idx())
+    }
+
+    /// Runtime usage in buckets `first..=last`: dollars and the seconds the usage intervals
+    /// covered.
+    pub fn usage_range(&self, tl: &Timeline, first: i64, last: i64) -> (f64, f64) {
+        let bucket_secs = tl.bucket_ms as f64 / 1000.0;
+        (first..=last)
+            .filter_map(|idx| self.bucket(idx))
+            .fold((0.0, 0.0), |(usd, secs), b| {
+                (usd + b.usage_usd, secs + b.usage_secs.min(bucket_secs))
+            })
+    }
+
+    /// Sum buckets `first..=last` (a metrics-fed path's window ends where its data ends).
+    pub fn aggregate_range(&self, tl: &Timeline, first: i64, last: i64) -> WindowStats {
         let mut w = WindowStats::default();
         let bucket_secs = tl.bucket_ms as f64 / 1000.0;
-        for idx in tl.window_first_idx()..=tl.now_idx() {
+        for idx in first..=last {
             let Some(b) = self.bucket(idx) else { continue };
             w.requests += b.requests;
             w.errors += b.errors;
@@ -358,6 +413,7 @@ impl PathWindow {
             }
             w.quantiles.merge(&b.quantiles);
             w.usage_usd += b.usage_usd;
+            w.sessions += b.sessions;
             // Overlapping usage intervals (several sessions) cover a bucket once.
             w.usage_secs += b.usage_secs.min(bucket_secs);
         }

@@ -1,5 +1,8 @@
 //! Sources own their I/O: client, interval, backoff and health. They know nothing of the UI and
 //! talk to the app loop only by sending `Update`s.
+pub mod aws;
+pub mod cloudwatch;
+pub mod cost_explorer;
 pub mod simulator;
 
 use crate::model::update::Update;

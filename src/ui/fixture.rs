@@ -102,6 +102,8 @@ fn path(
         },
         ready_pods: None,
         desired_pods: None,
+        sessions_per_minute: None,
+        data_through: None,
         history: PathHistory::default(),
     }
 }
@@ -603,6 +605,7 @@ pub fn sample_snapshot() -> Snapshot {
             estimated_usd_per_hour: Some(est),
             projected_usd_per_month: Some(est * 730.0),
             dashboard_api_usd_per_hour: Some(0.021),
+            dashboard_api_usd_total: Some(0.05),
             daily: daily(),
         },
         alerts: vec![

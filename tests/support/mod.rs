@@ -2,4 +2,6 @@
 //! `mod support;` and uses what it needs.
 #![allow(dead_code)]
 
+pub mod cloudwatch;
 pub mod kube_api;
+pub mod moto;

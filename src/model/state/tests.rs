@@ -2,8 +2,8 @@ use super::*;
 use crate::model::correlation::tests::{ac, eks};
 use crate::model::fleet::tests::{pod, so};
 use crate::model::update::{
-    CostClass, DailyCost, FleetUpdate, Latency, Observation, SourceHealth, SourceName, SourceState,
-    TrafficBatch, UsageBatch,
+    ApiSpend, CostClass, Coverage, DailyCost, FleetUpdate, Latency, Observation, SourceHealth,
+    SourceName, SourceState, TrafficBatch, UsageBatch,
 };
 use chrono::TimeZone;
 use proptest::prelude::*;
@@ -774,4 +774,169 @@ proptest! {
             }
         }
     }
+}
+
+/// CloudWatch minutes land 2–3 minutes late: a metrics-fed path's rates are over the window
+/// ending where its data ends (not diluted by minutes not yet reported), its backfill does not
+/// dilute the other paths' start-up rates, and its figures expire rather than go stale unseen.
+#[test]
+fn metrics_fed_path_rates_cover_what_cloudwatch_reported() {
+    let cfg = Config::demo();
+    let mut s = State::new(&cfg, Mode::Live);
+    let haiku = PathId::from("agentcore-haiku");
+    let prices = cfg
+        .path(&haiku)
+        .unwrap()
+        .agentcore
+        .clone()
+        .unwrap_or_default();
+    s.apply(clock(3600.0));
+    let through = 3420.0; // now - 3 minutes
+    let mut m = 3600.0 - 1200.0;
+    while m < through {
+        s.apply(Update::Coverage(Coverage {
+            path: haiku.clone(),
+            source: SourceName::Cloudwatch,
+            start: at(m),
+            end: at(m + 60.0),
+            sessions: Some(6),
+        }));
+        s.apply(Update::Traffic(TrafficBatch {
+            path: haiku.clone(),
+            start: at(m),
+            end: at(m + 60.0),
+            requests: 60,
+            errors: 3,
+            throttles: 1,
+            input_tokens: 6000,
+            output_tokens: 1200,
+            latency: Latency::Quantiles {
+                p50: 40.0,
+                p95: 100.0,
+                p99: 150.0,
+            },
+        }));
+        m += 60.0;
+    }
+    // A fresh EKS source (Langfuse) that started 10 s ago.
+    s.apply(traffic("eks-qwen3", 3590.0, 3600.0, 100, 0, Latency::None));
+    let snap = s.snapshot(&opts());
+    let h = snap.paths.iter().find(|p| p.id == haiku).unwrap();
+    assert!(
+        close(h.requests_per_minute, 60.0),
+        "{}",
+        h.requests_per_minute
+    );
+    assert!(close(h.error_rate.unwrap(), 0.05));
+    assert!(close(h.throttles_per_minute, 1.0));
+    assert!(close(h.latency_ms.p95.unwrap(), 100.0));
+    assert!(close(h.sessions_per_minute.unwrap(), 6.0));
+    assert_eq!(h.data_through, Some(at(through)));
+    let want = (6000.0 * 5.0 / 1000.0 * prices.usd_per_1k_input_tokens
+        + 1200.0 * 5.0 / 1000.0 * prices.usd_per_1k_output_tokens)
+        * 12.0;
+    assert!(close(h.cost.usd_per_hour.unwrap(), want), "{:?}", h.cost);
+    let e = snap
+        .paths
+        .iter()
+        .find(|p| p.id.as_str() == "eks-qwen3")
+        .unwrap();
+    assert!(
+        close(e.requests_per_minute, 600.0),
+        "{}",
+        e.requests_per_minute
+    );
+    assert_eq!(e.data_through, None);
+    // Shares by rate: 60 vs 600 per minute.
+    assert!(close(h.observed_share, 60.0 / 660.0));
+    // Sparklines: a gap (NaN) after the data ends, the figures before.
+    let rpm = &h.history.requests_per_minute;
+    assert!(rpm.last().unwrap().is_nan());
+    assert!(rpm.len() >= 100, "{}", rpm.len());
+    assert!(
+        close(rpm[rpm.len() - 30], 60.0),
+        "{:?}",
+        &rpm[rpm.len() - 30..]
+    );
+    assert!(e.history.requests_per_minute.last().unwrap().is_finite());
+    // CloudWatch went quiet for half an hour: no figures rather than old ones as current.
+    s.apply(clock(3600.0 + 1800.0));
+    let snap = s.snapshot(&opts());
+    let h = snap.paths.iter().find(|p| p.id == haiku).unwrap();
+    assert_eq!(h.requests_per_minute, 0.0);
+    assert_eq!(h.cost.usd_per_hour, None);
+    assert_eq!(h.latency_ms.p95, None);
+    assert_eq!(h.data_through, Some(at(through)), "and when the data ended");
+}
+
+/// Runtime usage (vCPU-/GB-hours) lands late in 5-minute periods: a metrics-fed path prices it
+/// over everything the ring holds.
+#[test]
+fn metrics_fed_usage_is_priced_over_the_reported_periods() {
+    let cfg = Config::demo();
+    let mut s = State::new(&cfg, Mode::Live);
+    let sonnet = PathId::from("agentcore-sonnet");
+    let prices = cfg
+        .path(&sonnet)
+        .unwrap()
+        .agentcore
+        .clone()
+        .unwrap_or_default();
+    s.apply(clock(3600.0));
+    s.apply(Update::Coverage(Coverage {
+        path: sonnet.clone(),
+        source: SourceName::Cloudwatch,
+        start: at(3360.0),
+        end: at(3420.0),
+        sessions: None,
+    }));
+    // Ten minutes of usage ending 10 minutes ago, outside the traffic window.
+    for k in 0..2 {
+        let st = 2400.0 + 300.0 * f64::from(k);
+        s.apply(Update::Usage(UsageBatch {
+            path: sonnet.clone(),
+            start: at(st),
+            end: at(st + 300.0),
+            vcpu_hours: 0.1,
+            gb_hours: 0.4,
+        }));
+    }
+    let snap = s.snapshot(&opts());
+    let p = snap.paths.iter().find(|p| p.id == sonnet).unwrap();
+    let per_period = 0.1 * prices.usd_per_vcpu_hour + 0.4 * prices.usd_per_gb_hour;
+    assert!(
+        close(p.cost.usd_per_hour.unwrap(), per_period * 12.0),
+        "{:?}",
+        p.cost
+    );
+    assert_eq!(
+        p.requests_per_minute, 0.0,
+        "a covered minute without traffic is a zero"
+    );
+    assert_eq!(p.sessions_per_minute, None, "not reported");
+}
+
+#[test]
+fn dashboard_api_spend_sums_sources() {
+    let mut s = demo();
+    assert_eq!(s.snapshot(&opts()).cost.dashboard_api_usd_per_hour, None);
+    for (src, h, t) in [
+        (SourceName::Cloudwatch, 0.0149, 0.02),
+        (SourceName::CostExplorer, 0.01 / 6.0, 0.01),
+        (SourceName::Cloudwatch, 0.0150, 0.03), // replaces the earlier figure
+    ] {
+        s.apply(Update::ApiSpend(ApiSpend {
+            source: src,
+            usd_per_hour: h,
+            usd_total: t,
+            metrics_requested: 0,
+            requests: 0,
+        }));
+    }
+    let c = s.snapshot(&opts()).cost;
+    assert!(close(
+        c.dashboard_api_usd_per_hour.unwrap(),
+        0.0150 + 0.01 / 6.0
+    ));
+    assert!(close(c.dashboard_api_usd_total.unwrap(), 0.04));
 }
