@@ -2,7 +2,7 @@
 use crate::model::path::PathId;
 use crate::model::redact::{opt_text, text};
 use crate::model::snapshot::{FleetView, PodView, ScaledObjectView};
-use crate::model::update::{FleetUpdate, Pod, ScaledObject};
+use crate::model::update::{Condition, FleetProblem, FleetUpdate, Pod, ScaledObject};
 use std::collections::{BTreeMap, BTreeSet};
 
 type Key = (String, String);
@@ -12,12 +12,17 @@ pub struct Fleet {
     /// Keyed (namespace, name): iteration is the sorted order the views want.
     pods: BTreeMap<Key, Pod>,
     scaled_objects: BTreeMap<Key, ScaledObject>,
+    /// Resources the source cannot read right now, as last reported.
+    problems: Vec<FleetProblem>,
     /// False until the first fleet update: unknown, not "zero pods".
     known: bool,
 }
 
 /// Upper bound on objects kept (a misbehaving source cannot grow memory without limit).
 const MAX_OBJECTS: usize = 20_000;
+/// Upper bounds on what one object or report may carry into the model.
+const MAX_PROBLEMS: usize = 64;
+const MAX_LIST: usize = 32;
 
 impl Fleet {
     pub fn is_known(&self) -> bool {
@@ -32,7 +37,17 @@ impl Fleet {
         self.scaled_objects.values()
     }
 
+    pub fn problems(&self) -> &[FleetProblem] {
+        &self.problems
+    }
+
     pub fn apply(&mut self, u: FleetUpdate) {
+        if let FleetUpdate::Problems { mut problems } = u {
+            // Problems alone do not make the fleet known: "pods forbidden" is not "zero pods".
+            problems.truncate(MAX_PROBLEMS);
+            self.problems = problems;
+            return;
+        }
         self.known = true;
         match u {
             FleetUpdate::Replace {
@@ -56,6 +71,7 @@ impl Fleet {
             FleetUpdate::ScaledObjectDelete { namespace, name } => {
                 self.scaled_objects.remove(&(namespace, name));
             }
+            FleetUpdate::Problems { .. } => {}
         }
     }
 
@@ -137,6 +153,7 @@ impl Fleet {
                     created_at: p.created_at,
                     reason: opt_text(p.reason.as_deref(), redact),
                     path: p.path.as_ref().map(|id| PathId(text(id.as_str(), redact))),
+                    message: opt_text(p.message.as_deref(), redact),
                 },
             })
             .collect();
@@ -156,21 +173,60 @@ impl Fleet {
                     active: s.active,
                     paused: s.paused,
                     fallback: s.fallback,
-                    triggers: s.triggers.iter().map(|t| text(t, redact)).collect(),
+                    triggers: s
+                        .triggers
+                        .iter()
+                        .take(MAX_LIST)
+                        .map(|t| text(t, redact))
+                        .collect(),
                     failing_triggers: s.failing_triggers,
                     metric_value: s.metric_value.filter(|v| v.is_finite()),
                     metric_target: s.metric_target.filter(|v| v.is_finite()),
                     last_scale: s.last_scale,
                     message: opt_text(s.message.as_deref(), redact),
                     path: s.path.as_ref().map(|id| PathId(text(id.as_str(), redact))),
+                    conditions: conditions(&s.conditions, redact),
+                    hpa_name: opt_text(s.hpa_name.as_deref(), redact),
+                    hpa_conditions: conditions(&s.hpa_conditions, redact),
+                    failing_trigger_names: s
+                        .failing_trigger_names
+                        .iter()
+                        .take(MAX_LIST)
+                        .map(|t| text(t, redact))
+                        .collect(),
+                    metric_name: opt_text(s.metric_name.as_deref(), redact),
                 },
+            })
+            .collect();
+        let problems = self
+            .problems
+            .iter()
+            .map(|p| FleetProblem {
+                resource: text(&p.resource, redact),
+                namespace: text(&p.namespace, redact),
+                kind: p.kind,
+                message: text(&p.message, redact),
+                since: p.since,
             })
             .collect();
         FleetView {
             pods,
             scaled_objects,
+            problems,
         }
     }
+}
+
+fn conditions(cs: &[Condition], redact: bool) -> Vec<Condition> {
+    cs.iter()
+        .take(MAX_LIST)
+        .map(|c| Condition {
+            kind: text(&c.kind, redact),
+            status: text(&c.status, redact),
+            reason: opt_text(c.reason.as_deref(), redact),
+            message: opt_text(c.message.as_deref(), redact),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -195,6 +251,7 @@ pub(crate) mod tests {
             created_at: at(0),
             reason: None,
             path: Some(PathId::from(path)),
+            message: None,
         }
     }
 
@@ -218,6 +275,11 @@ pub(crate) mod tests {
             last_scale: None,
             message: None,
             path: path.map(PathId::from),
+            conditions: Vec::new(),
+            hpa_name: None,
+            hpa_conditions: Vec::new(),
+            failing_trigger_names: Vec::new(),
+            metric_name: None,
         }
     }
 

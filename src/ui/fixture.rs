@@ -128,6 +128,7 @@ fn pod(
             created_at: now - Duration::seconds(age_s),
             reason: reason.map(str::to_string),
             path: Some(PathId::new("eks-qwen3")),
+            message: None,
         },
         age_seconds: age_s as f64,
     }
@@ -562,6 +563,11 @@ pub fn sample_snapshot() -> Snapshot {
             last_scale: Some(now - Duration::seconds(100)),
             message: None,
             path: Some(PathId::new("eks-qwen3")),
+            conditions: Vec::new(),
+            hpa_name: None,
+            hpa_conditions: Vec::new(),
+            failing_trigger_names: Vec::new(),
+            metric_name: None,
         },
     };
 
@@ -594,6 +600,7 @@ pub fn sample_snapshot() -> Snapshot {
         fleet: FleetView {
             pods,
             scaled_objects: vec![so],
+            problems: Vec::new(),
         },
         sessions: sessions(),
         cost: CostView {
