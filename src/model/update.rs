@@ -84,7 +84,9 @@ pub enum FleetUpdate {
     },
     /// The complete list of resources that cannot be watched right now (forbidden, not
     /// installed, failing), replacing the previous list. Empty when everything is watched.
-    Problems { problems: Vec<FleetProblem> },
+    Problems {
+        problems: Vec<FleetProblem>,
+    },
 }
 
 /// One watched resource that cannot be read right now, shown where its data would be.
