@@ -214,6 +214,13 @@ impl App {
                     self.derive();
                 }
             }
+            Action::Sort => {
+                // Pods only: the ScaledObjects list is short and already in name order.
+                if self.ui.view == View::Fleet && self.ui.fleet.pane == FleetPane::Pods {
+                    self.ui.fleet.sort = self.ui.fleet.sort.next();
+                    self.ui.fleet.selected = 0;
+                }
+            }
             Action::Weights | Action::Undo => {
                 if self.read_only {
                     self.toast(

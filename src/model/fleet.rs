@@ -207,6 +207,12 @@ impl Fleet {
                 kind: p.kind,
                 message: text(&p.message, redact),
                 since: p.since,
+                paths: p
+                    .paths
+                    .iter()
+                    .take(MAX_LIST)
+                    .map(|id| PathId(text(id.as_str(), redact)))
+                    .collect(),
             })
             .collect();
         FleetView {
@@ -256,6 +262,7 @@ pub(crate) mod tests {
     }
 
     pub fn so(name: &str, desired: u32, path: Option<&str>) -> ScaledObject {
+        let hpa = format!("keda-hpa-{name}");
         ScaledObject {
             namespace: "agents".into(),
             name: name.into(),
@@ -276,7 +283,7 @@ pub(crate) mod tests {
             message: None,
             path: path.map(PathId::from),
             conditions: Vec::new(),
-            hpa_name: None,
+            hpa_name: Some(hpa),
             hpa_conditions: Vec::new(),
             failing_trigger_names: Vec::new(),
             metric_name: None,

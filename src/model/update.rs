@@ -101,6 +101,10 @@ pub struct FleetProblem {
     pub message: String,
     /// When this problem was first seen.
     pub since: DateTime<Utc>,
+    /// The paths whose data this hides (a path's pods; the paths whose ScaledObject lives in
+    /// that namespace).
+    #[serde(default)]
+    pub paths: Vec<PathId>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -128,6 +132,14 @@ pub struct Condition {
 impl Condition {
     pub fn is_true(&self) -> bool {
         self.status == "True"
+    }
+}
+
+impl ScaledObject {
+    /// Current/desired replicas come from the HPA KEDA drives (or a paused-replicas count);
+    /// without either they are unknown, not zero.
+    pub fn replicas_known(&self) -> bool {
+        self.hpa_name.is_some() || (self.paused && self.desired_replicas > 0)
     }
 }
 

@@ -564,7 +564,7 @@ pub fn sample_snapshot() -> Snapshot {
             message: None,
             path: Some(PathId::new("eks-qwen3")),
             conditions: Vec::new(),
-            hpa_name: None,
+            hpa_name: Some("keda-hpa-vllm-qwen3".into()),
             hpa_conditions: Vec::new(),
             failing_trigger_names: Vec::new(),
             metric_name: None,

@@ -235,6 +235,10 @@ impl Aggregator {
                 _ => None,
             })
             .collect();
+        let readable = self
+            .slots
+            .iter()
+            .any(|s| s.target.resource == Resource::Hpas && s.target.namespace == ns && s.ever_ok);
         self.slot_items(Resource::ScaledObjects, ns)
             .filter_map(|i| match i {
                 Item::So(so) => Some(so),
@@ -244,7 +248,7 @@ impl Aggregator {
                 let path = self.plan.so_path(&so.namespace, &so.name);
                 (
                     (so.namespace.clone(), so.name.clone()),
-                    join(so, hpa_for(so, &hpas), path),
+                    join(so, hpa_for(so, &hpas), readable, path),
                 )
             })
             .collect()
@@ -331,21 +335,39 @@ impl Aggregator {
                     // Source-level: reported as the source's error, not per resource.
                     FailureClass::Unreachable => return None,
                 };
+                let paths = match &s.target.path {
+                    Some(p) => vec![p.clone()],
+                    None => self
+                        .plan
+                        .so_paths
+                        .iter()
+                        .filter(|((ns, _), _)| *ns == s.target.namespace)
+                        .map(|(_, p)| p.clone())
+                        .collect(),
+                };
                 Some(FleetProblem {
                     resource: s.target.resource.rbac_name().to_string(),
                     namespace: s.target.namespace.clone(),
                     kind,
                     message: f.message.clone(),
                     since: *since,
+                    paths,
                 })
             })
-            .fold(Vec::new(), |mut v, p| {
-                // Two paths' pod watches in one namespace fail alike: name it once.
-                if !v
-                    .iter()
-                    .any(|q: &FleetProblem| q.message == p.message && q.namespace == p.namespace)
+            .fold(Vec::new(), |mut v: Vec<FleetProblem>, p| {
+                // Two paths' pod watches in one namespace fail alike: name it once, for both.
+                match v
+                    .iter_mut()
+                    .find(|q| q.message == p.message && q.namespace == p.namespace)
                 {
-                    v.push(p);
+                    Some(q) => {
+                        for id in p.paths {
+                            if !q.paths.contains(&id) {
+                                q.paths.push(id);
+                            }
+                        }
+                    }
+                    None => v.push(p),
                 }
                 v
             })
@@ -613,19 +635,41 @@ namespaces = ["agents"]
             class: FailureClass::Forbidden,
             message: "forbidden: needs list and watch on pods in agents".into(),
         };
-        for id in 0..4 {
-            a.on(id, Signal::Failed(f.clone()), t(1));
+        a.on(0, Signal::Failed(f.clone()), t(1));
+        a.on(1, Signal::Failed(f.clone()), t(1));
+        for (id, res) in [
+            (2, "scaledobjects.keda.sh"),
+            (3, "horizontalpodautoscalers.autoscaling"),
+        ] {
+            let f = Failure {
+                class: FailureClass::Forbidden,
+                message: format!("forbidden: needs list and watch on {res} in agents"),
+            };
+            a.on(id, Signal::Failed(f), t(1));
         }
         let (st, err) = a.state();
         assert_eq!(st, SourceState::Error);
         assert!(err
             .unwrap()
             .starts_with("no watched resource can be read: forbidden"));
-        // Two pod watches failing alike in one namespace are named once.
+        // Two pod watches failing alike in one namespace are named once, for both paths.
+        let pods: Vec<_> = a
+            .problems()
+            .into_iter()
+            .filter(|p| p.resource == "pods")
+            .collect();
+        assert_eq!(pods.len(), 1);
         assert_eq!(
-            a.problems().iter().filter(|p| p.resource == "pods").count(),
-            1
+            pods[0].paths,
+            [PathId::from("eks-qwen3"), PathId::from("eks-canary")]
         );
+        // A namespace's ScaledObject problem hides the paths whose ScaledObject lives there.
+        let so = a
+            .problems()
+            .into_iter()
+            .find(|p| p.resource == "scaledobjects.keda.sh")
+            .unwrap();
+        assert_eq!(so.paths, [PathId::from("eks-qwen3")]);
         let mut a = agg();
         for id in 0..4 {
             a.on(id, Signal::Listed(vec![]), t(1));

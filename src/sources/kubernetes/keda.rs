@@ -291,7 +291,7 @@ fn said(c: &Condition) -> String {
 }
 
 /// The one line that explains a ScaledObject that is not simply fine, most urgent first.
-fn headline(so: &SoRaw, hpa: Option<&HpaRaw>) -> Option<String> {
+fn headline(so: &SoRaw, hpa: Option<&HpaRaw>, hpas_readable: bool) -> Option<String> {
     if let Some(c) = find(&so.conditions, "Ready").filter(|c| !c.is_true()) {
         return Some(said(c));
     }
@@ -311,6 +311,12 @@ fn headline(so: &SoRaw, hpa: Option<&HpaRaw>) -> Option<String> {
         });
     }
     let Some(h) = hpa else {
+        if !hpas_readable {
+            return Some(format!(
+                "HPA unknown: HorizontalPodAutoscalers in {} cannot be read",
+                so.namespace
+            ));
+        }
         return Some(format!(
             "no HPA found ({})",
             so.hpa_name
@@ -332,8 +338,15 @@ fn headline(so: &SoRaw, hpa: Option<&HpaRaw>) -> Option<String> {
     None
 }
 
-/// The model's ScaledObject: KEDA's view joined with its HPA's numbers.
-pub fn join(so: &SoRaw, hpa: Option<&HpaRaw>, path: Option<&PathId>) -> ScaledObject {
+/// The model's ScaledObject: KEDA's view joined with its HPA's numbers. `hpas_readable` is
+/// false when the namespace's HPAs could never be listed: a missing HPA is then unknown, not
+/// absent.
+pub fn join(
+    so: &SoRaw,
+    hpa: Option<&HpaRaw>,
+    hpas_readable: bool,
+    path: Option<&PathId>,
+) -> ScaledObject {
     let paused = is_true(&so.conditions, "Paused") || so.paused_annotation;
     let metric = hpa.and_then(driving_metric);
     let (current, desired) = match hpa {
@@ -360,7 +373,7 @@ pub fn join(so: &SoRaw, hpa: Option<&HpaRaw>, path: Option<&PathId>) -> ScaledOb
         metric_value: metric.and_then(|m| m.value),
         metric_target: metric.and_then(|m| m.target),
         last_scale: hpa.and_then(|h| h.last_scale),
-        message: headline(so, hpa).map(|m| clip(&m, MAX_MESSAGE)),
+        message: headline(so, hpa, hpas_readable).map(|m| clip(&m, MAX_MESSAGE)),
         path: path.cloned(),
         conditions: so.conditions.clone(),
         hpa_name: hpa.map(|h| h.name.clone()),
@@ -451,7 +464,7 @@ pub(crate) mod tests {
         let hs = hpas(vec![hpa()]);
         let h = hpa_for(&so, &hs);
         assert_eq!(h.map(|h| h.name.as_str()), Some("keda-hpa-vllm-qwen3"));
-        let j = join(&so, h, Some(&PathId::from("eks-qwen3")));
+        let j = join(&so, h, true, Some(&PathId::from("eks-qwen3")));
         assert_eq!(j.target, "Deployment/vllm-qwen3");
         assert_eq!((j.min_replicas, j.max_replicas), (1, 8));
         assert_eq!((j.current_replicas, j.desired_replicas), (3, 4));
@@ -504,13 +517,19 @@ pub(crate) mod tests {
             Some("keda-hpa-vllm-qwen3")
         );
         assert!(hpa_for(&so, &BTreeMap::new()).is_none());
-        let j = join(&so, None, None);
+        let j = join(&so, None, true, None);
         assert_eq!(
             j.message.as_deref(),
             Some("no HPA found (keda-hpa-vllm-qwen3)")
         );
         assert_eq!((j.current_replicas, j.desired_replicas), (0, 0));
         assert_eq!(j.hpa_name, None);
+        // HPAs that cannot be read: unknown, not missing.
+        let j = join(&so, None, false, None);
+        assert_eq!(
+            j.message.as_deref(),
+            Some("HPA unknown: HorizontalPodAutoscalers in agents cannot be read")
+        );
     }
 
     #[test]
@@ -520,7 +539,7 @@ pub(crate) mod tests {
         v["status"]["conditions"][0] = json!({"type": "Ready", "status": "False",
             "reason": "ScaledObjectCheckFailed", "message": "ScaledObject doesn't have correct scaleTargetRef specification"});
         let so = so_from(&dynobj(v)).unwrap();
-        let j = join(&so, None, None);
+        let j = join(&so, None, true, None);
         assert!(!j.ready);
         assert_eq!(
             j.message.as_deref(),
@@ -536,7 +555,7 @@ pub(crate) mod tests {
             "s0-aws-sqs-queue": {"numberOfFailures": 0, "status": "Happy"},
         });
         let so = so_from(&dynobj(v)).unwrap();
-        let j = join(&so, None, None);
+        let j = join(&so, None, true, None);
         assert!(j.fallback);
         assert_eq!(j.failing_triggers, 1);
         assert_eq!(j.failing_trigger_names, ["s1-prometheus"]);
@@ -546,14 +565,14 @@ pub(crate) mod tests {
         let mut v = healthy_so();
         v["status"]["conditions"][1] =
             json!({"type": "Active", "status": "False", "reason": "ScalerNotActive"});
-        let j = join(&so_from(&dynobj(v)).unwrap(), None, None);
+        let j = join(&so_from(&dynobj(v)).unwrap(), None, true, None);
         assert!(!j.active && j.ready);
 
         // Paused by condition, by annotation, and by paused-replicas (which sets the count).
         let mut v = healthy_so();
         v["status"]["conditions"][3] = json!({"type": "Paused", "status": "True",
             "reason": "ScaledObjectPaused", "message": "ScaledObject is paused"});
-        let j = join(&so_from(&dynobj(v)).unwrap(), None, None);
+        let j = join(&so_from(&dynobj(v)).unwrap(), None, true, None);
         assert!(j.paused);
         assert_eq!(
             j.message.as_deref(),
@@ -561,12 +580,12 @@ pub(crate) mod tests {
         );
         let mut v = healthy_so();
         v["metadata"]["annotations"] = json!({"autoscaling.keda.sh/paused": "true"});
-        let j = join(&so_from(&dynobj(v)).unwrap(), None, None);
+        let j = join(&so_from(&dynobj(v)).unwrap(), None, true, None);
         assert!(j.paused);
         assert_eq!(j.message.as_deref(), Some("paused by annotation"));
         let mut v = healthy_so();
         v["metadata"]["annotations"] = json!({"autoscaling.keda.sh/paused-replicas": "2"});
-        let j = join(&so_from(&dynobj(v)).unwrap(), None, None);
+        let j = join(&so_from(&dynobj(v)).unwrap(), None, true, None);
         assert!(j.paused);
         assert_eq!(j.desired_replicas, 2);
         assert_eq!(
@@ -584,6 +603,7 @@ pub(crate) mod tests {
             })))
             .unwrap(),
             None,
+            true,
             None,
         );
         assert_eq!((j.min_replicas, j.max_replicas), (0, 100));
@@ -600,7 +620,7 @@ pub(crate) mod tests {
         h["status"]["conditions"][2] = json!({"type": "ScalingLimited", "status": "True",
             "reason": "TooManyReplicas", "message": "the desired replica count is more than the maximum replica count"});
         let hs = hpas(vec![h]);
-        let j = join(&so, hpa_for(&so, &hs), None);
+        let j = join(&so, hpa_for(&so, &hs), true, None);
         assert_eq!(
             j.message.as_deref(),
             Some("HPA ScalingLimited=True: TooManyReplicas: the desired replica count is more than the maximum replica count")
@@ -609,7 +629,7 @@ pub(crate) mod tests {
         h["status"]["conditions"][1] = json!({"type": "ScalingActive", "status": "False",
             "reason": "FailedGetExternalMetric", "message": "unable to get external metric agents/s0-aws-sqs-queue"});
         let hs = hpas(vec![h]);
-        let j = join(&so, hpa_for(&so, &hs), None);
+        let j = join(&so, hpa_for(&so, &hs), true, None);
         assert!(j
             .message
             .unwrap()

@@ -543,7 +543,8 @@ impl Fleet {
             message: None,
             path: Some(self.path.clone()),
             conditions: Vec::new(),
-            hpa_name: None,
+            // The model scales through an HPA as KEDA does; its numbers are known.
+            hpa_name: Some(format!("keda-hpa-{}", self.name)),
             hpa_conditions: Vec::new(),
             failing_trigger_names: Vec::new(),
             metric_name: None,
