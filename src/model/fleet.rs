@@ -360,6 +360,71 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn problems_replace_and_do_not_make_the_fleet_known() {
+        use crate::model::update::{Condition, ProblemKind};
+        let mut f = Fleet::default();
+        let problem = |msg: &str| FleetProblem {
+            resource: "scaledobjects.keda.sh".into(),
+            namespace: "agents".into(),
+            kind: ProblemKind::Forbidden,
+            message: msg.into(),
+            since: at(0),
+            paths: vec![PathId::from("eks-qwen3")],
+        };
+        f.apply(FleetUpdate::Problems {
+            problems: vec![problem("forbidden: needs list and watch\u{1b}[2J on it")],
+        });
+        // "Forbidden" is not "zero pods": the fleet is still unknown.
+        assert!(!f.is_known());
+        let v = f.view(0, false);
+        assert_eq!(v.problems.len(), 1);
+        assert_eq!(
+            v.problems[0].message,
+            "forbidden: needs list and watch on it"
+        );
+        // Bounded, and replaced wholesale.
+        f.apply(FleetUpdate::Problems {
+            problems: (0..500).map(|i| problem(&format!("p{i}"))).collect(),
+        });
+        assert_eq!(f.problems().len(), MAX_PROBLEMS);
+        f.apply(FleetUpdate::Problems { problems: vec![] });
+        assert!(f.view(0, false).problems.is_empty());
+
+        // Every new remote string is sanitised (and redacted when asked).
+        let mut s = so("vllm-qwen3", 2, Some("eks-qwen3"));
+        s.conditions = vec![Condition {
+            kind: "Ready".into(),
+            status: "False".into(),
+            reason: Some("Bad\u{1b}]0;title\u{7}".into()),
+            message: Some("node ip-10-0-1-23 gone".into()),
+        }];
+        s.hpa_conditions = s.conditions.clone();
+        s.failing_trigger_names = vec!["s0\u{9b}2Jx".into()];
+        s.metric_name = Some("s0-\u{202e}q".into());
+        let mut p = pod("a", Some("n1"), "Pending", false, "eks-qwen3");
+        p.message = Some("0/4 nodes\u{1b}[31m available".into());
+        f.apply(FleetUpdate::Replace {
+            pods: vec![p],
+            scaled_objects: vec![s],
+        });
+        let v = f.view(0, true);
+        assert_eq!(
+            v.pods[0].pod.message.as_deref(),
+            Some("0/4 nodes available")
+        );
+        let o = &v.scaled_objects[0].scaled_object;
+        assert_eq!(o.conditions[0].reason.as_deref(), Some("Bad"));
+        assert_eq!(
+            o.conditions[0].message.as_deref(),
+            Some("node ip-x-x-x-x gone")
+        );
+        assert_eq!(o.hpa_conditions[0].reason.as_deref(), Some("Bad"));
+        assert_eq!(o.failing_trigger_names, ["s0x"]);
+        assert_eq!(o.metric_name.as_deref(), Some("s0-q"));
+        assert_eq!(o.hpa_name.as_deref(), Some("keda-hpa-vllm-qwen3"));
+    }
+
+    #[test]
     fn pods_per_node_packing_and_ages() {
         let mut f = Fleet::default();
         let q = PathId::from("eks-qwen3");

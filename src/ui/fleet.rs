@@ -264,7 +264,9 @@ fn pods_table(buf: &mut Buffer, area: Rect, pods: &[PodView], needle: &str, cx: 
     // The sorted column's heading carries the sort mark.
     let head = |name: &'static str| -> std::borrow::Cow<'static, str> {
         if sort != PodSort::Name && sort.column() == name {
-            format!("{name}{}", g.down).into()
+            // `ready` is as wide as its column: shorten it to make room for the mark.
+            let short = if name == "ready" { "rdy" } else { name };
+            format!("{short}{}", g.down).into()
         } else {
             name.into()
         }

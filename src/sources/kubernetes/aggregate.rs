@@ -46,7 +46,7 @@ enum Follow {
     Failed,
     /// A pod upserted, a pod gone, or (neither) a ScaledObject/HPA changed.
     Changed {
-        pod: Option<Pod>,
+        pod: Option<Box<Pod>>,
         gone: Option<String>,
     },
     Nothing,
@@ -127,7 +127,7 @@ impl Aggregator {
                 slot.failure = None;
                 self.last_success = Some(now);
                 let pod = match &item {
-                    Item::Pod(p) => Some(p.clone()),
+                    Item::Pod(p) => Some(Box::new(p.clone())),
                     _ => None,
                 };
                 slot.store.insert(item.name().to_string(), item);
@@ -169,7 +169,7 @@ impl Aggregator {
             }
             Follow::Changed { .. } if !self.synced => {}
             Follow::Changed { pod: Some(pod), .. } => {
-                out.push(Update::Fleet(FleetUpdate::PodUpsert { pod }));
+                out.push(Update::Fleet(FleetUpdate::PodUpsert { pod: *pod }));
             }
             Follow::Changed {
                 gone: Some(name), ..
