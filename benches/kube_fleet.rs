@@ -122,7 +122,9 @@ fn pod(i: usize) -> Value {
         _ => ("Running", true, None, Some(node)),
     };
     let state = match waiting {
-        Some(r) => json!({"waiting": {"reason": r, "message": "back-off 5m0s restarting failed container"}}),
+        Some(r) => {
+            json!({"waiting": {"reason": r, "message": "back-off 5m0s restarting failed container"}})
+        }
         None => json!({"running": {"startedAt": "2026-11-25T07:00:00Z"}}),
     };
     json!({
@@ -245,7 +247,14 @@ fn fleet(c: &mut Criterion) {
         Box::new(src).spawn(tx)
     };
     let deadline = Instant::now() + Duration::from_secs(120);
-    while app.state.snapshot(&DeriveOptions::default()).fleet.pods.len() < PODS {
+    while app
+        .state
+        .snapshot(&DeriveOptions::default())
+        .fleet
+        .pods
+        .len()
+        < PODS
+    {
         assert!(Instant::now() < deadline, "source did not sync 5,000 pods");
         if let Some(u) = rt.block_on(async {
             tokio::time::timeout(Duration::from_millis(200), rx.recv())

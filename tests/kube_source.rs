@@ -1241,37 +1241,6 @@ async fn five_thousand_pods_sync_in_pages_and_stay_live() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kubeconfig_from_the_environment_and_from_config_alone() {
-    // The only test that reads KUBECONFIG (the others pass files explicitly).
-    let server = KubeApiServer::start();
-    seed_basic(&server);
-    let kc = server.kubeconfig();
-    std::env::set_var("KUBECONFIG", &kc.path);
-    let src = from_config(&config()).expect("source");
-    assert!(
-        from_config(&Config::default()).is_none(),
-        "no [kubernetes]: disabled"
-    );
-    let live = Live::spawn(Box::new(src));
-    let s = live.synced().await;
-    assert_eq!(s.fleet.pods.len(), 2);
-    // The first update is "connecting"; the fleet comes before the first "ok".
-    let ups = live.updates();
-    assert!(matches!(&ups[0], Update::Health(h) if h.state == SourceState::Connecting));
-    let first_fleet = ups
-        .iter()
-        .position(|u| matches!(u, Update::Fleet(_)))
-        .unwrap();
-    let first_ok = ups
-        .iter()
-        .position(|u| matches!(u, Update::Health(h) if h.state == SourceState::Ok))
-        .unwrap();
-    assert!(first_fleet < first_ok);
-    let lines = kubernetes::check(&config()).await;
-    assert!(lines.iter().all(|l| l.ok), "{lines:#?}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_kubeconfig_is_an_error_not_a_hang() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope");
