@@ -589,3 +589,33 @@ fn every_sort_orders_the_pods_and_marks_its_column() {
     assert!(text.contains("of 5000"), "{text}");
     assert!(text.contains("▶ vllm-qwen3-"), "{text}");
 }
+
+#[test]
+fn overview_puts_a_problem_in_place_of_the_paths_data() {
+    let mut snap = live_fleet_trouble();
+    // Pods of the path forbidden; the ScaledObject gone and KEDA not installed.
+    snap.fleet.problems[0].namespace = "agents".into();
+    snap.fleet.problems[0].message = "forbidden: needs list and watch on pods in agents".into();
+    snap.fleet.problems[0].paths = vec![crate::model::path::PathId::new("eks-qwen3")];
+    let mut keda = snap.fleet.problems[0].clone();
+    keda.resource = "scaledobjects.keda.sh".into();
+    keda.kind = crate::model::update::ProblemKind::NotInstalled;
+    keda.message =
+        "KEDA not installed: the API server does not serve scaledobjects.keda.sh/v1alpha1".into();
+    snap.fleet.problems.push(keda);
+    snap.fleet.scaled_objects.clear();
+    let text = buffer_text(&render(120, 40, &snap, &ui_for(View::Overview), &dark()));
+    assert!(
+        text.contains("EKS Qwen3-4B  ✗ forbidden: needs list and watch on pods"),
+        "{text}"
+    );
+    assert!(text.contains("KEDA ▲ KEDA not installed"), "{text}");
+    assert!(!text.contains("no ScaledObject"), "{text}");
+    // Problems for other paths stay out of this path's lines.
+    for p in snap.fleet.problems.iter_mut() {
+        p.paths = vec![crate::model::path::PathId::new("eks-other")];
+    }
+    let text = buffer_text(&render(120, 40, &snap, &ui_for(View::Overview), &dark()));
+    assert!(text.contains("pods 3/5 ready"), "{text}");
+    assert!(text.contains("no ScaledObject"), "{text}");
+}
