@@ -201,6 +201,7 @@ fn populated_state() -> State {
             created_at: at_ms(0),
             reason: None,
             path: Some(PathId::from("eks-qwen3")),
+            message: None,
         })
         .collect();
     s.apply(Update::Fleet(FleetUpdate::Replace {

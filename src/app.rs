@@ -259,6 +259,13 @@ impl App {
                     self.derive();
                 }
             }
+            Action::Sort => {
+                // Pods only: the ScaledObjects list is short and already in name order.
+                if self.ui.view == View::Fleet && self.ui.fleet.pane == FleetPane::Pods {
+                    self.ui.fleet.sort = self.ui.fleet.sort.next();
+                    self.ui.fleet.selected = 0;
+                }
+            }
             Action::Weights => self.open_editor(false),
             Action::Undo => self.open_editor(true),
         }
@@ -652,4 +659,55 @@ pub async fn run_tui(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::state::PodSort;
+
+    fn app() -> App {
+        App::new(&AppOptions {
+            mode: Mode::Demo,
+            config: Config::demo(),
+            read_only: false,
+            redact: false,
+            theme: Theme::default(),
+            theme_dir: PathBuf::new(),
+            keymap: Keymap::default(),
+            ascii: false,
+            refresh: Duration::from_secs(1),
+            min_frame: Duration::from_millis(100),
+        })
+    }
+
+    fn key(c: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn s_cycles_the_pod_sort_in_the_fleet_view_only() {
+        let mut a = app();
+        a.on_key(key('s'));
+        assert_eq!(a.ui.fleet.sort, PodSort::Name, "not in the Overview");
+        a.on_key(key('3'));
+        a.ui.fleet.selected = 3;
+        a.on_key(key('s'));
+        assert_eq!(a.ui.fleet.sort, PodSort::Phase);
+        assert_eq!(a.ui.fleet.selected, 0, "a new order starts at the top");
+        for _ in 0..PodSort::ALL.len() - 1 {
+            a.on_key(key('s'));
+        }
+        assert_eq!(a.ui.fleet.sort, PodSort::Name, "wraps around");
+        // In the filter prompt, `s` is text.
+        a.on_key(key('/'));
+        a.on_key(key('s'));
+        assert_eq!(a.ui.fleet.filter, "s");
+        assert_eq!(a.ui.fleet.sort, PodSort::Name);
+        a.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+        // The ScaledObjects pane keeps name order.
+        a.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+        a.on_key(key('s'));
+        assert_eq!(a.ui.fleet.sort, PodSort::Name);
+    }
 }

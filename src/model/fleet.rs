@@ -2,7 +2,7 @@
 use crate::model::path::PathId;
 use crate::model::redact::{opt_text, text};
 use crate::model::snapshot::{FleetView, PodView, ScaledObjectView};
-use crate::model::update::{FleetUpdate, Pod, ScaledObject};
+use crate::model::update::{Condition, FleetProblem, FleetUpdate, Pod, ScaledObject};
 use std::collections::{BTreeMap, BTreeSet};
 
 type Key = (String, String);
@@ -12,12 +12,17 @@ pub struct Fleet {
     /// Keyed (namespace, name): iteration is the sorted order the views want.
     pods: BTreeMap<Key, Pod>,
     scaled_objects: BTreeMap<Key, ScaledObject>,
+    /// Resources the source cannot read right now, as last reported.
+    problems: Vec<FleetProblem>,
     /// False until the first fleet update: unknown, not "zero pods".
     known: bool,
 }
 
 /// Upper bound on objects kept (a misbehaving source cannot grow memory without limit).
 const MAX_OBJECTS: usize = 20_000;
+/// Upper bounds on what one object or report may carry into the model.
+const MAX_PROBLEMS: usize = 64;
+const MAX_LIST: usize = 32;
 
 impl Fleet {
     pub fn is_known(&self) -> bool {
@@ -32,7 +37,17 @@ impl Fleet {
         self.scaled_objects.values()
     }
 
+    pub fn problems(&self) -> &[FleetProblem] {
+        &self.problems
+    }
+
     pub fn apply(&mut self, u: FleetUpdate) {
+        if let FleetUpdate::Problems { mut problems } = u {
+            // Problems alone do not make the fleet known: "pods forbidden" is not "zero pods".
+            problems.truncate(MAX_PROBLEMS);
+            self.problems = problems;
+            return;
+        }
         self.known = true;
         match u {
             FleetUpdate::Replace {
@@ -56,6 +71,7 @@ impl Fleet {
             FleetUpdate::ScaledObjectDelete { namespace, name } => {
                 self.scaled_objects.remove(&(namespace, name));
             }
+            FleetUpdate::Problems { .. } => {}
         }
     }
 
@@ -137,6 +153,7 @@ impl Fleet {
                     created_at: p.created_at,
                     reason: opt_text(p.reason.as_deref(), redact),
                     path: p.path.as_ref().map(|id| PathId(text(id.as_str(), redact))),
+                    message: opt_text(p.message.as_deref(), redact),
                 },
             })
             .collect();
@@ -156,21 +173,66 @@ impl Fleet {
                     active: s.active,
                     paused: s.paused,
                     fallback: s.fallback,
-                    triggers: s.triggers.iter().map(|t| text(t, redact)).collect(),
+                    triggers: s
+                        .triggers
+                        .iter()
+                        .take(MAX_LIST)
+                        .map(|t| text(t, redact))
+                        .collect(),
                     failing_triggers: s.failing_triggers,
                     metric_value: s.metric_value.filter(|v| v.is_finite()),
                     metric_target: s.metric_target.filter(|v| v.is_finite()),
                     last_scale: s.last_scale,
                     message: opt_text(s.message.as_deref(), redact),
                     path: s.path.as_ref().map(|id| PathId(text(id.as_str(), redact))),
+                    conditions: conditions(&s.conditions, redact),
+                    hpa_name: opt_text(s.hpa_name.as_deref(), redact),
+                    hpa_conditions: conditions(&s.hpa_conditions, redact),
+                    failing_trigger_names: s
+                        .failing_trigger_names
+                        .iter()
+                        .take(MAX_LIST)
+                        .map(|t| text(t, redact))
+                        .collect(),
+                    metric_name: opt_text(s.metric_name.as_deref(), redact),
                 },
+            })
+            .collect();
+        let problems = self
+            .problems
+            .iter()
+            .map(|p| FleetProblem {
+                resource: text(&p.resource, redact),
+                namespace: text(&p.namespace, redact),
+                kind: p.kind,
+                message: text(&p.message, redact),
+                since: p.since,
+                paths: p
+                    .paths
+                    .iter()
+                    .take(MAX_LIST)
+                    .map(|id| PathId(text(id.as_str(), redact)))
+                    .collect(),
             })
             .collect();
         FleetView {
             pods,
             scaled_objects,
+            problems,
         }
     }
+}
+
+fn conditions(cs: &[Condition], redact: bool) -> Vec<Condition> {
+    cs.iter()
+        .take(MAX_LIST)
+        .map(|c| Condition {
+            kind: text(&c.kind, redact),
+            status: text(&c.status, redact),
+            reason: opt_text(c.reason.as_deref(), redact),
+            message: opt_text(c.message.as_deref(), redact),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -195,10 +257,12 @@ pub(crate) mod tests {
             created_at: at(0),
             reason: None,
             path: Some(PathId::from(path)),
+            message: None,
         }
     }
 
     pub fn so(name: &str, desired: u32, path: Option<&str>) -> ScaledObject {
+        let hpa = format!("keda-hpa-{name}");
         ScaledObject {
             namespace: "agents".into(),
             name: name.into(),
@@ -218,6 +282,11 @@ pub(crate) mod tests {
             last_scale: None,
             message: None,
             path: path.map(PathId::from),
+            conditions: Vec::new(),
+            hpa_name: Some(hpa),
+            hpa_conditions: Vec::new(),
+            failing_trigger_names: Vec::new(),
+            metric_name: None,
         }
     }
 
@@ -288,6 +357,71 @@ pub(crate) mod tests {
             namespace: "x".into(),
             name: "y".into(),
         });
+    }
+
+    #[test]
+    fn problems_replace_and_do_not_make_the_fleet_known() {
+        use crate::model::update::{Condition, ProblemKind};
+        let mut f = Fleet::default();
+        let problem = |msg: &str| FleetProblem {
+            resource: "scaledobjects.keda.sh".into(),
+            namespace: "agents".into(),
+            kind: ProblemKind::Forbidden,
+            message: msg.into(),
+            since: at(0),
+            paths: vec![PathId::from("eks-qwen3")],
+        };
+        f.apply(FleetUpdate::Problems {
+            problems: vec![problem("forbidden: needs list and watch\u{1b}[2J on it")],
+        });
+        // "Forbidden" is not "zero pods": the fleet is still unknown.
+        assert!(!f.is_known());
+        let v = f.view(0, false);
+        assert_eq!(v.problems.len(), 1);
+        assert_eq!(
+            v.problems[0].message,
+            "forbidden: needs list and watch on it"
+        );
+        // Bounded, and replaced wholesale.
+        f.apply(FleetUpdate::Problems {
+            problems: (0..500).map(|i| problem(&format!("p{i}"))).collect(),
+        });
+        assert_eq!(f.problems().len(), MAX_PROBLEMS);
+        f.apply(FleetUpdate::Problems { problems: vec![] });
+        assert!(f.view(0, false).problems.is_empty());
+
+        // Every new remote string is sanitised (and redacted when asked).
+        let mut s = so("vllm-qwen3", 2, Some("eks-qwen3"));
+        s.conditions = vec![Condition {
+            kind: "Ready".into(),
+            status: "False".into(),
+            reason: Some("Bad\u{1b}]0;title\u{7}".into()),
+            message: Some("node ip-10-0-1-23 gone".into()),
+        }];
+        s.hpa_conditions = s.conditions.clone();
+        s.failing_trigger_names = vec!["s0\u{9b}2Jx".into()];
+        s.metric_name = Some("s0-\u{202e}q".into());
+        let mut p = pod("a", Some("n1"), "Pending", false, "eks-qwen3");
+        p.message = Some("0/4 nodes\u{1b}[31m available".into());
+        f.apply(FleetUpdate::Replace {
+            pods: vec![p],
+            scaled_objects: vec![s],
+        });
+        let v = f.view(0, true);
+        assert_eq!(
+            v.pods[0].pod.message.as_deref(),
+            Some("0/4 nodes available")
+        );
+        let o = &v.scaled_objects[0].scaled_object;
+        assert_eq!(o.conditions[0].reason.as_deref(), Some("Bad"));
+        assert_eq!(
+            o.conditions[0].message.as_deref(),
+            Some("node ip-x-x-x-x gone")
+        );
+        assert_eq!(o.hpa_conditions[0].reason.as_deref(), Some("Bad"));
+        assert_eq!(o.failing_trigger_names, ["s0x"]);
+        assert_eq!(o.metric_name.as_deref(), Some("s0-q"));
+        assert_eq!(o.hpa_name.as_deref(), Some("keda-hpa-vllm-qwen3"));
     }
 
     #[test]

@@ -43,7 +43,11 @@ impl Sources {
                     SourceName::CostExplorer => {
                         (config.aws.is_some(), Some(aws.cost_explorer_interval))
                     }
-                    SourceName::Kubernetes => (config.kubernetes.is_some(), None),
+                    // Watches have no poll interval, but a healthy source confirms itself at
+                    // least once a minute (bookmarks, and every watch is renewed after 55 s).
+                    SourceName::Kubernetes => {
+                        (config.kubernetes.is_some(), Some(Duration::from_secs(60)))
+                    }
                     SourceName::Langfuse => (config.langfuse.is_some(), Some(langfuse.interval)),
                     SourceName::Replay => (false, None),
                 };
@@ -236,5 +240,20 @@ mod tests {
             error: None,
         });
         assert_eq!(s.view(at(20), false).len(), 5);
+    }
+
+    #[test]
+    fn a_silent_kubernetes_source_turns_stale() {
+        let mut cfg = Config::demo();
+        cfg.kubernetes = Some(Default::default());
+        let mut s = Sources::new(&cfg, Mode::Live);
+        s.apply(SourceHealth {
+            source: SourceName::Kubernetes,
+            state: SourceState::Ok,
+            last_success: Some(at(0)),
+            error: None,
+        });
+        assert_eq!(s.view(at(200), false)[2].state, SourceState::Ok);
+        assert_eq!(s.view(at(241), false)[2].state, SourceState::Stale);
     }
 }

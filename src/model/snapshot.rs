@@ -2,7 +2,7 @@
 //! Serialises to the `hybridtop.snapshot.v1` JSON schema (DESIGN.md); bulky detail is skipped.
 use crate::model::path::{PathId, Side};
 use crate::model::update::{
-    CostClass, DailyCost, Level, Pod, ScaledObject, SourceName, SourceState,
+    CostClass, DailyCost, FleetProblem, Level, Pod, ScaledObject, SourceName, SourceState,
 };
 use crate::model::weights::Weights;
 use chrono::{DateTime, Utc};
@@ -127,6 +127,10 @@ pub struct PathHistory {
 pub struct FleetView {
     pub pods: Vec<PodView>,
     pub scaled_objects: Vec<ScaledObjectView>,
+    /// Watched resources that cannot be read right now (403, KEDA not installed, …): the views
+    /// name them where that data would be, while the rest keeps updating.
+    #[serde(default)]
+    pub problems: Vec<FleetProblem>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

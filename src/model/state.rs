@@ -438,6 +438,7 @@ impl State {
                     Some(self.fleet.ready_pods(&p.id)),
                     self.fleet
                         .scaled_object_for(&p.id, configured)
+                        .filter(|s| s.replicas_known())
                         .map(|s| s.desired_replicas),
                 )
             } else {

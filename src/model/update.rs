@@ -117,6 +117,65 @@ pub enum FleetUpdate {
         namespace: String,
         name: String,
     },
+    /// The complete list of resources that cannot be watched right now (forbidden, not
+    /// installed, failing), replacing the previous list. Empty when everything is watched.
+    Problems {
+        problems: Vec<FleetProblem>,
+    },
+}
+
+/// One watched resource that cannot be read right now, shown where its data would be.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FleetProblem {
+    /// As RBAC names it: `pods`, `scaledobjects.keda.sh`, `horizontalpodautoscalers.autoscaling`.
+    pub resource: String,
+    pub namespace: String,
+    pub kind: ProblemKind,
+    /// What is wrong and what would fix it, e.g. `forbidden: needs list and watch on
+    /// scaledobjects.keda.sh in agents`.
+    pub message: String,
+    /// When this problem was first seen.
+    pub since: DateTime<Utc>,
+    /// The paths whose data this hides (a path's pods; the paths whose ScaledObject lives in
+    /// that namespace).
+    #[serde(default)]
+    pub paths: Vec<PathId>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    /// 403: RBAC does not allow list/watch.
+    Forbidden,
+    /// 404 on the resource type: the CRD (KEDA) or API version is not served.
+    NotInstalled,
+    /// Any other answer (5xx, 429, unreadable data).
+    Error,
+}
+
+/// A Kubernetes status condition as reported (`type`, `status` True/False/Unknown, `reason`,
+/// `message`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Condition {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub message: Option<String>,
+}
+
+impl Condition {
+    pub fn is_true(&self) -> bool {
+        self.status == "True"
+    }
+}
+
+impl ScaledObject {
+    /// Current/desired replicas come from the HPA KEDA drives (or a paused-replicas count);
+    /// without either they are unknown, not zero.
+    pub fn replicas_known(&self) -> bool {
+        self.hpa_name.is_some() || (self.paused && self.desired_replicas > 0)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -134,6 +193,9 @@ pub struct Pod {
     /// Why the pod is not ready (CrashLoopBackOff, Unschedulable, loading model…).
     pub reason: Option<String>,
     pub path: Option<PathId>,
+    /// Detail for `reason` (the scheduler's or kubelet's message), when there is one.
+    #[serde(default)]
+    pub message: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -158,6 +220,21 @@ pub struct ScaledObject {
     /// Human-readable reason for a non-ready / fallback state.
     pub message: Option<String>,
     pub path: Option<PathId>,
+    /// KEDA's own conditions (Ready, Active, Fallback, Paused, …) with reasons, as reported.
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+    /// The HPA KEDA drives for this ScaledObject (`keda-hpa-<name>`), when one was found.
+    #[serde(default)]
+    pub hpa_name: Option<String>,
+    /// The HPA's conditions (AbleToScale, ScalingActive, ScalingLimited).
+    #[serde(default)]
+    pub hpa_conditions: Vec<Condition>,
+    /// Metric names whose `status.health` is `Failing` (the count is `failing_triggers`).
+    #[serde(default)]
+    pub failing_trigger_names: Vec<String>,
+    /// The external metric `metric_value`/`metric_target` describe (e.g. `s0-aws-sqs-queue`).
+    #[serde(default)]
+    pub metric_name: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

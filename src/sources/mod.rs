@@ -3,6 +3,7 @@
 pub mod aws;
 pub mod cloudwatch;
 pub mod cost_explorer;
+pub mod kubernetes;
 pub mod simulator;
 
 use crate::model::update::Update;

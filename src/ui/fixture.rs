@@ -12,7 +12,8 @@ use crate::model::snapshot::{
     Severity, Snapshot, SourceStatus, SpanView, SCHEMA,
 };
 use crate::model::update::{
-    CostClass, DailyCost, Level, Pod, ScaledObject, SourceName, SourceState,
+    Condition, CostClass, DailyCost, FleetProblem, Level, Pod, ProblemKind, ScaledObject,
+    SourceName, SourceState,
 };
 use crate::model::weights::Weights;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
@@ -131,6 +132,7 @@ fn pod(
             created_at: now - Duration::seconds(age_s),
             reason: reason.map(str::to_string),
             path: Some(PathId::new("eks-qwen3")),
+            message: None,
         },
         age_seconds: age_s as f64,
     }
@@ -565,6 +567,11 @@ pub fn sample_snapshot() -> Snapshot {
             last_scale: Some(now - Duration::seconds(100)),
             message: None,
             path: Some(PathId::new("eks-qwen3")),
+            conditions: Vec::new(),
+            hpa_name: Some("keda-hpa-vllm-qwen3".into()),
+            hpa_conditions: Vec::new(),
+            failing_trigger_names: Vec::new(),
+            metric_name: None,
         },
     };
 
@@ -597,6 +604,7 @@ pub fn sample_snapshot() -> Snapshot {
         fleet: FleetView {
             pods,
             scaled_objects: vec![so],
+            problems: Vec::new(),
         },
         sessions: sessions(),
         cost: CostView {
@@ -678,5 +686,70 @@ pub fn snapshot_with_pods(n: usize) -> Snapshot {
         }
     }
     snap.fleet.pods = pods;
+    snap
+}
+
+/// The sample, as the live Kubernetes source reports trouble: the API unreachable for 2
+/// minutes, pods forbidden in a second namespace, KEDA's and the HPA's conditions (fallback,
+/// scaling limited), a pod with the scheduler's message.
+pub fn live_fleet_trouble() -> Snapshot {
+    let mut snap = sample_snapshot();
+    snap.mode = Mode::Live;
+    let now = snap.generated_at;
+    for s in snap.sources.iter_mut() {
+        s.simulated = false;
+        if s.name == SourceName::Kubernetes {
+            s.state = SourceState::Error;
+            s.last_success = Some(now - Duration::seconds(120));
+            s.age_seconds = Some(120.0);
+            s.error = Some(
+                "Kubernetes API unreachable at https://ABCDEF.gr7.us-east-2.eks.amazonaws.com: tcp connect error: Connection refused (os error 111)"
+                    .into(),
+            );
+        }
+    }
+    let cond = |kind: &str, status: &str, reason: &str| Condition {
+        kind: kind.into(),
+        status: status.into(),
+        reason: Some(reason.into()),
+        message: None,
+    };
+    if let Some(so) = snap.fleet.scaled_objects.first_mut() {
+        let so = &mut so.scaled_object;
+        so.fallback = true;
+        so.failing_triggers = 1;
+        so.failing_trigger_names = vec!["s1-aws-sqs-queue".into()];
+        so.message = Some("failing: s1-aws-sqs-queue".into());
+        so.conditions = vec![
+            cond("Ready", "True", "ScaledObjectReady"),
+            cond("Active", "True", "ScalerActive"),
+            cond("Fallback", "True", "FallbackExists"),
+            cond("Paused", "False", "ScaledObjectUnpaused"),
+        ];
+        so.hpa_conditions = vec![
+            cond("AbleToScale", "True", "ReadyForNewScale"),
+            cond("ScalingActive", "True", "ValidMetricFound"),
+            cond("ScalingLimited", "True", "TooManyReplicas"),
+        ];
+        so.metric_name = Some("s0-prometheus".into());
+    }
+    if let Some(p) = snap
+        .fleet
+        .pods
+        .iter_mut()
+        .find(|p| p.pod.phase == "Pending")
+    {
+        p.pod.reason = Some("Unschedulable".into());
+        p.pod.message = Some("0/4 nodes are available: 4 Insufficient nvidia.com/gpu.".into());
+        p.pod.node = None;
+    }
+    snap.fleet.problems = vec![FleetProblem {
+        resource: "pods".into(),
+        namespace: "agents-canary".into(),
+        kind: ProblemKind::Forbidden,
+        message: "forbidden: needs list and watch on pods in agents-canary".into(),
+        since: now - Duration::seconds(300),
+        paths: Vec::new(),
+    }];
     snap
 }

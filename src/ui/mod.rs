@@ -231,6 +231,7 @@ fn hints(cx: &Ctx) -> &'static [(Action, &'static str)] {
             (Action::Up, "up"),
             (Action::Open, "switch pane"),
             (Action::Filter, "filter"),
+            (Action::Sort, "sort"),
             (Action::Help, "help"),
             (Action::Quit, "quit"),
         ],

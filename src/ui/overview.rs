@@ -1,12 +1,13 @@
 //! Overview: routing split, latency, cost, fleet summary, sources, alerts, recent sessions.
 use super::paint::{
-    bar, draw_box, flex, l, put, put_right, r, repeat, spark, split_h, take_top, Col, Ctx, Cursor,
-    Tier,
+    bar, draw_box, flex, l, put, put_head_tail, put_right, r, repeat, spark, split_h, take_top,
+    Col, Ctx, Cursor, Tier,
 };
 use super::parts::{self, latency_level, Level3};
 use super::text::{self, width};
 use crate::model::path::Side;
 use crate::model::snapshot::PathView;
+use crate::model::update::ProblemKind;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -467,10 +468,26 @@ fn fleet(buf: &mut Buffer, area: Rect, cx: &Ctx) {
         if y >= inner.bottom() {
             return;
         }
+        // Problems that hide this path's data are said in its place.
+        let problem = |pods: bool| {
+            snap.fleet
+                .problems
+                .iter()
+                .find(|q| (q.resource == "pods") == pods && q.paths.contains(&p.id))
+        };
+        let problem_style = |q: &crate::model::update::FleetProblem| match q.kind {
+            ProblemKind::NotInstalled => (g.warn, st.warn),
+            _ => (g.crit, st.crit),
+        };
         // Line 1: label, ready/desired pods.
         let mut c = Cursor::new(inner, y);
         c.text(buf, &p.label, st.text, g);
         c.skip(2);
+        if let Some(q) = problem(true) {
+            let (sym, style) = problem_style(q);
+            c.text(buf, &format!("{sym} {}", q.message), style, g);
+            y += 1;
+        }
         let (ready, desired) = (p.ready_pods, p.desired_pods);
         let num = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_else(|| g.none.into());
         let pods = format!("pods {}/{} ready", num(ready), num(desired));
@@ -480,10 +497,12 @@ fn fleet(buf: &mut Buffer, area: Rect, cx: &Ctx) {
             (Some(_), Some(_)) => (g.warn, st.warn),
             _ => (g.none, st.dim),
         };
-        c.text(buf, sym, style, g);
-        c.skip(1);
-        c.text(buf, &pods, style, g);
-        y += 1;
+        if problem(true).is_none() {
+            c.text(buf, sym, style, g);
+            c.skip(1);
+            c.text(buf, &pods, style, g);
+            y += 1;
+        }
         if y >= inner.bottom() {
             return;
         }
@@ -505,20 +524,20 @@ fn fleet(buf: &mut Buffer, area: Rect, cx: &Ctx) {
                         c.skip(1);
                     }
                 }
-                let reps = if compact {
-                    format!(
-                        "{} {}{}{}",
-                        g.dot, so.current_replicas, g.arrow, so.desired_replicas
+                let (cur, des) = if so.replicas_known() {
+                    (
+                        so.current_replicas.to_string(),
+                        so.desired_replicas.to_string(),
                     )
                 } else {
+                    (g.none.to_string(), g.none.to_string())
+                };
+                let reps = if compact {
+                    format!("{} {cur}{}{des}", g.dot, g.arrow)
+                } else {
                     format!(
-                        "{} replicas {}{}{} (min {}, max {})",
-                        g.dot,
-                        so.current_replicas,
-                        g.arrow,
-                        so.desired_replicas,
-                        so.min_replicas,
-                        so.max_replicas
+                        "{} replicas {cur}{}{des} (min {}, max {})",
+                        g.dot, g.arrow, so.min_replicas, so.max_replicas
                     )
                 };
                 c.text(buf, &reps, st.text, g);
@@ -534,11 +553,24 @@ fn fleet(buf: &mut Buffer, area: Rect, cx: &Ctx) {
                     c.text(buf, &f, st.crit, g);
                 }
             }
-            None => c.text(buf, "no ScaledObject", st.dim, g),
+            None => match problem(false) {
+                Some(q) => {
+                    let (sym, style) = problem_style(q);
+                    c.text(buf, &format!("{sym} {}", q.message), style, g);
+                }
+                None => c.text(buf, "no ScaledObject", st.dim, g),
+            },
         }
         y += 1;
         if y >= inner.bottom() {
             return;
+        }
+        // Line 3, when the API is out of reach: the pods above are as of the last data.
+        if let Some((head, tail, style)) = parts::kube_trouble(snap, g, st) {
+            let w = inner.width.saturating_sub(2);
+            put_head_tail(buf, inner.x + 2, y, w, &head, &tail, style, g);
+            y += 1;
+            continue;
         }
         // Line 3: how many pods are not ready; then one line per such pod while rows remain
         // (keeping 3 rows for each EKS path still to come).

@@ -76,6 +76,24 @@ pub fn put(buf: &mut Buffer, x: u16, y: u16, max: u16, s: &str, style: Style, g:
     end.saturating_sub(x)
 }
 
+/// `head` then `tail` in `w` cells, cutting `head` rather than `tail` when they do not both fit
+/// (so "… — last data 2m ago" stays readable however long the error is).
+#[allow(clippy::too_many_arguments)]
+pub fn put_head_tail(
+    buf: &mut Buffer,
+    x: u16,
+    y: u16,
+    w: u16,
+    head: &str,
+    tail: &str,
+    style: Style,
+    g: &Glyphs,
+) {
+    let tw = (width(tail) as u16).min(w);
+    let used = put(buf, x, y, w - tw, head, style, g);
+    put(buf, x + used, y, w - used, tail, style, g);
+}
+
 /// Right-align `s` in the `w` cells starting at x.
 pub fn put_right(buf: &mut Buffer, x: u16, y: u16, w: u16, s: &str, style: Style, g: &Glyphs) {
     if w == 0 {

@@ -159,6 +159,35 @@ pub fn keda_states(so: &ScaledObject, st: &Styles) -> [(&'static str, Style); 4]
     ]
 }
 
+/// When the Kubernetes source is in error or stale: the problem and, to keep whole, the age
+/// of the data still shown (`✗ Kubernetes API unreachable at URL`, ` — last data 2m ago`).
+pub fn kube_trouble(
+    snap: &crate::model::snapshot::Snapshot,
+    g: &Glyphs,
+    st: &Styles,
+) -> Option<(String, String, Style)> {
+    use crate::model::update::SourceName;
+    let s = snap
+        .sources
+        .iter()
+        .find(|s| s.name == SourceName::Kubernetes)?;
+    let (sym, style) = match s.state {
+        SourceState::Error => (g.crit, st.crit),
+        SourceState::Stale => (g.stale, st.warn),
+        _ => return None,
+    };
+    let what = s.error.as_deref().unwrap_or("Kubernetes data is stale");
+    let age = match s.age_seconds {
+        Some(a) => format!(
+            " {} last data {} ago",
+            g.none,
+            super::text::age(Some(a), g.none)
+        ),
+        None => format!(" {} no data yet", g.none),
+    };
+    Some((format!("{sym} {what}"), age, style))
+}
+
 /// `5m`, `90s`, `1h`.
 pub fn window_text(secs: u64) -> String {
     if secs >= 3600 && secs.is_multiple_of(3600) {

@@ -58,11 +58,72 @@ pub enum FleetPane {
     ScaledObjects,
 }
 
+/// The pods table's sort column. Each sorts the way an incident wants it: problems first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum PodSort {
+    /// namespace/name, as listed (the default).
+    #[default]
+    Name,
+    /// Failed, Unknown, Pending before Running.
+    Phase,
+    /// Not ready first.
+    Ready,
+    /// Most restarts first.
+    Restarts,
+    /// Youngest first.
+    Age,
+    /// By node; unscheduled last.
+    Node,
+    /// Pods with a reason first, by reason.
+    Reason,
+}
+
+impl PodSort {
+    pub const ALL: [PodSort; 7] = [
+        PodSort::Name,
+        PodSort::Phase,
+        PodSort::Ready,
+        PodSort::Restarts,
+        PodSort::Age,
+        PodSort::Node,
+        PodSort::Reason,
+    ];
+    pub fn next(self) -> PodSort {
+        let i = PodSort::ALL.iter().position(|s| *s == self).unwrap_or(0);
+        PodSort::ALL[(i + 1) % PodSort::ALL.len()]
+    }
+    /// The column heading it sorts by.
+    pub fn column(self) -> &'static str {
+        match self {
+            PodSort::Name => "name",
+            PodSort::Phase => "phase",
+            PodSort::Ready => "ready",
+            PodSort::Restarts => "rst",
+            PodSort::Age => "age",
+            PodSort::Node => "node",
+            PodSort::Reason => "reason",
+        }
+    }
+    /// How the title says it.
+    pub fn label(self) -> &'static str {
+        match self {
+            PodSort::Name => "name",
+            PodSort::Phase => "phase (problems first)",
+            PodSort::Ready => "not ready first",
+            PodSort::Restarts => "most restarts",
+            PodSort::Age => "youngest",
+            PodSort::Node => "node",
+            PodSort::Reason => "reason",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct FleetUi {
     pub pane: FleetPane,
     pub selected: usize,
     pub filter: String,
+    pub sort: PodSort,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! View tests: insta snapshots of `TestBackend` buffers with styles, themes, ASCII mode, resize.
-use super::fixture::{sample_snapshot, snapshot_with_pods, OPEN_SESSION};
-use super::state::{FleetPane, Toast, ToastLevel, UiState, View};
+use super::fixture::{live_fleet_trouble, sample_snapshot, snapshot_with_pods, OPEN_SESSION};
+use super::state::{FleetPane, PodSort, Toast, ToastLevel, UiState, View};
 use super::theme::{Styles, Theme, ThemeError};
 use super::{buffer_text, buffer_to_styled_text, draw};
 use crate::model::snapshot::Snapshot;
@@ -481,4 +481,156 @@ fn traces_filter_matches_words_and_ids() {
     assert_eq!(count("7f3a21"), 1);
     assert!(count("sonnet") >= 8);
     assert_eq!(count("nothing-like-this"), 0);
+}
+
+// ---------------------------------------------------------------- live Kubernetes states
+
+fn live_styled(w: u16, h: u16, ui: &UiState) -> String {
+    buffer_to_styled_text(&render(w, h, &live_fleet_trouble(), ui, &dark()))
+}
+
+#[test]
+fn fleet_live_trouble_80x24() {
+    insta::assert_snapshot!(live_styled(80, 24, &ui_for(View::Fleet)));
+}
+
+#[test]
+fn fleet_live_trouble_sorted_120x36() {
+    let mut ui = ui_for(View::Fleet);
+    ui.fleet.sort = PodSort::Restarts;
+    insta::assert_snapshot!(live_styled(120, 36, &ui));
+}
+
+#[test]
+fn overview_live_trouble_80x24() {
+    insta::assert_snapshot!(live_styled(80, 24, &ui_for(View::Overview)));
+}
+
+#[test]
+fn api_unreachable_keeps_the_age_of_the_data_visible() {
+    let snap = live_fleet_trouble();
+    for view in [View::Fleet, View::Overview] {
+        for (w, h) in [(80, 24), (120, 36), (200, 50)] {
+            let text = buffer_text(&render(w, h, &snap, &ui_for(view), &dark()));
+            assert!(
+                text.contains("last data 2m ago"),
+                "{view:?} {w}x{h}\n{text}"
+            );
+        }
+    }
+    let text = buffer_text(&render(200, 50, &snap, &ui_for(View::Fleet), &dark()));
+    assert!(
+        text.contains(
+            "✗ Kubernetes API unreachable at https://ABCDEF.gr7.us-east-2.eks.amazonaws.com"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("forbidden: needs list and watch on pods in agents-canary"));
+    assert!(text.contains("HPA keda-hpa-vllm-qwen3: AbleToScale=True ReadyForNewScale"));
+    assert!(text.contains("ScalingLimited=True TooManyReplicas"));
+    assert!(text.contains("Unschedulable: 0/4 nodes are available"));
+}
+
+fn pod_rows(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.split_whitespace().find(|w| w.starts_with("vllm-qwen3-")))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn every_sort_orders_the_pods_and_marks_its_column() {
+    let snap = sample_snapshot();
+    let mut ui = ui_for(View::Fleet);
+    let order = |ui: &UiState| pod_rows(&buffer_text(&render(200, 50, &snap, ui, &dark())));
+    let by_name = order(&ui);
+    assert_eq!(by_name.len(), 5);
+    let mut seen = vec![by_name.clone()];
+    let mut sort = PodSort::Name;
+    for _ in 0..PodSort::ALL.len() - 1 {
+        sort = sort.next();
+        ui.fleet.sort = sort;
+        let text = buffer_text(&render(200, 50, &snap, &ui, &dark()));
+        assert!(
+            text.contains(&format!("sorted: {}", sort.label())),
+            "{sort:?}\n{text}"
+        );
+        let mark = match sort.column() {
+            "ready" => "rdy↓".to_string(),
+            c => format!("{c}↓"),
+        };
+        assert!(text.contains(&mark), "{sort:?}\n{text}");
+        let rows = pod_rows(&text);
+        let mut sorted = rows.clone();
+        sorted.sort();
+        assert_eq!(sorted, {
+            let mut b = by_name.clone();
+            b.sort();
+            b
+        });
+        seen.push(rows);
+    }
+    assert_eq!(sort.next(), PodSort::Name);
+    // Most restarts first: uvwxy (7), klmno (1), then the rest by name.
+    ui.fleet.sort = PodSort::Restarts;
+    assert_eq!(
+        order(&ui)[..2],
+        ["vllm-qwen3-7d9f8c6b5-uvwxy", "vllm-qwen3-7d9f8c6b5-klmno"]
+    );
+    // Not ready first; phase puts Pending before Running; youngest first.
+    ui.fleet.sort = PodSort::Ready;
+    assert_eq!(
+        order(&ui)[..2],
+        ["vllm-qwen3-7d9f8c6b5-pqrst", "vllm-qwen3-7d9f8c6b5-uvwxy"]
+    );
+    ui.fleet.sort = PodSort::Phase;
+    assert_eq!(order(&ui)[0], "vllm-qwen3-7d9f8c6b5-pqrst");
+    ui.fleet.sort = PodSort::Age;
+    assert_eq!(order(&ui)[0], "vllm-qwen3-7d9f8c6b5-pqrst");
+    // The selection follows the sorted order, and a filter still applies.
+    ui.fleet.sort = PodSort::Restarts;
+    ui.fleet.selected = 1;
+    let text = buffer_text(&render(200, 50, &snap, &ui, &dark()));
+    assert!(text.contains("▶ vllm-qwen3-7d9f8c6b5-klmno"), "{text}");
+    ui.fleet.filter = "crash".into();
+    ui.fleet.selected = 0;
+    assert_eq!(order(&ui), ["vllm-qwen3-7d9f8c6b5-uvwxy"]);
+    // At 5,000 pods, sorted, the window is still the selection's.
+    let big = snapshot_with_pods(5_000);
+    let mut ui = ui_for(View::Fleet);
+    ui.fleet.sort = PodSort::Restarts;
+    ui.fleet.selected = 3_000;
+    let text = buffer_text(&render(120, 40, &big, &ui, &dark()));
+    assert!(text.contains("of 5000"), "{text}");
+    assert!(text.contains("▶ vllm-qwen3-"), "{text}");
+}
+
+#[test]
+fn overview_puts_a_problem_in_place_of_the_paths_data() {
+    let mut snap = live_fleet_trouble();
+    // Pods of the path forbidden; the ScaledObject gone and KEDA not installed.
+    snap.fleet.problems[0].namespace = "agents".into();
+    snap.fleet.problems[0].message = "forbidden: needs list and watch on pods in agents".into();
+    snap.fleet.problems[0].paths = vec![crate::model::path::PathId::new("eks-qwen3")];
+    let mut keda = snap.fleet.problems[0].clone();
+    keda.resource = "scaledobjects.keda.sh".into();
+    keda.kind = crate::model::update::ProblemKind::NotInstalled;
+    keda.message =
+        "KEDA not installed: the API server does not serve scaledobjects.keda.sh/v1alpha1".into();
+    snap.fleet.problems.push(keda);
+    snap.fleet.scaled_objects.clear();
+    let text = buffer_text(&render(120, 40, &snap, &ui_for(View::Overview), &dark()));
+    assert!(
+        text.contains("EKS Qwen3-4B  ✗ forbidden: needs list and watch on pods"),
+        "{text}"
+    );
+    assert!(text.contains("KEDA ▲ KEDA not installed"), "{text}");
+    assert!(!text.contains("no ScaledObject"), "{text}");
+    // Problems for other paths stay out of this path's lines.
+    for p in snap.fleet.problems.iter_mut() {
+        p.paths = vec![crate::model::path::PathId::new("eks-other")];
+    }
+    let text = buffer_text(&render(120, 40, &snap, &ui_for(View::Overview), &dark()));
+    assert!(text.contains("pods 3/5 ready"), "{text}");
+    assert!(text.contains("no ScaledObject"), "{text}");
 }

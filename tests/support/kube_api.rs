@@ -257,6 +257,10 @@ struct Store {
     bookmark_interval: Duration,
     open_watches: usize,
     uid_seq: u64,
+    /// Ids handed to watches as they open.
+    watch_seq: u64,
+    /// Watches with an id below this go silent forever (a stalled connection).
+    stall_below: u64,
 }
 
 struct Shared {
@@ -316,6 +320,8 @@ impl KubeApiServer {
             bookmark_interval: Duration::from_secs(1),
             open_watches: 0,
             uid_seq: 0,
+            watch_seq: 0,
+            stall_below: 0,
         };
         let shared = Arc::new(Shared {
             store: Mutex::new(store),
@@ -552,6 +558,14 @@ impl KubeApiServer {
         self.compact();
         self.shared.lock().expire_epoch += 1;
         self.shared.notify();
+    }
+
+    /// Every watch open right now stops sending anything — no events, no bookmarks, no end —
+    /// while keeping its connection open, as a connection silently lost in a NAT or load
+    /// balancer does. Watches opened afterwards work normally.
+    pub fn stall_open_watches(&self) {
+        let mut s = self.shared.lock();
+        s.stall_below = s.watch_seq;
     }
 
     /// Watches currently streaming.
@@ -1757,6 +1771,7 @@ struct WatchState {
     next_bookmark: Instant,
     epoch: u64,
     done: bool,
+    id: u64,
     _guard: WatchGuard,
 }
 
@@ -1785,6 +1800,8 @@ impl WatchState {
         rx.borrow_and_update();
         let mut s = shared.lock();
         s.open_watches += 1;
+        s.watch_seq += 1;
+        let id = s.watch_seq - 1;
         let mut st = WatchState {
             shared: shared.clone(),
             rx,
@@ -1798,6 +1815,7 @@ impl WatchState {
             next_bookmark: Instant::now() + s.bookmark_interval,
             epoch: s.expire_epoch,
             done: false,
+            id,
             _guard: WatchGuard(shared.clone()),
         };
         if rv_param.is_empty() || rv_param == "0" || initial_events {
@@ -1892,6 +1910,10 @@ impl WatchState {
 
 async fn watch_step(mut st: WatchState) -> Option<(Bytes, WatchState)> {
     loop {
+        if st.id < st.shared.lock().stall_below {
+            // Stalled: hold the connection open and never say another word.
+            std::future::pending::<()>().await;
+        }
         if let Some(b) = st.queue.pop_front() {
             return Some((b, st));
         }

@@ -256,6 +256,23 @@ fn cost_formulas_through_the_state() {
         2.012 / (300.0 * 60.0) * 1000.0
     ));
     assert_eq!((q.ready_pods, q.desired_pods), (Some(2), Some(4)));
+    // Without an HPA behind the ScaledObject the desired count is unknown, not 0.
+    let mut orphan = so("vllm-qwen3", 4, None);
+    orphan.hpa_name = None;
+    orphan.desired_replicas = 0;
+    let mut s2 = State::new(&Config::demo(), Mode::Live);
+    s2.apply(Update::Fleet(FleetUpdate::Replace {
+        pods: vec![pod(
+            "q-1",
+            Some("ip-10-0-1-1"),
+            "Running",
+            true,
+            "eks-qwen3",
+        )],
+        scaled_objects: vec![orphan],
+    }));
+    let q2 = &s2.snapshot(&opts()).paths[0];
+    assert_eq!((q2.ready_pods, q2.desired_pods), (Some(1), None));
     assert_eq!(snap.paths[1].cost.usd_per_hour, None, "haiku: no data yet");
     assert_eq!(snap.paths[1].cost.usd_per_1k_requests, None);
     let est = snap.cost.estimated_usd_per_hour.unwrap();

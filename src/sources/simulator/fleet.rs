@@ -515,6 +515,7 @@ impl Fleet {
                     created_at: start + ChronoDuration::milliseconds(p.created_ms),
                     reason,
                     path: Some(self.path.clone()),
+                    message: None,
                 }
             })
             .collect()
@@ -541,6 +542,12 @@ impl Fleet {
             last_scale: Some(start + ChronoDuration::milliseconds(self.last_scale_ms)),
             message: None,
             path: Some(self.path.clone()),
+            conditions: Vec::new(),
+            // The model scales through an HPA as KEDA does; its numbers are known.
+            hpa_name: Some(format!("keda-hpa-{}", self.name)),
+            hpa_conditions: Vec::new(),
+            failing_trigger_names: Vec::new(),
+            metric_name: None,
         }
     }
 
