@@ -31,6 +31,9 @@ fn may_match(s: &str) -> bool {
     b.windows(4).any(|w| w.eq_ignore_ascii_case(b"user"))
 }
 
+/// What a user id becomes under `--redact`.
+pub const USER_MASK: &str = "user-***";
+
 /// Mask personal and account identifiers in `s`.
 pub fn redact(s: &str) -> Cow<'_, str> {
     if !may_match(s) {

@@ -15,8 +15,9 @@ use crate::model::quantile::{self, Sketch, WeightedQuantiles};
 use crate::model::redact::{opt_text, text};
 use crate::model::snapshot::{
     class_key, CostView, Mode, PathCost, PathHistory, PathView, Quantiles, RouterView, SessionRow,
-    SessionsView, Snapshot, SCHEMA,
+    SessionsView, Snapshot, TrafficSource, SCHEMA,
 };
+use crate::model::trace_traffic::TraceTraffic;
 use crate::model::update::{BilledCost, Update, WeightsReport};
 use crate::model::weights::Weights;
 use crate::model::window::{PathWindow, Timeline, WindowStats, HISTORY_POINTS};
@@ -46,6 +47,12 @@ struct PathState {
     eks: EksPath,
     agentcore: AgentcorePath,
     window: PathWindow,
+    /// Requests and latency from Langfuse root observations (EKS paths): used when no
+    /// `Update::Traffic` for the path falls in the window, so a metric source and the traces
+    /// never add up (the simulator reports EKS traffic directly and wins).
+    traces: PathWindow,
+    /// End of the newest `Update::Traffic` for this path.
+    last_traffic_ms: Option<i64>,
     /// Traffic or usage was ever seen (cost is unknown, not zero, before).
     seen: bool,
 }
@@ -76,6 +83,7 @@ pub struct State {
     router: Option<WeightsReport>,
     billed: Option<BilledCost>,
     correlator: Correlator,
+    trace_traffic: TraceTraffic,
     session_cache: Mutex<Option<SessionCache>>,
     last_sweep_ms: Option<i64>,
     stamped_idx: Option<i64>,
@@ -116,6 +124,8 @@ impl State {
                 eks: p.eks.clone().unwrap_or_default(),
                 agentcore: p.agentcore.clone().unwrap_or_default(),
                 window: PathWindow::new(&tl),
+                traces: PathWindow::new(&tl),
+                last_traffic_ms: None,
                 seen: false,
             })
             .collect();
@@ -162,6 +172,7 @@ impl State {
             router: None,
             billed: None,
             correlator,
+            trace_traffic: TraceTraffic::new(),
             session_cache: Mutex::new(None),
             last_sweep_ms: None,
             stamped_idx: None,
@@ -225,6 +236,8 @@ impl State {
                 self.tl.first_data_ms = Some(self.tl.first_data_ms.map_or(s, |f| f.min(s)));
                 let p = &mut self.paths[i];
                 p.window.add_traffic(&self.tl, &b);
+                let end = to_ms(b.end).max(to_ms(b.start));
+                p.last_traffic_ms = Some(p.last_traffic_ms.map_or(end, |l| l.max(end)));
                 p.seen = true;
             }
             Update::Usage(u) => {
@@ -248,6 +261,7 @@ impl State {
                 self.stamp_nodes();
             }
             Update::Observations { items } => {
+                self.count_roots(&items);
                 self.correlator.ingest_batch(items);
             }
             Update::Health(h) => self.sources.apply(h),
@@ -280,7 +294,46 @@ impl State {
         if self.last_sweep_ms.is_none_or(|l| now - l >= SWEEP_EVERY_MS) {
             self.last_sweep_ms = Some(now);
             self.correlator.sweep(correlation::ms_to_time(now));
+            // Roots older than the ring can never be counted again: forget them.
+            let horizon = (self.tl.now_idx() + 1 - self.tl.ring_len) * self.tl.bucket_ms;
+            self.trace_traffic.prune(horizon);
         }
+    }
+
+    /// Root observations of EKS paths as requests (see `PathState::traces`).
+    fn count_roots(&mut self, items: &[crate::model::update::Observation]) {
+        let corr = &self.correlator;
+        let requests = self.trace_traffic.ingest(items, |o| corr.attribute(o));
+        for r in requests {
+            let Some(p) = self.paths.get_mut(r.path) else {
+                continue;
+            };
+            if p.kind != Side::Eks {
+                continue;
+            }
+            p.traces
+                .add_request(&self.tl, r.start_ms, r.latency_ms, r.error);
+            // Rates divide by the span since the first data: a trace-only path has data too.
+            if self.tl.accepts(self.tl.idx(r.start_ms)) {
+                let f = self
+                    .tl
+                    .first_data_ms
+                    .map_or(r.start_ms, |f| f.min(r.start_ms));
+                self.tl.first_data_ms = Some(f);
+            }
+        }
+    }
+
+    /// Which window gives a path's rate and latency: its metrics while any fall in the window,
+    /// else (EKS) its traces when they hold requests.
+    fn traffic_window<'a>(&self, p: &'a PathState) -> (&'a PathWindow, Option<TrafficSource>) {
+        let from = self.tl.window_first_idx() * self.tl.bucket_ms;
+        let metrics = p.last_traffic_ms.is_some_and(|t| t >= from);
+        if !metrics && p.kind == Side::Eks && p.traces.has_requests(&self.tl) {
+            return (&p.traces, Some(TrafficSource::Traces));
+        }
+        let src = p.last_traffic_ms.map(|_| TrafficSource::Metrics);
+        (&p.window, src)
     }
 
     /// Record each EKS path's GPU nodes in the current bucket (for the $/h sparkline).
@@ -336,18 +389,16 @@ impl State {
         let now = correlation::ms_to_time(now_ms);
         let redact = opts.redact;
         let covered = self.tl.covered_secs();
-        let aggs: Vec<WindowStats> = self
-            .paths
-            .iter()
-            .map(|p| p.window.aggregate(&self.tl))
-            .collect();
+        let sourced: Vec<(&PathWindow, Option<TrafficSource>)> =
+            self.paths.iter().map(|p| self.traffic_window(p)).collect();
+        let aggs: Vec<WindowStats> = sourced.iter().map(|(w, _)| w.aggregate(&self.tl)).collect();
         let total_requests: f64 = aggs.iter().map(|a| a.requests).sum();
         let weights = self.router.as_ref().map(|r| &r.weights);
 
         let mut overall_sketch = Sketch::new();
         let mut overall_q = WeightedQuantiles::default();
         let mut paths: Vec<PathView> = Vec::with_capacity(self.paths.len());
-        for (p, a) in self.paths.iter().zip(&aggs) {
+        for ((p, a), (_, traffic_source)) in self.paths.iter().zip(&aggs).zip(&sourced) {
             overall_sketch.merge(&a.sketch);
             overall_q.merge(&a.quantiles);
             let per_min = |count: f64| covered.map_or(0.0, |c| fin(count / c * 60.0));
@@ -393,6 +444,7 @@ impl State {
                     usd_per_1k_requests: cost::usd_per_1k_requests(usd_per_hour, rpm),
                     projected_usd_per_month: cost::projected_month(usd_per_hour),
                 },
+                traffic_source: *traffic_source,
                 ready_pods,
                 desired_pods,
                 history: PathHistory::default(),
@@ -539,16 +591,20 @@ impl State {
             };
         }
         let mut nodes: Vec<f64> = vec![0.0; self.paths.len()];
+        let windows: Vec<&PathWindow> = self
+            .paths
+            .iter()
+            .map(|p| self.traffic_window(p).0)
+            .collect();
         for idx in lo..=now_idx {
             let secs = self.tl.bucket_covered_secs(idx);
-            let total: f64 = self
-                .paths
+            let total: f64 = windows
                 .iter()
-                .filter_map(|p| p.window.bucket(idx))
+                .filter_map(|w| w.bucket(idx))
                 .map(|b| b.requests)
                 .sum();
             for (i, (p, v)) in self.paths.iter().zip(paths.iter_mut()).enumerate() {
-                let b = p.window.bucket(idx);
+                let b = windows[i].bucket(idx);
                 let req = b.map_or(0.0, |b| b.requests);
                 let h = &mut v.history;
                 h.requests_per_minute.push(fin(req / secs * 60.0));
@@ -572,7 +628,8 @@ impl State {
                         tokens + usage
                     }),
                     Side::Eks => {
-                        if let Some(g) = b.and_then(|b| b.gpu_nodes) {
+                        // GPU nodes are stamped on the metrics window whatever gives the rate.
+                        if let Some(g) = p.window.bucket(idx).and_then(|b| b.gpu_nodes) {
                             nodes[i] = g;
                         }
                         nodes[i] * p.eks.gpu_node_usd_per_hour
