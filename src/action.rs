@@ -29,11 +29,12 @@ pub enum Action {
     Pause,
     Weights,
     Undo,
+    TraceUrl,
 }
 
 impl Action {
     /// Every action with its config name, default keys and help text, in help order.
-    pub const ALL: [(Action, &'static str, &'static [&'static str], &'static str); 22] = [
+    pub const ALL: [(Action, &'static str, &'static [&'static str], &'static str); 23] = [
         (Action::Quit, "quit", &["q", "ctrl-c"], "quit"),
         (Action::Help, "help", &["?"], "help"),
         (Action::NextView, "next_view", &["tab"], "next view"),
@@ -66,6 +67,7 @@ impl Action {
         (Action::Pause, "pause", &["p"], "pause / freeze the display"),
         (Action::Weights, "weights", &["w"], "router weights editor"),
         (Action::Undo, "undo", &["u"], "undo last weight change"),
+        (Action::TraceUrl, "trace_url", &["o"], "Langfuse trace URL"),
     ];
 
     pub fn name(self) -> &'static str {

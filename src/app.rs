@@ -48,6 +48,8 @@ pub struct App {
     /// The help view toggled from this view.
     help_return: Option<View>,
     toast_at: Option<Instant>,
+    /// Langfuse web base URL for trace links (`o`); `None` without `[langfuse]`.
+    langfuse_base: Option<String>,
 }
 
 impl App {
@@ -89,6 +91,7 @@ impl App {
             stale: false,
             help_return: None,
             toast_at: None,
+            langfuse_base: crate::sources::langfuse::web_base_url(&opts.config),
         }
     }
 
@@ -178,6 +181,10 @@ impl App {
     }
 
     pub fn on_action(&mut self, a: Action) {
+        // The URL popup closes on any other key; `Esc` only closes it.
+        if a != Action::TraceUrl && self.ui.traces.url.take().is_some() && a == Action::Back {
+            return;
+        }
         match a {
             Action::Quit => self.quit = true,
             Action::Help | Action::ViewHelp => {
@@ -214,6 +221,7 @@ impl App {
                     self.derive();
                 }
             }
+            Action::TraceUrl => self.trace_url(),
             Action::Weights | Action::Undo => {
                 if self.read_only {
                     self.toast(
@@ -223,6 +231,56 @@ impl App {
                 } else {
                     self.toast(ToastLevel::Info, "the weights editor is not available yet");
                 }
+            }
+        }
+    }
+
+    /// `o` in the Traces view: show the Langfuse URL of the selected span's trace (waterfall) or
+    /// of the selected session's first linked trace (list), ready to copy; `o` again hides it.
+    fn trace_url(&mut self) {
+        if self.ui.view != View::Traces {
+            return;
+        }
+        if self.ui.traces.url.take().is_some() {
+            return;
+        }
+        let detail = match &self.ui.traces.open {
+            Some(_) => self.snapshot.sessions.detail.clone(),
+            None => crate::ui::traces_rows(&self.snapshot, &self.ui)
+                .nth(self.ui.traces.selected)
+                .map(|r| r.session_id.clone())
+                .and_then(|id| {
+                    self.state
+                        .correlator()
+                        .detail(&id, self.state.now(), self.redact)
+                }),
+        };
+        let Some(d) = detail else {
+            self.toast(ToastLevel::Info, "no session selected");
+            return;
+        };
+        let selected = self
+            .ui
+            .traces
+            .open
+            .as_ref()
+            .and_then(|_| d.spans.get(self.ui.traces.span_selected));
+        let path = selected
+            .and_then(|s| s.html_path.clone())
+            .or_else(|| d.spans.iter().find_map(|s| s.html_path.clone()));
+        match (&self.langfuse_base, path) {
+            (None, _) => self.toast(
+                ToastLevel::Warn,
+                "no Langfuse link: [langfuse] is not configured",
+            ),
+            (Some(_), None) => self.toast(
+                ToastLevel::Warn,
+                "no Langfuse link for this trace (the API gave no project id or htmlPath)",
+            ),
+            (Some(base), Some(p)) => {
+                let sep = if p.starts_with('/') { "" } else { "/" };
+                let url = format!("{base}{sep}{p}");
+                self.ui.traces.url = Some(crate::model::sanitize::clean_owned(&url));
             }
         }
     }
