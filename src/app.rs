@@ -440,3 +440,112 @@ pub async fn run_tui(mut app: App, mut rx: UpdateRx, opts: &AppOptions) -> std::
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::update::{Level, Observation};
+
+    fn app(config: Config) -> App {
+        App::new(&AppOptions {
+            mode: Mode::Live,
+            config,
+            read_only: true,
+            redact: false,
+            theme: Theme::for_environment(false),
+            theme_dir: PathBuf::from("/nonexistent"),
+            keymap: Keymap::default(),
+            ascii: false,
+            refresh: Duration::from_secs(1),
+            min_frame: Duration::from_millis(100),
+        })
+    }
+
+    fn span(id: &str, html: Option<&str>, start: chrono::DateTime<chrono::Utc>) -> Observation {
+        Observation {
+            id: id.into(),
+            trace_id: "7f3c2a9e0b5d4e6fa1c2d3e4f5a6b7c8".into(),
+            session_id: Some("hybrid-s-1".into()),
+            parent_observation_id: None,
+            name: "agent-turn".into(),
+            start,
+            end: Some(start + chrono::Duration::milliseconds(20)),
+            model: None,
+            tags: vec!["path:eks-qwen3".into()],
+            parent_ref: None,
+            level: Level::Default,
+            status_message: None,
+            input_tokens: None,
+            output_tokens: None,
+            cost_usd: None,
+            side: None,
+            input: None,
+            output: None,
+            html_path: html.map(str::to_string),
+            user_id: None,
+        }
+    }
+
+    #[test]
+    fn o_shows_the_trace_url_and_esc_closes_it() {
+        let cfg = Config::from_toml(
+            "[langfuse]\nbase_url = \"https://lf.example.com/\"\n",
+            "t.toml",
+        )
+        .unwrap();
+        let mut a = app(cfg);
+        let now = a.state.now();
+        a.apply(Update::Observations {
+            items: vec![
+                span("o1", None, now - chrono::Duration::seconds(5)),
+                span(
+                    "o2",
+                    Some("/project/p1/traces/7f3c2a9e0b5d4e6fa1c2d3e4f5a6b7c8\u{1b}]0;x\u{7}"),
+                    now - chrono::Duration::seconds(4),
+                ),
+            ],
+        });
+        a.refresh_snapshot();
+        // Outside the Traces view `o` does nothing.
+        a.on_action(Action::TraceUrl);
+        assert_eq!(a.ui.traces.url, None);
+        a.on_action(Action::ViewTraces);
+        // From the list: the session's first linked trace, cleaned of control sequences.
+        a.on_action(Action::TraceUrl);
+        let want = "https://lf.example.com/project/p1/traces/7f3c2a9e0b5d4e6fa1c2d3e4f5a6b7c8";
+        assert_eq!(a.ui.traces.url.as_deref(), Some(want));
+        // `o` again hides it; Esc closes it without leaving the view.
+        a.on_action(Action::TraceUrl);
+        assert_eq!(a.ui.traces.url, None);
+        a.on_action(Action::Open);
+        assert!(a.ui.traces.open.is_some());
+        a.on_action(Action::TraceUrl);
+        assert_eq!(a.ui.traces.url.as_deref(), Some(want));
+        a.on_action(Action::Back);
+        assert_eq!(a.ui.traces.url, None);
+        assert!(a.ui.traces.open.is_some(), "Esc closed only the popup");
+        // A key that moves closes it too.
+        a.on_action(Action::TraceUrl);
+        a.on_action(Action::Down);
+        assert_eq!(a.ui.traces.url, None);
+    }
+
+    #[test]
+    fn o_without_langfuse_says_why() {
+        let mut a = app(Config::demo());
+        let now = a.state.now();
+        a.apply(Update::Observations {
+            items: vec![span("o1", Some("/project/p/traces/t"), now)],
+        });
+        a.refresh_snapshot();
+        a.on_action(Action::ViewTraces);
+        a.on_action(Action::TraceUrl);
+        assert_eq!(a.ui.traces.url, None);
+        let t =
+            a.ui.toast
+                .as_ref()
+                .map(|t| t.message.clone())
+                .unwrap_or_default();
+        assert!(t.contains("[langfuse] is not configured"), "{t}");
+    }
+}
