@@ -432,11 +432,17 @@ fn waterfall(buf: &mut Buffer, body: Rect, d: &SessionDetail, cx: &Ctx) {
                     side_style,
                 );
             }
-            // The orphan's missing parent, right after the bar when it fits.
+            // The orphan's missing parent: right after the bar when it fits, else before it
+            // (a late span's bar ends at the axis' end).
             if let Some(p) = &s.orphan_parent {
                 let note = format!(" {} parent {p} missing", g.orphan);
+                let nw = width(&note) as u16;
                 let after = x0 + len.max(1);
-                if bw > after + 8 {
+                if bw >= after + nw || (bw > after + 8 && x0 < nw + 1) {
+                    put(buf, bx + after, y, bw - after, &note, st.crit, g);
+                } else if x0 > nw {
+                    put(buf, bx + x0 - nw - 1, y, nw, &note, st.crit, g);
+                } else if bw > after + 8 {
                     put(buf, bx + after, y, bw - after, &note, st.crit, g);
                 }
             }

@@ -115,7 +115,16 @@ struct Inner {
 pub struct LangfuseApiServer {
     inner: Arc<Mutex<Inner>>,
     addr: SocketAddr,
-    _rt: Runtime,
+    rt: Option<Runtime>,
+}
+
+impl Drop for LangfuseApiServer {
+    fn drop(&mut self) {
+        // Tests drop the server inside their own runtime, where a blocking drop would panic.
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
@@ -147,15 +156,19 @@ impl LangfuseApiServer {
             .enable_all()
             .build()
             .expect("test server runtime");
-        let listener = rt
-            .block_on(TcpListener::bind("127.0.0.1:0"))
-            .expect("listen");
-        let addr = listener.local_addr().expect("addr");
-        rt.spawn(accept_loop(listener, inner.clone()));
+        // Bound with std so that starting works inside a test's own runtime too.
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+        std_listener.set_nonblocking(true).expect("nonblocking");
+        let addr = std_listener.local_addr().expect("addr");
+        let shared = inner.clone();
+        rt.spawn(async move {
+            let listener = TcpListener::from_std(std_listener).expect("tokio listener");
+            accept_loop(listener, shared).await;
+        });
         LangfuseApiServer {
             inner,
             addr,
-            _rt: rt,
+            rt: Some(rt),
         }
     }
 
@@ -268,6 +281,8 @@ fn reply(status: u16, body: Value) -> Reply {
 }
 
 fn handle(inner: &Mutex<Inner>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    // Arrival time: what a server's rate limiter counts.
+    let at = Instant::now();
     let path = req.uri().path().to_string();
     let query: Vec<(String, String)> = req
         .uri()
@@ -286,7 +301,7 @@ fn handle(inner: &Mutex<Inner>, req: Request<Incoming>) -> Response<Full<Bytes>>
     let mut g = lock(inner);
     let r = route(&mut g, &path, &query, auth.as_deref());
     g.log.push(Logged {
-        at: Instant::now(),
+        at,
         path,
         query,
         status: r.status,
@@ -394,7 +409,10 @@ fn v2_item(o: &Obs, t: Option<&Trace>, groups: &[&str]) -> Value {
     m.insert("type".into(), json!(o.kind));
     // Unknown fields a newer server might send.
     m.insert("usagePricingTierName".into(), Value::Null);
-    m.insert("hybridtopTestExtra".into(), json!({"nested": [1, {"x": null}]}));
+    m.insert(
+        "hybridtopTestExtra".into(),
+        json!({"nested": [1, {"x": null}]}),
+    );
     if has("basic") {
         put(&mut m, "name", o.name.clone().map(Value::from));
         put(
@@ -402,12 +420,24 @@ fn v2_item(o: &Obs, t: Option<&Trace>, groups: &[&str]) -> Value {
             "level",
             Some(json!(o.level.clone().unwrap_or_else(|| "DEFAULT".into()))),
         );
-        put(&mut m, "statusMessage", o.status_message.clone().map(Value::from));
+        put(
+            &mut m,
+            "statusMessage",
+            o.status_message.clone().map(Value::from),
+        );
         m.insert("environment".into(), json!("production"));
         m.insert("bookmarked".into(), json!(false));
         m.insert("public".into(), json!(false));
-        put(&mut m, "userId", t.and_then(|t| t.user_id.clone()).map(Value::from));
-        put(&mut m, "sessionId", t.and_then(|t| t.session_id.clone()).map(Value::from));
+        put(
+            &mut m,
+            "userId",
+            t.and_then(|t| t.user_id.clone()).map(Value::from),
+        );
+        put(
+            &mut m,
+            "sessionId",
+            t.and_then(|t| t.session_id.clone()).map(Value::from),
+        );
     }
     if has("time") {
         m.insert("completionStartTime".into(), Value::Null);
@@ -445,12 +475,22 @@ fn v2_item(o: &Obs, t: Option<&Trace>, groups: &[&str]) -> Value {
         }
     }
     if has("usage") {
-        put(&mut m, "usageDetails", o.usage_details.clone().map(Value::Object));
-        put(&mut m, "costDetails", o.cost_details.clone().map(Value::Object));
+        put(
+            &mut m,
+            "usageDetails",
+            o.usage_details.clone().map(Value::Object),
+        );
+        put(
+            &mut m,
+            "costDetails",
+            o.cost_details.clone().map(Value::Object),
+        );
         put(&mut m, "totalCost", o.total_cost.map(Value::from));
     }
     if has("metrics") {
-        let lat = o.end.map(|e| (e - o.start).num_milliseconds() as f64 / 1000.0);
+        let lat = o
+            .end
+            .map(|e| (e - o.start).num_milliseconds() as f64 / 1000.0);
         m.insert("latency".into(), json!(lat));
         m.insert("timeToFirstToken".into(), Value::Null);
     }
@@ -552,7 +592,10 @@ fn v2_observations(g: &Inner, q: &[(String, String)]) -> Result<Reply, Reply> {
             );
         }
     }
-    Ok(reply(200, json!({"data": data, "meta": Value::Object(meta)})))
+    Ok(reply(
+        200,
+        json!({"data": data, "meta": Value::Object(meta)}),
+    ))
 }
 
 fn page_param(q: &[(String, String)]) -> Result<usize, Reply> {
@@ -695,7 +738,9 @@ fn v1_observations(g: &Inner, q: &[(String, String)]) -> Result<Reply, Reply> {
             m.insert("calculatedTotalCost".into(), json!(o.total_cost));
             m.insert(
                 "latency".into(),
-                json!(o.end.map(|e| (e - o.start).num_milliseconds() as f64 / 1000.0)),
+                json!(o
+                    .end
+                    .map(|e| (e - o.start).num_milliseconds() as f64 / 1000.0)),
             );
             m.insert("timeToFirstToken".into(), Value::Null);
             m.insert("environment".into(), json!("production"));

@@ -3,3 +3,4 @@
 #![allow(dead_code)]
 
 pub mod kube_api;
+pub mod langfuse_api;

@@ -6,13 +6,16 @@
 //! through within one minute (a full bucket, then the refill), which can trip such a limit. Here
 //! each spent token comes back exactly one period after it was spent (a sliding-window log), so
 //! no window of one period — wherever the server starts counting — ever holds more than `max`.
-//! The period is lengthened by 1/60 so that requests that reach the server a little later than
-//! they left (latency, clock granularity) still fall in different windows.
+//! The period is lengthened by a margin (1/60 of it, at least 250 ms: one second a minute) so that
+//! requests that reach the server a little later or earlier than they left (latency, a new
+//! connection, clock granularity) still fall in different windows.
 //!
 //! A 429's `Retry-After` defers every request until it has passed.
 use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::time::Instant;
+
+const MIN_MARGIN: Duration = Duration::from_millis(250);
 
 #[derive(Clone, Debug)]
 pub struct Budget {
@@ -30,7 +33,7 @@ impl Budget {
         let max = (max as usize).max(1);
         Budget {
             max,
-            period: period + period / 60,
+            period: period + (period / 60).max(MIN_MARGIN),
             sent: VecDeque::with_capacity(max),
             not_before: None,
         }
