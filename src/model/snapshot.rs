@@ -97,8 +97,8 @@ pub struct PathView {
     pub latency_ms: Quantiles,
     pub cost: PathCost,
     /// Where the rate, error rate and latency come from: `metrics` (CloudWatch or the
-    /// simulator's traffic), `traces` (Langfuse root observations, for an EKS path no metric
-    /// source reports), or null before either.
+    /// simulator's traffic), `traces` (Langfuse root observations, for a path no metric source
+    /// reports in the window — typically EKS), or null before either.
     #[serde(default)]
     pub traffic_source: Option<TrafficSource>,
     /// EKS paths only: ready pods and the replicas KEDA wants.

@@ -47,9 +47,11 @@ struct PathState {
     eks: EksPath,
     agentcore: AgentcorePath,
     window: PathWindow,
-    /// Requests and latency from Langfuse root observations (EKS paths): used when no
-    /// `Update::Traffic` for the path falls in the window, so a metric source and the traces
-    /// never add up (the simulator reports EKS traffic directly and wins).
+    /// Requests and latency from Langfuse root observations: used when no `Update::Traffic` for
+    /// the path falls in the window, so a metric source and the traces never add up (the
+    /// simulator reports traffic directly and wins). Meant for EKS paths, which no CloudWatch
+    /// namespace covers; an AgentCore path without CloudWatch gets the same, its cost stays
+    /// unknown (tokens and runtime usage are metric-source figures).
     traces: PathWindow,
     /// End of the newest `Update::Traffic` for this path.
     last_traffic_ms: Option<i64>,
@@ -300,7 +302,7 @@ impl State {
         }
     }
 
-    /// Root observations of EKS paths as requests (see `PathState::traces`).
+    /// Root observations as requests (see `PathState::traces`).
     fn count_roots(&mut self, items: &[crate::model::update::Observation]) {
         let corr = &self.correlator;
         let requests = self.trace_traffic.ingest(items, |o| corr.attribute(o));
@@ -308,9 +310,6 @@ impl State {
             let Some(p) = self.paths.get_mut(r.path) else {
                 continue;
             };
-            if p.kind != Side::Eks {
-                continue;
-            }
             p.traces
                 .add_request(&self.tl, r.start_ms, r.latency_ms, r.error);
             // Rates divide by the span since the first data: a trace-only path has data too.
@@ -325,11 +324,11 @@ impl State {
     }
 
     /// Which window gives a path's rate and latency: its metrics while any fall in the window,
-    /// else (EKS) its traces when they hold requests.
+    /// else its traces when they hold requests.
     fn traffic_window<'a>(&self, p: &'a PathState) -> (&'a PathWindow, Option<TrafficSource>) {
         let from = self.tl.window_first_idx() * self.tl.bucket_ms;
         let metrics = p.last_traffic_ms.is_some_and(|t| t >= from);
-        if !metrics && p.kind == Side::Eks && p.traces.has_requests(&self.tl) {
+        if !metrics && p.traces.has_requests(&self.tl) {
             return (&p.traces, Some(TrafficSource::Traces));
         }
         let src = p.last_traffic_ms.map(|_| TrafficSource::Metrics);
@@ -612,7 +611,8 @@ impl State {
                     .push(if total > 0.0 { fin(req / total) } else { 0.0 });
                 h.p95_ms.push(b.and_then(|b| b.p95()).map_or(0.0, fin));
                 let usd = match p.kind {
-                    Side::Agentcore => b.map_or(0.0, |b| {
+                    // Tokens and runtime usage are metric-source figures, whatever gives the rate.
+                    Side::Agentcore => p.window.bucket(idx).map_or(0.0, |b| {
                         let tokens = cost::agentcore_tokens_usd_per_hour(
                             &p.agentcore,
                             b.input_tokens,

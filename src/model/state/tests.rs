@@ -798,7 +798,7 @@ fn eks_rate_and_latency_from_root_observations() {
     let mut s = State::new(&Config::demo(), Mode::Live);
     s.apply(clock(0.0));
     // 60 EKS requests over the first 60 s, latencies 10..=600 ms, 6 errors; roots untagged (the
-    // path comes from the trace's generation); AgentCore roots are not counted as EKS traffic.
+    // path comes from the trace's generation). One AgentCore request.
     let mut items = Vec::new();
     for n in 0..60u32 {
         let level = if n % 10 == 0 {
@@ -840,9 +840,13 @@ fn eks_rate_and_latency_from_root_observations() {
         near(q.p50, 300.0) && near(q.p95, 570.0) && near(q.p99, 600.0),
         "{q:?}"
     );
-    assert!(snap.paths[1..].iter().all(|p| p.requests_per_minute == 0.0));
-    assert!(snap.paths[1..].iter().all(|p| p.traffic_source.is_none()));
-    assert!(close(eks.observed_share, 1.0));
+    // The AgentCore request counts on its path; its cost stays unknown (no metric source).
+    let sonnet = &snap.paths[2];
+    assert_eq!(sonnet.traffic_source, Some(TrafficSource::Traces));
+    assert!(close(sonnet.requests_per_minute, 1.0));
+    assert_eq!(sonnet.cost.usd_per_hour, None);
+    assert_eq!(snap.paths[1].traffic_source, None);
+    assert!(close(eks.observed_share, 60.0 / 61.0));
 
     // Once a metric source reports the path, its figures win and the traces add nothing.
     s.apply(traffic(
