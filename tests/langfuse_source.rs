@@ -99,6 +99,20 @@ async fn collect_until(
     }
 }
 
+/// After every 429 (all here say `Retry-After: 1`), the next request waited at least that long.
+fn assert_retry_after_honoured(log: &[support::langfuse_api::Logged]) {
+    let mut n = 0;
+    for w in log.windows(2) {
+        if w[0].status == 429 {
+            let gap = w[1].at.duration_since(w[0].at);
+            // Arrival times jitter a little around the send times.
+            assert!(gap >= Duration::from_millis(950), "retried after {gap:?}");
+            n += 1;
+        }
+    }
+    assert!(n >= 2, "{n} throttled requests were followed by another");
+}
+
 /// Wait (polling, with a deadline) for a condition outside the channel.
 async fn eventually(deadline: Duration, f: impl Fn() -> bool) -> bool {
     let end = Instant::now() + deadline;
@@ -946,6 +960,7 @@ async fn budget_is_never_exceeded_even_under_429s() {
     );
     assert!(stats.throttled() >= 2, "429s seen: {}", stats.throttled());
     assert!(log.iter().filter(|l| l.status == 429).count() >= 2);
+    assert_retry_after_honoured(&log);
     let max = server.max_in_any(period);
     assert!(max <= 6, "{max} requests within {period:?}");
     // The budget was the limit (not idleness): it was used to the full.
@@ -1364,16 +1379,25 @@ struct TraceGen {
 }
 
 fn arb_traces() -> impl Strategy<Value = Vec<TraceGen>> {
+    // Starts in clusters one grace period (2 min) apart, a few ms wide: traces of a session
+    // interleave, and AgentCore spans land on either side of an orphan deadline.
     proptest::collection::vec(
-        (0u8..5, any::<bool>(), 0i64..400_000, any::<bool>(), 0u8..3),
+        (
+            0u8..5,
+            any::<bool>(),
+            0i64..4,
+            0i64..16,
+            any::<bool>(),
+            0u8..3,
+        ),
         1..24,
     )
     .prop_map(|v| {
         v.into_iter()
-            .map(|(session, eks, start_ms, declare, a)| TraceGen {
+            .map(|(session, eks, cluster, offset, declare, a)| TraceGen {
                 session,
                 eks,
-                start_ms,
+                start_ms: cluster * GRACE_MS + offset,
                 declare: declare && eks,
                 attribution: [
                     Attribution::Tags,
@@ -1491,6 +1515,9 @@ fn items_and_oracle(
                 "sides": sides, "paths": paths, "spans": spans.len(), "handoffs": handoffs,
                 "escalated": escalated, "orphan_spans": orphans,
                 "hybrid": (has(Side::Agentcore) && has(Side::Eks)) || spans.iter().any(|x| x.4),
+                // Per span, in waterfall order: its side and path (its trace's when it has none).
+                "span_sides": spans.iter().map(|x| x.2).collect::<Vec<_>>(),
+                "span_paths": spans.iter().map(|x| x.3).collect::<Vec<_>>(),
             }),
         );
     }
@@ -1530,7 +1557,7 @@ proptest! {
             prop_assert_eq!(skipped, 0);
             c.ingest_batch(obs);
         }
-        let now = t0 + CDuration::milliseconds(400_000 + GRACE_MS + 1000);
+        let now = t0 + CDuration::milliseconds(5 * GRACE_MS);
         let rows = c.rows(now, false).rows;
         prop_assert_eq!(rows.len(), oracle.len());
         for r in rows {
@@ -1539,6 +1566,11 @@ proptest! {
             for k in ["sides", "paths", "spans", "handoffs", "escalated", "orphan_spans", "hybrid"] {
                 prop_assert_eq!(&got[k], &want[k], "session {} field {}", r.session_id, k);
             }
+            let d = c.detail(&r.session_id, now, false).unwrap();
+            let sides: Vec<Option<Side>> = d.spans.iter().map(|x| x.side).collect();
+            let paths: Vec<Option<&str>> = d.spans.iter().map(|x| x.path.as_ref().map(|p| p.as_str())).collect();
+            prop_assert_eq!(json!(sides), want["span_sides"].clone());
+            prop_assert_eq!(json!(paths), want["span_paths"].clone());
         }
     }
 }
@@ -1634,6 +1666,7 @@ async fn acceptance_sessions_screen_and_budget() {
     assert_eq!(log.len(), budget);
     assert_eq!(stats.requests() as usize, log.len());
     assert!(log.iter().filter(|l| l.status == 429).count() >= 2);
+    assert_retry_after_honoured(&log);
     let pages = log
         .iter()
         .filter(|l| l.status == 200 && l.param("cursor").is_some())
