@@ -892,6 +892,65 @@ async fn explicit_api_versions_say_what_is_missing() {
         .all(|l| l.path == "/api/public/v2/observations"));
 }
 
+/// A server that predates the `trace_context` field group refuses it (400): the source asks
+/// without it and still correlates, the paths then coming from the models (trace sides inherited).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_without_trace_context_are_polled_without_it() {
+    let server = LangfuseApiServer::start();
+    server.set_trace_context(false);
+    let base = now_ms();
+    let mut n = 0;
+    for i in 0..10 {
+        let kind = [Kind::Escalated, Kind::Hybrid][i % 2];
+        let s = put_session(
+            &server,
+            kind,
+            &format!("old-{i}"),
+            base - CDuration::seconds(60 - i as i64),
+            "u",
+        );
+        n += s.spans.len();
+    }
+    let cfg = config(&server, "");
+    let (mut rx, _, h) = spawn(LangfuseSource::from_config(&cfg).unwrap());
+    let mut seen = Seen::default();
+    assert!(
+        collect_until(&mut rx, &mut seen, Duration::from_secs(15), |s| {
+            s.obs.len() >= n && s.last_health().is_some_and(|h| h.state == SourceState::Ok)
+        })
+        .await
+    );
+    h.abort();
+    let log = server.log();
+    assert_eq!(log[0].status, 400);
+    assert!(log[0].param("fields").unwrap().contains("trace_context"));
+    assert!(log[1..].iter().all(
+        |l| l.status == 200 && l.param("fields") == Some("core,basic,model,usage,metadata,io")
+    ));
+    assert!(seen.obs.iter().all(|o| o.tags.is_empty()));
+    let snap = state_with(&cfg, &seen).snapshot(&DeriveOptions::default());
+    assert_eq!(
+        (
+            snap.sessions.total,
+            snap.sessions.hybrid,
+            snap.sessions.escalated
+        ),
+        (10, 10, 5)
+    );
+    let d = state_with(&cfg, &seen)
+        .snapshot(&DeriveOptions {
+            selected_session: Some("old-0".into()),
+            ..DeriveOptions::default()
+        })
+        .sessions
+        .detail
+        .unwrap();
+    assert!(
+        d.spans.iter().all(|s| s.side.is_some() && s.path.is_some()),
+        "{d:?}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Budget and rate limits
 

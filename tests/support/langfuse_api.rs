@@ -109,6 +109,7 @@ struct Inner {
     window_count: u32,
     inject_429: u32,
     inject_retry_after: u64,
+    trace_context: bool,
     log: Vec<Logged>,
 }
 
@@ -148,6 +149,7 @@ impl LangfuseApiServer {
             window_count: 0,
             inject_429: 0,
             inject_retry_after: 1,
+            trace_context: true,
             log: Vec::new(),
         }));
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -199,6 +201,11 @@ impl LangfuseApiServer {
     /// Serve the v2 observations endpoint (false: 404, like self-hosted without v4 mode).
     pub fn set_v2(&self, on: bool) {
         lock(&self.inner).v2 = on;
+    }
+
+    /// Know the `trace_context` field group (false: 400 for it, like servers before it).
+    pub fn set_trace_context(&self, on: bool) {
+        lock(&self.inner).trace_context = on;
     }
 
     /// Serve the v1 read endpoints (false: 404, like Langfuse Cloud after 2026-11-16).
@@ -522,6 +529,7 @@ fn in_range(t: DateTime<Utc>, from: Option<DateTime<Utc>>, to: Option<DateTime<U
 }
 
 fn v2_observations(g: &Inner, q: &[(String, String)]) -> Result<Reply, Reply> {
+    let g_trace_context = g.trace_context;
     let limit = limit_param(q, 50, 1000)?;
     let from = time_param(q, "fromStartTime")?;
     let to = time_param(q, "toStartTime")?;
@@ -540,10 +548,11 @@ fn v2_observations(g: &Inner, q: &[(String, String)]) -> Result<Reply, Reply> {
         "metrics",
         "trace_context",
     ];
-    if let Some(bad) = groups.iter().find(|g| !known.contains(g)) {
+    let unknown = |g: &str| !known.contains(&g) || (g == "trace_context" && !g_trace_context);
+    if let Some(bad) = groups.iter().find(|g| unknown(g)) {
         return Err(reply(
             400,
-            json!({"message": format!("unknown field group: {bad}")}),
+            json!({"message": format!("Invalid fields: unknown field group '{bad}'")}),
         ));
     }
     // Keyset cursor over (startTime desc, id desc).

@@ -46,6 +46,8 @@ const MAX_PAGES_PER_POLL: u32 = 10_000;
 /// v1 trace details are kept this long after the trace started (long sessions).
 const TRACE_CACHE_MS: i64 = 6 * 3600 * 1000;
 const MAX_TRACE_CACHE: usize = 200_000;
+/// The v2 field group with the trace's tags (newer servers only).
+const TRACE_CONTEXT: &str = "trace_context";
 /// Retry delay after errors: the interval, doubling up to this.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
@@ -510,13 +512,34 @@ impl Poller {
             if let Some(c) = &cursor {
                 q.push(("cursor", c.clone()));
             }
-            let v = api
+            let answer = api
                 .get("/api/public/v2/observations", &q, "v2 observations")
-                .await?
-                .ok_or(ApiError::NotFound {
-                    base: api.base().to_string(),
-                    what: NotFound::V2,
-                })?;
+                .await;
+            let answer = match answer {
+                // Servers older than the `trace_context` group refuse it (400): ask without it
+                // from now on (paths then come from models; tags are lost) rather than fail
+                // every poll.
+                Err(ApiError::Http { status: 400, body })
+                    if body.contains(TRACE_CONTEXT) && self.fields.contains(TRACE_CONTEXT) =>
+                {
+                    tracing::warn!(
+                        "langfuse: the server does not know the `{TRACE_CONTEXT}` field group \
+                         ({body}); polling without trace tags"
+                    );
+                    self.fields = self
+                        .fields
+                        .split(',')
+                        .filter(|g| *g != TRACE_CONTEXT)
+                        .collect::<Vec<_>>()
+                        .join(",");
+                    continue;
+                }
+                other => other?,
+            };
+            let v = answer.ok_or(ApiError::NotFound {
+                base: api.base().to_string(),
+                what: NotFound::V2,
+            })?;
             let page: wire::V2Page = serde_json::from_value(v).map_err(|e| ApiError::Decode {
                 what: "v2 observations",
                 why: e.to_string(),
