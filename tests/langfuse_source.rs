@@ -1715,7 +1715,12 @@ async fn acceptance_sessions_screen_and_budget() {
     );
     tokio::time::sleep(Duration::from_millis(1500)).await;
     collect_until(&mut rx, &mut seen, Duration::from_millis(100), |_| false).await;
-    handle.abort();
+    // It is now waiting for the budget (about a minute); closing the channel stops it at once.
+    drop(rx);
+    tokio::time::timeout(Duration::from_secs(3), handle)
+        .await
+        .expect("the source stops when the app goes away, even while it waits for the budget")
+        .expect("no panic");
     let log = server.log();
     assert_eq!(
         server.max_in_any(Duration::from_secs(60)),

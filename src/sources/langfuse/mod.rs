@@ -294,7 +294,11 @@ impl LangfuseSource {
             let started = tokio::time::Instant::now();
             let now = Utc::now();
             let before = stats.requests();
-            let outcome = poller.poll(&mut api, now).await;
+            // A poll may wait a minute for the budget: stop at once when the app goes away.
+            let outcome = tokio::select! {
+                o = poller.poll(&mut api, now) => o,
+                _ = tx.closed() => return,
+            };
             stats.skipped.fetch_add(outcome.skipped, Ordering::Relaxed);
             if let Some(v) = poller.version {
                 stats.api.store(
