@@ -6,7 +6,7 @@
 //! through within one minute (a full bucket, then the refill), which can trip such a limit. Here
 //! each spent token comes back exactly one period after it was spent (a sliding-window log), so
 //! no window of one period — wherever the server starts counting — ever holds more than `max`.
-//! The period is lengthened by a margin (1/60 of it, at least 250 ms: one second a minute) so that
+//! The period is lengthened by a margin (1/60 of it, at least 500 ms; one second a minute) so that
 //! requests that reach the server a little later or earlier than they left (latency, a new
 //! connection, clock granularity) still fall in different windows.
 //!
@@ -15,7 +15,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::time::Instant;
 
-const MIN_MARGIN: Duration = Duration::from_millis(250);
+const MIN_MARGIN: Duration = Duration::from_millis(500);
 
 #[derive(Clone, Debug)]
 pub struct Budget {
