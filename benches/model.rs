@@ -88,6 +88,7 @@ fn observations(n: usize, seed: u64, max_gap_ms: i64) -> Vec<Observation> {
                 input: None,
                 output: None,
                 html_path: None,
+                user_id: None,
             };
             if rng.random_bool(0.1) {
                 out.push(o.clone());

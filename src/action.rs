@@ -30,11 +30,12 @@ pub enum Action {
     Weights,
     Undo,
     Sort,
+    TraceUrl,
 }
 
 impl Action {
     /// Every action with its config name, default keys and help text, in help order.
-    pub const ALL: [(Action, &'static str, &'static [&'static str], &'static str); 23] = [
+    pub const ALL: [(Action, &'static str, &'static [&'static str], &'static str); 24] = [
         (Action::Quit, "quit", &["q", "ctrl-c"], "quit"),
         (Action::Help, "help", &["?"], "help"),
         (Action::NextView, "next_view", &["tab"], "next view"),
@@ -68,6 +69,7 @@ impl Action {
         (Action::Weights, "weights", &["w"], "router weights editor"),
         (Action::Undo, "undo", &["u"], "undo last weight change"),
         (Action::Sort, "sort", &["s"], "sort pods"),
+        (Action::TraceUrl, "trace_url", &["o"], "Langfuse trace URL"),
     ];
 
     pub fn name(self) -> &'static str {

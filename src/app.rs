@@ -69,6 +69,8 @@ pub struct App {
     router_target: Option<String>,
     /// The last change applied from this process, for `u`: (from, to).
     last_change: Option<(Weights, Weights)>,
+    /// Langfuse web base URL for trace links (`o`); `None` without `[langfuse]`.
+    langfuse_base: Option<String>,
 }
 
 impl App {
@@ -117,6 +119,7 @@ impl App {
             router_backend: String::new(),
             router_target: None,
             last_change: None,
+            langfuse_base: crate::sources::langfuse::web_base_url(&opts.config),
         }
     }
 
@@ -223,6 +226,10 @@ impl App {
     }
 
     pub fn on_action(&mut self, a: Action) {
+        // The URL popup closes on any other key; `Esc` only closes it.
+        if a != Action::TraceUrl && self.ui.traces.url.take().is_some() && a == Action::Back {
+            return;
+        }
         match a {
             Action::Quit => self.quit = true,
             Action::Help | Action::ViewHelp => {
@@ -266,6 +273,7 @@ impl App {
                     self.ui.fleet.selected = 0;
                 }
             }
+            Action::TraceUrl => self.trace_url(),
             Action::Weights => self.open_editor(false),
             Action::Undo => self.open_editor(true),
         }
@@ -481,6 +489,56 @@ impl App {
         true
     }
 
+    /// `o` in the Traces view: show the Langfuse URL of the selected span's trace (waterfall) or
+    /// of the selected session's first linked trace (list), ready to copy; `o` again hides it.
+    fn trace_url(&mut self) {
+        if self.ui.view != View::Traces {
+            return;
+        }
+        if self.ui.traces.url.take().is_some() {
+            return;
+        }
+        let detail = match &self.ui.traces.open {
+            Some(_) => self.snapshot.sessions.detail.clone(),
+            None => crate::ui::traces_rows(&self.snapshot, &self.ui)
+                .nth(self.ui.traces.selected)
+                .map(|r| r.session_id.clone())
+                .and_then(|id| {
+                    self.state
+                        .correlator()
+                        .detail(&id, self.state.now(), self.redact)
+                }),
+        };
+        let Some(d) = detail else {
+            self.toast(ToastLevel::Info, "no session selected");
+            return;
+        };
+        let selected = self
+            .ui
+            .traces
+            .open
+            .as_ref()
+            .and_then(|_| d.spans.get(self.ui.traces.span_selected));
+        let path = selected
+            .and_then(|s| s.html_path.clone())
+            .or_else(|| d.spans.iter().find_map(|s| s.html_path.clone()));
+        match (&self.langfuse_base, path) {
+            (None, _) => self.toast(
+                ToastLevel::Warn,
+                "no Langfuse link: [langfuse] is not configured",
+            ),
+            (Some(_), None) => self.toast(
+                ToastLevel::Warn,
+                "no Langfuse link for this trace (the API gave no project id or htmlPath)",
+            ),
+            (Some(base), Some(p)) => {
+                let sep = if p.starts_with('/') { "" } else { "/" };
+                let url = format!("{base}{sep}{p}");
+                self.ui.traces.url = Some(crate::model::sanitize::clean_owned(&url));
+            }
+        }
+    }
+
     fn list_len(&self) -> usize {
         match self.ui.view {
             View::Traces if self.ui.traces.open.is_some() => self
@@ -664,21 +722,36 @@ pub async fn run_tui(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::update::{Level, Observation};
     use crate::ui::state::PodSort;
 
-    fn app() -> App {
-        App::new(&AppOptions {
-            mode: Mode::Demo,
-            config: Config::demo(),
-            read_only: false,
+    fn options(mode: Mode, config: Config, read_only: bool) -> AppOptions {
+        AppOptions {
+            mode,
+            config,
+            read_only,
             redact: false,
             theme: Theme::default(),
-            theme_dir: PathBuf::new(),
+            theme_ctx: crate::ui::colors::ThemeContext::new(
+                crate::ui::colors::ColorDepth::TrueColor,
+                "test",
+                &[],
+            ),
+            theme_dir: PathBuf::from("/nonexistent"),
             keymap: Keymap::default(),
             ascii: false,
             refresh: Duration::from_secs(1),
             min_frame: Duration::from_millis(100),
-        })
+            mouse: false,
+        }
+    }
+
+    fn app() -> App {
+        App::new(&options(Mode::Demo, Config::demo(), false))
+    }
+
+    fn live_app(config: Config) -> App {
+        App::new(&options(Mode::Live, config, true))
     }
 
     fn key(c: char) -> KeyEvent {
@@ -709,5 +782,93 @@ mod tests {
         a.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
         a.on_key(key('s'));
         assert_eq!(a.ui.fleet.sort, PodSort::Name);
+    }
+
+    fn span(id: &str, html: Option<&str>, start: chrono::DateTime<chrono::Utc>) -> Observation {
+        Observation {
+            id: id.into(),
+            trace_id: "7f3c2a9e0b5d4e6fa1c2d3e4f5a6b7c8".into(),
+            session_id: Some("hybrid-s-1".into()),
+            parent_observation_id: None,
+            name: "agent-turn".into(),
+            start,
+            end: Some(start + chrono::Duration::milliseconds(20)),
+            model: None,
+            tags: vec!["path:eks-qwen3".into()],
+            parent_ref: None,
+            level: Level::Default,
+            status_message: None,
+            input_tokens: None,
+            output_tokens: None,
+            cost_usd: None,
+            side: None,
+            input: None,
+            output: None,
+            html_path: html.map(str::to_string),
+            user_id: None,
+        }
+    }
+
+    #[test]
+    fn o_shows_the_trace_url_and_esc_closes_it() {
+        let cfg = Config::from_toml(
+            "[langfuse]\nbase_url = \"https://lf.example.com/\"\n",
+            "t.toml",
+        )
+        .unwrap();
+        let mut a = live_app(cfg);
+        let now = a.state.now();
+        a.apply(Update::Observations {
+            items: vec![
+                span("o1", None, now - chrono::Duration::seconds(5)),
+                span(
+                    "o2",
+                    Some("/project/p1/traces/7f3c2a9e0b5d4e6fa1c2d3e4f5a6b7c8\u{1b}]0;x\u{7}"),
+                    now - chrono::Duration::seconds(4),
+                ),
+            ],
+        });
+        a.refresh_snapshot();
+        // Outside the Traces view `o` does nothing.
+        a.on_action(Action::TraceUrl);
+        assert_eq!(a.ui.traces.url, None);
+        a.on_action(Action::ViewTraces);
+        // From the list: the session's first linked trace, cleaned of control sequences.
+        a.on_action(Action::TraceUrl);
+        let want = "https://lf.example.com/project/p1/traces/7f3c2a9e0b5d4e6fa1c2d3e4f5a6b7c8";
+        assert_eq!(a.ui.traces.url.as_deref(), Some(want));
+        // `o` again hides it; Esc closes it without leaving the view.
+        a.on_action(Action::TraceUrl);
+        assert_eq!(a.ui.traces.url, None);
+        a.on_action(Action::Open);
+        assert!(a.ui.traces.open.is_some());
+        a.on_action(Action::TraceUrl);
+        assert_eq!(a.ui.traces.url.as_deref(), Some(want));
+        a.on_action(Action::Back);
+        assert_eq!(a.ui.traces.url, None);
+        assert!(a.ui.traces.open.is_some(), "Esc closed only the popup");
+        // A key that moves closes it too.
+        a.on_action(Action::TraceUrl);
+        a.on_action(Action::Down);
+        assert_eq!(a.ui.traces.url, None);
+    }
+
+    #[test]
+    fn o_without_langfuse_says_why() {
+        let mut a = live_app(Config::demo());
+        let now = a.state.now();
+        a.apply(Update::Observations {
+            items: vec![span("o1", Some("/project/p/traces/t"), now)],
+        });
+        a.refresh_snapshot();
+        a.on_action(Action::ViewTraces);
+        a.on_action(Action::TraceUrl);
+        assert_eq!(a.ui.traces.url, None);
+        let t =
+            a.ui.toast
+                .as_ref()
+                .map(|t| t.message.clone())
+                .unwrap_or_default();
+        assert!(t.contains("[langfuse] is not configured"), "{t}");
     }
 }

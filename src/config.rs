@@ -216,6 +216,11 @@ pub struct LangfuseConfig {
     #[serde(deserialize_with = "de_duration")]
     pub overlap: Duration,
     pub max_requests_per_minute: u32,
+    /// How far back the first poll reads (default: `general.window`).
+    #[serde(deserialize_with = "de_opt_duration")]
+    pub lookback: Option<Duration>,
+    /// Fetch span input/output (the `io` field group) for the span detail pane.
+    pub fetch_io: bool,
 }
 
 impl Default for LangfuseConfig {
@@ -228,6 +233,8 @@ impl Default for LangfuseConfig {
             api: LangfuseApi::Auto,
             overlap: Duration::from_secs(120),
             max_requests_per_minute: 20,
+            lookback: None,
+            fetch_io: true,
         }
     }
 }
@@ -513,6 +520,14 @@ impl Config {
             }
         }
         self.correlation_rules()?;
+        if let Some(lf) = &self.langfuse {
+            if lf.max_requests_per_minute == 0 {
+                return Err(self.invalid(
+                    "langfuse.max_requests_per_minute",
+                    "must be at least 1 (Langfuse Hobby allows 30 per minute)",
+                ));
+            }
+        }
         if let Some(r) = &self.router {
             let g = &r.guard;
             if g.step == 0 || g.step > 100 {

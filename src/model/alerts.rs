@@ -160,6 +160,7 @@ mod tests {
                 p99: p95,
             },
             cost: PathCost::default(),
+            traffic_source: None,
             ready_pods: None,
             desired_pods: None,
             sessions_per_minute: None,

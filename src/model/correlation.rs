@@ -208,7 +208,8 @@ const F_INPUT: usize = 6;
 const F_OUTPUT: usize = 7;
 const F_HTML: usize = 8;
 const F_PARENT: usize = 9;
-const FIELDS: usize = 10;
+const F_USER: usize = 10;
+const FIELDS: usize = 11;
 
 #[derive(Clone, Debug, PartialEq)]
 struct Texts {
@@ -367,7 +368,14 @@ struct Session {
     spans: Vec<Span>,
     last_activity_ms: i64,
     first_ac_ms: Option<i64>,
+    /// Spans whose side the rules could not tell (they inherit it from their trace).
+    unsided: u32,
 }
+
+/// Side and path of each trace in a session, from its first span (by start, id) that has them.
+/// Over OpenTelemetry only the generation carries a model, so the root and tool spans of a
+/// trace often match no path; a trace runs on one side, so they take their trace's.
+type TraceSides<'a> = HashMap<&'a str, (Option<Side>, Option<u16>)>;
 
 impl Session {
     fn first_start_ms(&self) -> i64 {
@@ -375,6 +383,33 @@ impl Session {
             .first()
             .map_or(self.last_activity_ms, |s| s.start_ms)
     }
+
+    /// `None` when every span has its own side (the common case: nothing to inherit).
+    fn trace_sides(&self) -> Option<TraceSides<'_>> {
+        if self.unsided == 0 {
+            return None;
+        }
+        let mut m: TraceSides<'_> = HashMap::new();
+        for s in &self.spans {
+            let e = m.entry(s.texts.str(F_TRACE)).or_insert((None, None));
+            if e.0.is_none() {
+                e.0 = s.side;
+            }
+            if e.1.is_none() {
+                e.1 = s.path;
+            }
+        }
+        Some(m)
+    }
+
+    /// A span's side and path: its own, else its trace's.
+    fn effective(ts: Option<&TraceSides<'_>>, s: &Span) -> (Option<Side>, Option<u16>) {
+        match ts.and_then(|m| m.get(s.texts.str(F_TRACE))) {
+            Some(&(side, path)) => (s.side.or(side), s.path.or(path)),
+            None => (s.side, s.path),
+        }
+    }
+
     fn recompute(&mut self) {
         self.last_activity_ms = self
             .spans
@@ -382,10 +417,12 @@ impl Session {
             .map(Span::last_ms)
             .max()
             .unwrap_or(self.last_activity_ms);
+        self.unsided = self.spans.iter().filter(|s| s.side.is_none()).count() as u32;
+        let ts = self.trace_sides();
         self.first_ac_ms = self
             .spans
             .iter()
-            .filter(|s| s.side == Some(Side::Agentcore))
+            .filter(|s| Session::effective(ts.as_ref(), s).0 == Some(Side::Agentcore))
             .map(|s| s.start_ms)
             .min();
     }
@@ -520,6 +557,9 @@ struct SpanFlags {
     handoff: bool,
     escalation: bool,
     orphan: bool,
+    /// Side and path, inherited from the trace when the span has none of its own.
+    side: Option<Side>,
+    path: Option<u16>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -761,8 +801,10 @@ impl Correlator {
             start_ms: obs.start.timestamp_millis(),
             end_ms: obs.end.map(|e| e.timestamp_millis()),
         };
-        // Only an EKS-side observation declares a parent on the other (AgentCore) side.
-        if side == Some(Side::Eks) {
+        // Only an EKS-side observation declares a parent on the other (AgentCore) side. One of
+        // unknown side may too (over OpenTelemetry the span that calls AgentCore often matches
+        // no path); the analysis drops it if its trace turns out to be AgentCore's.
+        if side != Some(Side::Agentcore) {
             if let (Some(p), Some(ps)) = (obs.parent_ref.as_deref(), parent_session) {
                 c.parent = if Some(ps) == c.key(obs) {
                     ParentInfo::Same
@@ -796,6 +838,7 @@ impl Correlator {
             (obs.output.as_deref().filter(|_| room), MAX_PAYLOAD),
             (obs.html_path.as_deref(), MAX_FIELD),
             (parent_raw, MAX_FIELD),
+            (obs.user_id.as_deref(), MAX_FIELD),
         ]);
         let parent = match c.parent {
             ParentInfo::None => Parent::None,
@@ -923,6 +966,7 @@ impl Correlator {
             spans: Vec::with_capacity(8),
             last_activity_ms: i64::MIN,
             first_ac_ms: None,
+            unsided: 0,
         };
         let slot = match self.free.pop() {
             Some(s) => {
@@ -1009,9 +1053,12 @@ impl Correlator {
             .partition_point(|s| s.order_key() < span.order_key());
         let last = span.last_ms();
         let ac = (span.side == Some(Side::Agentcore)).then_some(span.start_ms);
+        let unsided = span.side.is_none();
         self.payload_bytes += span.payload();
         sess.spans.insert(pos, span);
-        if p.replace || evicted.is_some() {
+        if p.replace || evicted.is_some() || unsided || sess.unsided > 0 {
+            // Side inheritance within a trace makes the AgentCore start depend on the other
+            // spans: recount (only sessions with unsided spans pay this).
             sess.recompute();
         } else {
             sess.last_activity_ms = sess.last_activity_ms.max(last);
@@ -1133,9 +1180,13 @@ impl Correlator {
         let mut a = Analysis::default();
         let mut prev: Option<Side> = None;
         let mut declared = false;
+        let ts = sess.trace_sides();
         for s in &sess.spans {
             let mut f = SpanFlags::default();
-            if let Some(side) = s.side {
+            let (side, path) = Session::effective(ts.as_ref(), s);
+            f.side = side;
+            f.path = path;
+            if let Some(side) = side {
                 a.sides[side_idx(side)] = true;
                 if let Some(p) = prev {
                     if p != side {
@@ -1149,7 +1200,7 @@ impl Correlator {
                 }
                 prev = Some(side);
             }
-            if let Some(pi) = s.path {
+            if let Some(pi) = path {
                 if !a.paths.contains(&pi) {
                     a.paths.push(pi);
                 }
@@ -1160,7 +1211,9 @@ impl Correlator {
             if let Some(c) = s.cost_usd {
                 a.cost = Some(a.cost.unwrap_or(0.0) + c);
             }
-            if s.parent != Parent::None {
+            // A span of unknown side may declare at ingest; it counts unless its trace turned
+            // out to be AgentCore's (the AgentCore side does not declare AgentCore parents).
+            if s.parent != Parent::None && side != Some(Side::Agentcore) {
                 declared = true;
                 let deadline = s.start_ms.saturating_add(self.grace_ms);
                 if now_ms < deadline {
@@ -1283,8 +1336,8 @@ impl Correlator {
                 trace_id: text(s.texts.str(F_TRACE), redact),
                 parent_observation_id: opt_text(s.texts.get(F_POBS), redact),
                 name: text(s.texts.str(F_NAME), redact),
-                side: s.side,
-                path: s
+                side: f.side,
+                path: f
                     .path
                     .and_then(|i| self.paths.get(i as usize))
                     .map(|p| p.id.clone()),
@@ -1314,6 +1367,14 @@ impl Correlator {
                     opt_text(s.texts.get(F_OUTPUT), false)
                 },
                 html_path: opt_text(s.texts.get(F_HTML), redact),
+                user_id: s.texts.get(F_USER).map(|u| {
+                    if redact {
+                        // Any string can be a user id: mask it whole, not by pattern.
+                        crate::model::redact::USER_MASK.to_string()
+                    } else {
+                        text(u, false)
+                    }
+                }),
             })
             .collect();
         Some(SessionDetail {

@@ -12,6 +12,7 @@ pub mod redact;
 pub mod sanitize;
 pub mod snapshot;
 pub mod state;
+pub mod trace_traffic;
 pub mod update;
 pub mod weights;
 pub mod window;

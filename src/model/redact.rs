@@ -12,6 +12,12 @@ static PATTERN: LazyLock<Option<Regex>> = LazyLock::new(|| {
     // before the IP and digit rules that could eat part of it.
     Regex::new(concat!(
         r"(?P<email>[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+)",
+        // An ARN's account, and for IAM/STS principals the name after the resource type
+        // (`user/alice`, `assumed-role/oncall/alice`): both can name a person or an account.
+        r"|(?P<arn>\barn:aws[a-z\-]*:(?:iam|sts):[a-z0-9\-]*:(?:\d{12})?:(?:user|role|assumed-role|federated-user|group)/[^\s,;]+)",
+        // IPv6: eight groups, or a compressed form with `::` between groups. Colon-separated
+        // times (08:00:00) have neither shape.
+        r"|(?P<ip6>\b(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}\b|\b(?:[0-9A-Fa-f]{1,4}:){1,6}:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,5}\b)",
         r"|(?P<ipdash>\bip-\d{1,3}-\d{1,3}-\d{1,3}-\d{1,3}\b)",
         r"|(?P<dash4>\b\d{1,3}-\d{1,3}-\d{1,3}-\d{1,3}\b)",
         // No leading `\b`: an address glued to a word (`host10.0.0.1`) is masked too.
@@ -22,14 +28,17 @@ static PATTERN: LazyLock<Option<Regex>> = LazyLock::new(|| {
     .ok()
 });
 
-/// Cheap pre-check: everything the pattern matches contains a digit, an `@` or `user`.
+/// Cheap pre-check: everything the pattern matches contains a digit, an `@`, `::` or `user`.
 fn may_match(s: &str) -> bool {
     let b = s.as_bytes();
-    if b.iter().any(|c| c.is_ascii_digit() || *c == b'@') {
+    if b.iter().any(|c| c.is_ascii_digit() || *c == b'@') || s.contains("::") {
         return true;
     }
     b.windows(4).any(|w| w.eq_ignore_ascii_case(b"user"))
 }
+
+/// What a user id becomes under `--redact`.
+pub const USER_MASK: &str = "user-***";
 
 /// Mask personal and account identifiers in `s`.
 pub fn redact(s: &str) -> Cow<'_, str> {
@@ -43,6 +52,10 @@ pub fn redact(s: &str) -> Cow<'_, str> {
     re.replace_all(s, |c: &Captures<'_>| {
         if c.name("email").is_some() {
             "***@***".to_string()
+        } else if let Some(m) = c.name("arn") {
+            mask_principal_arn(m.as_str())
+        } else if c.name("ip6").is_some() {
+            "x:x:x:x".to_string()
         } else if c.name("ipdash").is_some() {
             "ip-x-x-x-x".to_string()
         } else if c.name("dash4").is_some() {
@@ -55,6 +68,25 @@ pub fn redact(s: &str) -> Cow<'_, str> {
             "user-***".to_string()
         }
     })
+}
+
+/// `arn:aws:iam::123456789012:user/alice` → `arn:aws:iam::************:user/***`.
+fn mask_principal_arn(arn: &str) -> String {
+    let mut parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let Some(resource) = parts.pop() else {
+        return "arn:***".to_string();
+    };
+    let kind = resource.split('/').next().unwrap_or("");
+    let account = parts.get(4).copied().unwrap_or("");
+    let masked_account = if account.is_empty() {
+        ""
+    } else {
+        "************"
+    };
+    format!(
+        "{}:{masked_account}:{kind}/***",
+        parts.get(..4).map(|p| p.join(":")).unwrap_or_default()
+    )
 }
 
 /// Every remote string on its way into the snapshot: control characters stripped, then masked
@@ -106,6 +138,22 @@ mod tests {
         assert_eq!(redact("eks-qwen3 p95 240 ms"), "eks-qwen3 p95 240 ms");
         assert_eq!(redact("2026-11-25T08:00:00Z"), "2026-11-25T08:00:00Z");
         assert!(matches!(redact("nothing here"), Cow::Borrowed(_)));
+        assert_eq!(
+            redact("by arn:aws:iam::123456789012:user/alice.smith, then"),
+            "by arn:aws:iam::************:user/***, then"
+        );
+        assert_eq!(
+            redact("arn:aws:sts::123456789012:assumed-role/oncall/alice"),
+            "arn:aws:sts::************:assumed-role/***"
+        );
+        assert_eq!(
+            redact("from 2001:db8:85a3:0:0:8a2e:370:7334 and fe80::1ff:fe23:4567:890a"),
+            "from x:x:x:x and x:x:x:x"
+        );
+        assert_eq!(redact("at 2001:db8::1 ok"), "at x:x:x:x ok");
+        // Times, Rust paths and ids with colons stay.
+        assert_eq!(redact("08:00:00 std::fmt"), "08:00:00 std::fmt");
+        assert_eq!(redact("usage::input"), "usage::input");
     }
 
     #[test]

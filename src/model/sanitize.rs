@@ -6,8 +6,13 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Unicode line and paragraph separators: a terminal may move to a new line on them.
+fn is_line_separator(c: char) -> bool {
+    matches!(c, '\u{2028}' | '\u{2029}')
+}
+
 fn needs_cleaning(c: char) -> bool {
-    c.is_control() || is_bidi_control(c)
+    c.is_control() || is_bidi_control(c) || is_line_separator(c)
 }
 
 /// Remove C0/C1 controls, whole ESC sequences (CSI, OSC, DCS, APC, PM, SOS, two-byte escapes) and
@@ -24,7 +29,7 @@ pub fn clean(s: &str) -> Cow<'_, str> {
             // C1 CSI / OSC / DCS etc. as single code points.
             '\u{9b}' => skip_csi(&mut it),
             '\u{9d}' | '\u{90}' | '\u{98}' | '\u{9e}' | '\u{9f}' => skip_string(&mut it),
-            '\t' | '\n' | '\r' => {
+            '\t' | '\n' | '\r' | '\u{2028}' | '\u{2029}' => {
                 if !out.ends_with(' ') {
                     out.push(' ');
                 }
@@ -105,6 +110,9 @@ mod tests {
         assert_eq!(clean("x\x1bPdcs stuff\x1b\\y"), "xy");
         assert_eq!(clean("wide 日本語 ok"), "wide 日本語 ok");
         assert_eq!(clean("trailing esc\x1b"), "trailing esc");
+        assert_eq!(clean("para\u{2029}graph\u{2028}x"), "para graph x");
+        assert_eq!(clean("del\x7f c1\u{85}nel"), "del c1nel");
+        assert_eq!(clean("isolate\u{2067}x\u{2069}"), "isolatex");
     }
 
     proptest! {

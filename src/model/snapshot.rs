@@ -100,6 +100,11 @@ pub struct PathView {
     pub throttles_per_minute: f64,
     pub latency_ms: Quantiles,
     pub cost: PathCost,
+    /// Where the rate, error rate and latency come from: `metrics` (CloudWatch or the
+    /// simulator's traffic), `traces` (Langfuse root observations, for a path no metric source
+    /// reports in the window — typically EKS), or null before either.
+    #[serde(default)]
+    pub traffic_source: Option<TrafficSource>,
     /// EKS paths only: ready pods and the replicas KEDA wants.
     pub ready_pods: Option<u32>,
     pub desired_pods: Option<u32>,
@@ -113,6 +118,13 @@ pub struct PathView {
     /// Per-bucket history for sparklines, oldest first (not in the JSON).
     #[serde(skip)]
     pub history: PathHistory,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrafficSource {
+    Metrics,
+    Traces,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -216,6 +228,9 @@ pub struct SpanView {
     pub input: Option<String>,
     pub output: Option<String>,
     pub html_path: Option<String>,
+    /// The trace's userId (`user-***` when redacted).
+    #[serde(default)]
+    pub user_id: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

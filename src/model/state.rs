@@ -15,8 +15,9 @@ use crate::model::quantile::{self, Sketch, WeightedQuantiles};
 use crate::model::redact::{opt_text, text};
 use crate::model::snapshot::{
     class_key, CostView, Mode, PathCost, PathHistory, PathView, Quantiles, RouterView, SessionRow,
-    SessionsView, Snapshot, SCHEMA,
+    SessionsView, Snapshot, TrafficSource, SCHEMA,
 };
+use crate::model::trace_traffic::TraceTraffic;
 use crate::model::update::{ApiSpend, BilledCost, SourceName, Update, WeightsReport};
 use crate::model::weights::Weights;
 use crate::model::window::{PathWindow, Timeline, WindowStats, HISTORY_POINTS};
@@ -46,6 +47,14 @@ struct PathState {
     eks: EksPath,
     agentcore: AgentcorePath,
     window: PathWindow,
+    /// Requests and latency from Langfuse root observations: used when no `Update::Traffic` for
+    /// the path falls in the window, so a metric source and the traces never add up (the
+    /// simulator reports traffic directly and wins). Meant for EKS paths, which no CloudWatch
+    /// namespace covers; an AgentCore path without CloudWatch gets the same, its cost stays
+    /// unknown (tokens and runtime usage are metric-source figures).
+    traces: PathWindow,
+    /// End of the newest `Update::Traffic` for this path.
+    last_traffic_ms: Option<i64>,
     /// Traffic or usage was ever seen (cost is unknown, not zero, before).
     seen: bool,
     /// Paths fed by delayed metrics (CloudWatch): the span `[from, through)` reported so far, in
@@ -62,6 +71,8 @@ struct PathAgg {
     stats: WindowStats,
     span_secs: Option<f64>,
     through_ms: Option<i64>,
+    /// Metrics, or Langfuse root observations when a path has no metrics in the window.
+    source: Option<TrafficSource>,
 }
 
 /// Session rows are the costly part of a derive; they are reused while nothing changed.
@@ -91,6 +102,7 @@ pub struct State {
     billed: Option<BilledCost>,
     api_spend: BTreeMap<SourceName, ApiSpend>,
     correlator: Correlator,
+    trace_traffic: TraceTraffic,
     session_cache: Mutex<Option<SessionCache>>,
     last_sweep_ms: Option<i64>,
     stamped_idx: Option<i64>,
@@ -131,6 +143,8 @@ impl State {
                 eks: p.eks.clone().unwrap_or_default(),
                 agentcore: p.agentcore.clone().unwrap_or_default(),
                 window: PathWindow::new(&tl),
+                traces: PathWindow::new(&tl),
+                last_traffic_ms: None,
                 seen: false,
                 cover: None,
                 sessions_known: false,
@@ -180,6 +194,7 @@ impl State {
             billed: None,
             api_spend: BTreeMap::new(),
             correlator,
+            trace_traffic: TraceTraffic::new(),
             session_cache: Mutex::new(None),
             last_sweep_ms: None,
             stamped_idx: None,
@@ -247,6 +262,8 @@ impl State {
                 }
                 let p = &mut self.paths[i];
                 p.window.add_traffic(&self.tl, &b);
+                let end = to_ms(b.end).max(to_ms(b.start));
+                p.last_traffic_ms = Some(p.last_traffic_ms.map_or(end, |l| l.max(end)));
                 p.seen = true;
             }
             Update::Usage(u) => {
@@ -270,6 +287,7 @@ impl State {
                 self.stamp_nodes();
             }
             Update::Observations { items } => {
+                self.count_roots(&items);
                 self.correlator.ingest_batch(items);
             }
             Update::Health(h) => self.sources.apply(h),
@@ -309,21 +327,27 @@ impl State {
         self.paths
             .iter()
             .map(|p| match p.cover {
-                None => PathAgg {
-                    stats: p.window.aggregate(&self.tl),
-                    span_secs: covered,
-                    through_ms: None,
-                },
+                None => {
+                    let (w, source) = self.traffic_window(p);
+                    PathAgg {
+                        stats: w.aggregate(&self.tl),
+                        span_secs: covered,
+                        through_ms: None,
+                        source,
+                    }
+                }
                 Some((from, through)) => match self.tl.covered_window(from, through) {
                     Some((first, last, span)) => PathAgg {
                         stats: p.window.aggregate_range(&self.tl, first, last),
                         span_secs: Some(span),
                         through_ms: Some(through),
+                        source: Some(TrafficSource::Metrics),
                     },
                     None => PathAgg {
                         stats: WindowStats::default(),
                         span_secs: None,
                         through_ms: Some(through),
+                        source: Some(TrafficSource::Metrics),
                     },
                 },
             })
@@ -350,7 +374,43 @@ impl State {
         if self.last_sweep_ms.is_none_or(|l| now - l >= SWEEP_EVERY_MS) {
             self.last_sweep_ms = Some(now);
             self.correlator.sweep(correlation::ms_to_time(now));
+            // Roots older than the ring can never be counted again: forget them.
+            let horizon = (self.tl.now_idx() + 1 - self.tl.ring_len) * self.tl.bucket_ms;
+            self.trace_traffic.prune(horizon);
         }
+    }
+
+    /// Root observations as requests (see `PathState::traces`).
+    fn count_roots(&mut self, items: &[crate::model::update::Observation]) {
+        let corr = &self.correlator;
+        let requests = self.trace_traffic.ingest(items, |o| corr.attribute(o));
+        for r in requests {
+            let Some(p) = self.paths.get_mut(r.path) else {
+                continue;
+            };
+            p.traces
+                .add_request(&self.tl, r.start_ms, r.latency_ms, r.error);
+            // Rates divide by the span since the first data: a trace-only path has data too.
+            if self.tl.accepts(self.tl.idx(r.start_ms)) {
+                let f = self
+                    .tl
+                    .first_data_ms
+                    .map_or(r.start_ms, |f| f.min(r.start_ms));
+                self.tl.first_data_ms = Some(f);
+            }
+        }
+    }
+
+    /// Which window gives a path's rate and latency: its metrics while any fall in the window,
+    /// else its traces when they hold requests.
+    fn traffic_window<'a>(&self, p: &'a PathState) -> (&'a PathWindow, Option<TrafficSource>) {
+        let from = self.tl.window_first_idx() * self.tl.bucket_ms;
+        let metrics = p.last_traffic_ms.is_some_and(|t| t >= from);
+        if !metrics && p.traces.has_requests(&self.tl) {
+            return (&p.traces, Some(TrafficSource::Traces));
+        }
+        let src = p.last_traffic_ms.map(|_| TrafficSource::Metrics);
+        (&p.window, src)
     }
 
     /// Record each EKS path's GPU nodes in the current bucket (for the $/h sparkline).
@@ -462,6 +522,7 @@ impl State {
                     usd_per_1k_requests: cost::usd_per_1k_requests(usd_per_hour, rpm),
                     projected_usd_per_month: cost::projected_month(usd_per_hour),
                 },
+                traffic_source: pa.source,
                 ready_pods,
                 desired_pods,
                 sessions_per_minute: (p.sessions_known && covered.is_some())
@@ -673,12 +734,18 @@ impl State {
             }
         };
         let mut nodes: Vec<f64> = vec![0.0; self.paths.len()];
+        let windows: Vec<&PathWindow> = self
+            .paths
+            .iter()
+            .map(|p| self.traffic_window(p).0)
+            .collect();
         for idx in lo..=now_idx {
             let total: f64 = self
                 .paths
                 .iter()
-                .filter(|p| secs_of(p, idx).is_some())
-                .filter_map(|p| p.window.bucket(idx))
+                .zip(&windows)
+                .filter(|(p, _)| secs_of(p, idx).is_some())
+                .filter_map(|(_, w)| w.bucket(idx))
                 .map(|b| b.requests)
                 .sum();
             for (i, (p, v)) in self.paths.iter().zip(paths.iter_mut()).enumerate() {
@@ -690,14 +757,15 @@ impl State {
                     h.usd_per_hour.push(f64::NAN);
                     continue;
                 };
-                let b = p.window.bucket(idx);
+                let b = windows[i].bucket(idx);
                 let req = b.map_or(0.0, |b| b.requests);
                 h.requests_per_minute.push(fin(req / secs * 60.0));
                 h.observed_share
                     .push(if total > 0.0 { fin(req / total) } else { 0.0 });
                 h.p95_ms.push(b.and_then(|b| b.p95()).map_or(0.0, fin));
                 let usd = match p.kind {
-                    Side::Agentcore => b.map_or(0.0, |b| {
+                    // Tokens and runtime usage are metric-source figures, whatever gives the rate.
+                    Side::Agentcore => p.window.bucket(idx).map_or(0.0, |b| {
                         let tokens = cost::agentcore_tokens_usd_per_hour(
                             &p.agentcore,
                             b.input_tokens,
@@ -713,7 +781,8 @@ impl State {
                         tokens + usage
                     }),
                     Side::Eks => {
-                        if let Some(g) = b.and_then(|b| b.gpu_nodes) {
+                        // GPU nodes are stamped on the metrics window whatever gives the rate.
+                        if let Some(g) = p.window.bucket(idx).and_then(|b| b.gpu_nodes) {
                             nodes[i] = g;
                         }
                         nodes[i] * p.eks.gpu_node_usd_per_hour

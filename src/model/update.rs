@@ -272,6 +272,9 @@ pub struct Observation {
     pub input: Option<String>,
     pub output: Option<String>,
     pub html_path: Option<String>,
+    /// Langfuse userId of the trace (can name a person: masked entirely under `--redact`).
+    #[serde(default)]
+    pub user_id: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

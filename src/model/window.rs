@@ -381,6 +381,28 @@ impl PathWindow {
             .sum()
     }
 
+    /// One request at `t_ms` with its latency (a trace's root observation).
+    pub fn add_request(&mut self, tl: &Timeline, t_ms: i64, latency_ms: Option<f64>, error: bool) {
+        if let Some(b) = self.bucket_mut(tl, tl.idx(t_ms)) {
+            b.requests += 1.0;
+            if error {
+                b.errors += 1.0;
+            }
+            if let Some(ms) = latency_ms.filter(|v| v.is_finite() && *v >= 0.0) {
+                b.sketch
+                    .get_or_insert_with(|| Box::new(Sketch::new()))
+                    .add(ms);
+            }
+        }
+    }
+
+    /// Whether any bucket of the window holds a request.
+    pub fn has_requests(&self, tl: &Timeline) -> bool {
+        (tl.window_first_idx()..=tl.now_idx())
+            .filter_map(|idx| self.bucket(idx))
+            .any(|b| b.requests > 0.0)
+    }
+
     /// Sum the window's buckets and merge their sketches.
     pub fn aggregate(&self, tl: &Timeline) -> WindowStats {
         self.aggregate_range(tl, tl.window_first_idx(), tl.now_idx())

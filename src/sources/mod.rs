@@ -4,6 +4,7 @@ pub mod aws;
 pub mod cloudwatch;
 pub mod cost_explorer;
 pub mod kubernetes;
+pub mod langfuse;
 pub mod simulator;
 
 use crate::model::update::Update;

@@ -101,6 +101,7 @@ fn path(
             usd_per_1k_requests: Some(per_1k),
             projected_usd_per_month: Some(usd_h * 730.0),
         },
+        traffic_source: None,
         ready_pods: None,
         desired_pods: None,
         sessions_per_minute: None,
@@ -175,6 +176,7 @@ fn span(
         input: None,
         output: None,
         html_path: None,
+        user_id: None,
     }
 }
 

@@ -49,6 +49,8 @@ pub struct TracesUi {
     pub open: Option<String>,
     /// Selected span in the waterfall.
     pub span_selected: usize,
+    /// The Langfuse URL shown for copying (`o`), already sanitised.
+    pub url: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

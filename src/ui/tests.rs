@@ -71,6 +71,32 @@ fn traces_waterfall_200x50() {
     insta::assert_snapshot!(styled(200, 50, &waterfall_ui()));
 }
 
+/// `o`: the trace's Langfuse URL, whole, wrapped by width, over the waterfall.
+#[test]
+fn traces_url_popup_80x24() {
+    let mut ui = waterfall_ui();
+    let url =
+        "https://us.cloud.langfuse.com/project/clproj123/traces/7f3c2a9e0b5d4e6fa1c2d3e4f5a6b7c8";
+    ui.traces.url = Some(url.into());
+    let buf = render(80, 24, &sample_snapshot(), &ui, &dark());
+    // Wrapped, not truncated: the rows of the popup put back together give the URL.
+    let text = buffer_text(&buf);
+    let joined: String = text
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("│ ")
+                .map(|r| r.trim_end().trim_end_matches('│').trim_end())
+        })
+        .filter(|l| {
+            l.starts_with("https")
+                || l.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/.:-".contains(c))
+        })
+        .collect();
+    assert!(joined.contains(url), "{text}");
+    insta::assert_snapshot!(buffer_to_styled_text(&buf));
+}
+
 #[test]
 fn traces_filter_prompt_80x24() {
     let mut ui = ui_for(View::Traces);

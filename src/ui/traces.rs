@@ -7,6 +7,7 @@ use super::paint::{
 };
 use super::parts;
 use super::text::{self, contains_ci, width};
+use crate::action::Action;
 use crate::model::snapshot::{SessionDetail, SessionRow, SpanView};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -28,6 +29,72 @@ pub fn draw(buf: &mut Buffer, body: Rect, cx: &Ctx) {
             }
         },
         None => list(buf, body, cx),
+    }
+    if let Some(url) = &cx.ui.traces.url {
+        url_popup(buf, body, url, cx);
+    }
+}
+
+/// The trace's Langfuse URL over the bottom of the pane, whole (wrapped by display width, never
+/// truncated) so it can be selected and copied.
+fn url_popup(buf: &mut Buffer, body: Rect, url: &str, cx: &Ctx) {
+    let (st, g) = (cx.st, cx.g);
+    let inner_w = body.width.saturating_sub(4).max(1) as usize;
+    let mut lines: Vec<&str> = Vec::new();
+    let mut rest = url;
+    while !rest.is_empty() && lines.len() < 8 {
+        let (head, tail) = text::split_at_width(rest, inner_w);
+        if head.is_empty() {
+            break;
+        }
+        lines.push(head);
+        rest = tail;
+    }
+    let h = (lines.len() as u16 + 3).min(body.height);
+    let area = Rect::new(body.x, body.bottom().saturating_sub(h), body.width, h);
+    for y in area.top()..area.bottom() {
+        repeat(buf, area.x, y, area.width, " ", st.text);
+    }
+    let inner = draw_box(
+        buf,
+        area,
+        "Langfuse trace URL",
+        st.border_focus,
+        st.title,
+        g,
+    );
+    for (i, l) in lines.iter().enumerate() {
+        let y = inner.y + i as u16;
+        if y >= inner.bottom() {
+            return;
+        }
+        put(
+            buf,
+            inner.x + 1,
+            y,
+            inner.width.saturating_sub(1),
+            l,
+            st.accent,
+            g,
+        );
+    }
+    let hint = format!(
+        "select to copy {} {} or {} closes",
+        g.dot,
+        cx.ui.keymap.label(Action::Back),
+        cx.ui.keymap.label(Action::TraceUrl)
+    );
+    let y = inner.y + lines.len() as u16;
+    if y < inner.bottom() {
+        put(
+            buf,
+            inner.x + 1,
+            y,
+            inner.width.saturating_sub(1),
+            &hint,
+            st.dim,
+            g,
+        );
     }
 }
 
@@ -365,11 +432,17 @@ fn waterfall(buf: &mut Buffer, body: Rect, d: &SessionDetail, cx: &Ctx) {
                     side_style,
                 );
             }
-            // The orphan's missing parent, right after the bar when it fits.
+            // The orphan's missing parent: right after the bar when it fits, else before it
+            // (a late span's bar ends at the axis' end).
             if let Some(p) = &s.orphan_parent {
                 let note = format!(" {} parent {p} missing", g.orphan);
+                let nw = width(&note) as u16;
                 let after = x0 + len.max(1);
-                if bw > after + 8 {
+                if bw >= after + nw || (bw > after + 8 && x0 < nw + 1) {
+                    put(buf, bx + after, y, bw - after, &note, st.crit, g);
+                } else if x0 > nw {
+                    put(buf, bx + x0 - nw - 1, y, nw, &note, st.crit, g);
+                } else if bw > after + 8 {
                     put(buf, bx + after, y, bw - after, &note, st.crit, g);
                 }
             }
@@ -469,6 +542,9 @@ fn span_detail(buf: &mut Buffer, area: Rect, s: &SpanView, cx: &Ctx) {
             st.dim,
             g,
         );
+        if let Some(u) = &s.user_id {
+            c.text(buf, &format!(" {} user {u}", g.dot), st.dim, g);
+        }
     }
     if let Some(mut c) = line(&mut y) {
         let field = |c: &mut Cursor, buf: &mut Buffer, k: &str, v: &str| {

@@ -4,4 +4,5 @@
 
 pub mod cloudwatch;
 pub mod kube_api;
+pub mod langfuse_api;
 pub mod moto;

@@ -42,6 +42,7 @@ pub(crate) fn obs(id: &str, trace: &str, start: i64) -> Observation {
         input: None,
         output: None,
         html_path: None,
+        user_id: None,
     }
 }
 
@@ -428,7 +429,7 @@ fn retention_and_max_sessions() {
 /// A small hybrid-ish observation set with unique ids.
 fn arb_set() -> impl Strategy<Value = Vec<Observation>> {
     proptest::collection::vec(
-        (0u8..6, 0u8..4, 0i64..400_000, any::<bool>(), 0u8..3),
+        (0u8..6, 0u8..6, 0i64..400_000, any::<bool>(), 0u8..3),
         1..40,
     )
     .prop_map(|v| {
@@ -437,7 +438,34 @@ fn arb_set() -> impl Strategy<Value = Vec<Observation>> {
             .map(|(i, (sess, kind, start, parent, lvl))| {
                 let s = format!("s-{sess}");
                 let id = format!("o{i}");
+                // OpenTelemetry shapes: 32-hex trace ids shared by several spans of a session,
+                // only some of which match a path (side inherited from the trace).
+                let otel = |eks: bool| {
+                    let tr = u128::from(sess) * 4 + u128::from(eks) * 2 + (start % 2) as u128;
+                    let mut o = obs(&id, &format!("{tr:032x}"), start);
+                    o.session_id = Some(format!("hybrid-{s}"));
+                    o
+                };
                 let mut o = match kind {
+                    4 => {
+                        let mut o = otel(parent);
+                        o.model = Some(
+                            if parent {
+                                "qwen3-4b"
+                            } else {
+                                "claude-sonnet-4-5"
+                            }
+                            .into(),
+                        );
+                        o
+                    }
+                    5 => {
+                        let mut o = otel(parent);
+                        if parent {
+                            o.parent_ref = Some(format!("ac-{s}"));
+                        }
+                        o
+                    }
                     0 => ac(&id, &s, start),
                     1 => eks(&id, &s, start, parent),
                     2 => {
@@ -550,6 +578,7 @@ fn packed_texts_round_trip() {
         (Some("out"), MAX_PAYLOAD),
         (None, MAX_FIELD),
         (Some("ac-s-1"), MAX_FIELD),
+        (Some("user-7"), MAX_FIELD),
     ]);
     assert_eq!(t.get(F_ID), Some("id-1"));
     assert_eq!(t.get(F_TRACE), Some(""), "present but empty");
@@ -561,6 +590,7 @@ fn packed_texts_round_trip() {
     assert_eq!(t.get(F_INPUT), None);
     assert_eq!(t.get(F_OUTPUT), Some("out"));
     assert_eq!(t.get(F_PARENT), Some("ac-s-1"));
+    assert_eq!(t.get(F_USER), Some("user-7"));
 }
 
 #[test]
@@ -587,4 +617,70 @@ fn state_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<Correlator>();
     check::<crate::model::state::State>();
+}
+
+/// Over OpenTelemetry only the generation matches a path: the trace's other spans (root, the
+/// tool call that declares the AgentCore parent) take its side, whatever the arrival order.
+#[test]
+fn unsided_spans_inherit_their_traces_side() {
+    let eks_trace = "0af7651916cd43dd8448eb211c80319c";
+    let ac_trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let mk = |id: &str, trace: &str, start: i64| {
+        let mut o = obs(id, trace, start);
+        o.session_id = Some("hybrid-s-otel".into());
+        o
+    };
+    let mut root = mk("e-root", eks_trace, 0);
+    root.end = Some(t(900));
+    let mut gen = mk("e-gen", eks_trace, 10);
+    gen.model = Some("qwen3-4b".into());
+    gen.parent_observation_id = Some("e-root".into());
+    let mut call = mk("e-call", eks_trace, 300);
+    call.parent_ref = Some("ac-s-otel".into());
+    call.parent_observation_id = Some("e-root".into());
+    let ac_root = mk("a-root", ac_trace, 320);
+    let mut ac_gen = mk("a-gen", ac_trace, 330);
+    ac_gen.model = Some("us.anthropic.claude-sonnet-4-5".into());
+    let all = [root, gen, call, ac_root, ac_gen];
+    let now = t(GRACE + 10_000);
+    let mut expected = None;
+    for order in [[0, 1, 2, 3, 4], [4, 3, 2, 1, 0], [2, 3, 0, 4, 1]] {
+        let mut c = engine();
+        for i in order {
+            c.ingest(&all[i]);
+        }
+        let row = c.summary("s-otel", now).unwrap();
+        assert_eq!(row.sides, vec![Side::Agentcore, Side::Eks]);
+        assert!(row.hybrid && row.escalated, "{row:?}");
+        assert_eq!(row.handoffs, 1);
+        assert_eq!(
+            row.orphan_spans, 0,
+            "the AgentCore root is the declared parent"
+        );
+        let d = c.detail("s-otel", now, false).unwrap();
+        let sides: Vec<_> = d.spans.iter().map(|s| s.side).collect();
+        assert_eq!(
+            sides,
+            vec![
+                Some(Side::Eks),
+                Some(Side::Eks),
+                Some(Side::Eks),
+                Some(Side::Agentcore),
+                Some(Side::Agentcore)
+            ]
+        );
+        assert!(d.spans.iter().all(|s| s.path.is_some()));
+        match &expected {
+            None => expected = Some((row, d)),
+            Some(e) => assert_eq!(e, &(row, d)),
+        }
+    }
+    // Without the AgentCore trace the declaring span of unknown side makes an orphan.
+    let mut c = engine();
+    for o in &all[..3] {
+        c.ingest(o);
+    }
+    let row = c.summary("s-otel", now).unwrap();
+    assert!(row.hybrid && !row.escalated);
+    assert_eq!(row.orphan_spans, 1);
 }

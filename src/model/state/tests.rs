@@ -2,8 +2,8 @@ use super::*;
 use crate::model::correlation::tests::{ac, eks};
 use crate::model::fleet::tests::{pod, so};
 use crate::model::update::{
-    ApiSpend, CostClass, Coverage, DailyCost, FleetUpdate, Latency, Observation, SourceHealth,
-    SourceName, SourceState, TrafficBatch, UsageBatch,
+    ApiSpend, CostClass, Coverage, DailyCost, FleetUpdate, Latency, Level, Observation,
+    SourceHealth, SourceName, SourceState, TrafficBatch, UsageBatch,
 };
 use chrono::TimeZone;
 use proptest::prelude::*;
@@ -956,4 +956,166 @@ fn dashboard_api_spend_sums_sources() {
         0.0150 + 0.01 / 6.0
     ));
     assert!(close(c.dashboard_api_usd_total.unwrap(), 0.04));
+}
+
+/// A root observation (one request) of a trace at `s` seconds lasting `ms`, tagged for `path`
+/// (or untagged), and a generation of the same trace carrying the model.
+fn trace_obs(n: u32, s: f64, ms: i64, tag: Option<&str>, level: Level) -> Vec<Observation> {
+    let trace = format!("{n:032x}");
+    let mut root = crate::model::correlation::tests::obs(&format!("r{n}"), &trace, 0);
+    root.start = at(s);
+    root.end = Some(at(s) + chrono::Duration::milliseconds(ms));
+    root.session_id = Some(format!("hybrid-s{n}"));
+    root.tags = tag.map(|t| vec![t.to_string()]).unwrap_or_default();
+    root.level = level;
+    let mut gen = root.clone();
+    gen.id = format!("g{n}");
+    gen.parent_observation_id = Some(root.id.clone());
+    gen.model = Some("Qwen/Qwen3-4B".into());
+    gen.level = Level::Default;
+    vec![root, gen]
+}
+
+#[test]
+fn eks_rate_and_latency_from_root_observations() {
+    let mut s = State::new(&Config::demo(), Mode::Live);
+    s.apply(clock(0.0));
+    // 60 EKS requests over the first 60 s, latencies 10..=600 ms, 6 errors; roots untagged (the
+    // path comes from the trace's generation). One AgentCore request.
+    let mut items = Vec::new();
+    for n in 0..60u32 {
+        let level = if n % 10 == 0 {
+            Level::Error
+        } else {
+            Level::Default
+        };
+        items.extend(trace_obs(
+            n,
+            f64::from(n),
+            i64::from(n + 1) * 10,
+            None,
+            level,
+        ));
+    }
+    let mut acroot = crate::model::correlation::tests::ac("ac-r", "s-ac", 0);
+    acroot.start = at(5.0);
+    acroot.end = Some(at(5.5));
+    items.push(acroot);
+    s.apply(clock(60.0));
+    // Delivered twice (overlapping polls): still 60 requests.
+    s.apply(Update::Observations {
+        items: items.clone(),
+    });
+    s.apply(Update::Observations { items });
+    let snap = s.snapshot(&opts());
+    let eks = &snap.paths[0];
+    assert_eq!(eks.id.as_str(), "eks-qwen3");
+    assert_eq!(eks.traffic_source, Some(TrafficSource::Traces));
+    assert!(
+        close(eks.requests_per_minute, 60.0),
+        "{}",
+        eks.requests_per_minute
+    );
+    assert!(close(eks.error_rate.unwrap(), 0.1));
+    let q = &eks.latency_ms;
+    let near = |v: Option<f64>, want: f64| v.is_some_and(|v| (v - want).abs() <= want * 0.03);
+    assert!(
+        near(q.p50, 300.0) && near(q.p95, 570.0) && near(q.p99, 600.0),
+        "{q:?}"
+    );
+    // The AgentCore request counts on its path; its cost stays unknown (no metric source).
+    let sonnet = &snap.paths[2];
+    assert_eq!(sonnet.traffic_source, Some(TrafficSource::Traces));
+    assert!(close(sonnet.requests_per_minute, 1.0));
+    assert_eq!(sonnet.cost.usd_per_hour, None);
+    assert_eq!(snap.paths[1].traffic_source, None);
+    assert!(close(eks.observed_share, 60.0 / 61.0));
+
+    // Once a metric source reports the path, its figures win and the traces add nothing.
+    s.apply(traffic(
+        "eks-qwen3",
+        55.0,
+        60.0,
+        5,
+        0,
+        Latency::Samples { ms: vec![20.0; 5] },
+    ));
+    let snap = s.snapshot(&opts());
+    let eks = &snap.paths[0];
+    assert_eq!(eks.traffic_source, Some(TrafficSource::Metrics));
+    assert!(
+        close(eks.requests_per_minute, 5.0),
+        "{}",
+        eks.requests_per_minute
+    );
+    // When it goes quiet for a whole window, the traces take over again.
+    let mut later = Vec::new();
+    for n in 100..130u32 {
+        later.extend(trace_obs(
+            n,
+            400.0 + f64::from(n - 100),
+            50,
+            Some("path:eks-qwen3"),
+            Level::Default,
+        ));
+    }
+    s.apply(clock(430.0));
+    s.apply(Update::Observations { items: later });
+    let snap = s.snapshot(&opts());
+    assert_eq!(snap.paths[0].traffic_source, Some(TrafficSource::Traces));
+    // The window covers 140..430 s (10 s buckets): 30 requests in 290 s.
+    let rpm = snap.paths[0].requests_per_minute;
+    assert!(close(rpm, 30.0 / 290.0 * 60.0), "{rpm}");
+}
+
+/// The demo simulator reports EKS traffic itself and emits traces too: the traces must not add
+/// to its numbers (the paths are the same with and without the observations).
+#[test]
+fn demo_traces_do_not_double_count() {
+    use crate::sources::simulator::{Scenario, SimConfig, Simulator};
+    let config = Config::demo();
+    let mk = || {
+        Simulator::new(
+            SimConfig {
+                seed: 3,
+                scenario: Scenario::Steady,
+                start: at(0.0),
+                config: config.clone(),
+            },
+            config.default_weights(),
+        )
+    };
+    let (mut a, mut b) = (mk(), mk());
+    let mut with = State::new(&config, Mode::Demo);
+    let mut without = State::new(&config, Mode::Demo);
+    let mut roots = 0;
+    for _ in 0..400 {
+        for u in a.step() {
+            if let Update::Observations { items } = &u {
+                roots += items
+                    .iter()
+                    .filter(|o| o.parent_observation_id.is_none())
+                    .count();
+            }
+            with.apply(u);
+        }
+        for u in b.step() {
+            if !matches!(u, Update::Observations { .. }) {
+                without.apply(u);
+            }
+        }
+    }
+    assert!(
+        roots > 100,
+        "the simulator emitted root observations: {roots}"
+    );
+    let (sw, so) = (with.snapshot(&opts()), without.snapshot(&opts()));
+    assert_eq!(
+        serde_json::to_value(&sw.paths).unwrap(),
+        serde_json::to_value(&so.paths).unwrap()
+    );
+    assert!(sw
+        .paths
+        .iter()
+        .all(|p| p.traffic_source == Some(TrafficSource::Metrics)));
 }

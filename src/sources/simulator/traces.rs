@@ -183,6 +183,7 @@ impl TraceCtx<'_> {
             input: None,
             output: None,
             html_path: None,
+            user_id: None,
         }
     }
 }
