@@ -22,7 +22,6 @@ mod support;
 use chrono::Utc;
 use criterion::{criterion_group, Criterion};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use hybridtop::action::Keymap;
 use hybridtop::app::{App, AppOptions};
 use hybridtop::config::Config;
 use hybridtop::model::snapshot::Mode;
@@ -31,7 +30,6 @@ use hybridtop::model::update::{FleetUpdate, Update};
 use hybridtop::sources::kubernetes::{from_config, Tuning};
 use hybridtop::sources::Source;
 use hybridtop::ui::state::{PodSort, View};
-use hybridtop::ui::theme::Theme;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use serde_json::{json, Value};
@@ -218,18 +216,7 @@ fn fleet(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
-    let opts = AppOptions {
-        mode: Mode::Live,
-        config: config(),
-        read_only: false,
-        redact: false,
-        theme: Theme::default(),
-        theme_dir: PathBuf::new(),
-        keymap: Keymap::default(),
-        ascii: false,
-        refresh: Duration::from_secs(1),
-        min_frame: Duration::from_millis(100),
-    };
+    let opts = AppOptions::new(Mode::Live, config());
     let mut app = App::new(&opts);
     let (rss_before, _) = rss_mib();
     let heap_before = LIVE.load(Ordering::Relaxed);

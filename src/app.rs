@@ -45,6 +45,31 @@ pub struct AppOptions {
     pub mouse: bool,
 }
 
+impl AppOptions {
+    /// Defaults for `mode` and `config`: the default theme at full colour, the default keys,
+    /// one-second refresh, no mouse. Callers override fields with struct update syntax.
+    pub fn new(mode: Mode, config: Config) -> AppOptions {
+        AppOptions {
+            mode,
+            config,
+            read_only: false,
+            redact: false,
+            theme: Theme::default(),
+            theme_ctx: crate::ui::colors::ThemeContext::new(
+                crate::ui::colors::ColorDepth::TrueColor,
+                "",
+                &[],
+            ),
+            theme_dir: PathBuf::new(),
+            keymap: Keymap::default(),
+            ascii: false,
+            refresh: Duration::from_secs(1),
+            min_frame: Duration::from_millis(100),
+            mouse: false,
+        }
+    }
+}
+
 pub struct App {
     pub state: State,
     pub ui: UiState,

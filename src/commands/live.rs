@@ -7,40 +7,8 @@ use crate::app::{run_tui, App, AppOptions};
 use crate::cli::GlobalArgs;
 use crate::config::Config;
 use crate::model::snapshot::Mode;
-use crate::model::update::{SourceHealth, SourceName, SourceState, Update};
 use std::io::IsTerminal;
 use tokio::sync::mpsc;
-
-/// Sources the config enables, in display order.
-pub fn enabled_sources(cfg: &Config) -> Vec<SourceName> {
-    let mut out = Vec::new();
-    if cfg.aws.is_some() {
-        out.push(SourceName::Cloudwatch);
-        out.push(SourceName::CostExplorer);
-    }
-    if cfg.kubernetes.is_some() {
-        out.push(SourceName::Kubernetes);
-    }
-    if cfg.langfuse.is_some() {
-        out.push(SourceName::Langfuse);
-    }
-    out
-}
-
-/// Until each live source lands, an enabled one reports plainly that it is not in this build.
-pub fn unavailable_updates(cfg: &Config) -> Vec<Update> {
-    enabled_sources(cfg)
-        .into_iter()
-        .map(|s| {
-            Update::Health(SourceHealth {
-                source: s,
-                state: SourceState::Error,
-                last_success: None,
-                error: Some(format!("the {s} source is not available in this build yet")),
-            })
-        })
-        .collect()
-}
 
 pub fn run(global: &GlobalArgs) -> CliResult {
     let path = config_path(global);
@@ -83,9 +51,7 @@ pub fn run(global: &GlobalArgs) -> CliResult {
     let rt = tokio_runtime()?;
     rt.block_on(async move {
         let (tx, rx) = mpsc::channel(4096);
-        for u in unavailable_updates(&config) {
-            let _ = tx.send(u).await;
-        }
+        let sources = crate::sources::start_live(&config, &tx);
         let mut app = App::new(&opts);
         let mut router_rx = None;
         if config
@@ -114,6 +80,9 @@ pub fn run(global: &GlobalArgs) -> CliResult {
             }
         }
         let res = run_tui(app, rx, router_rx, &opts).await;
+        for s in sources {
+            s.abort();
+        }
         drop(tx);
         res
     })

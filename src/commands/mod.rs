@@ -1,5 +1,6 @@
 //! Subcommands. Each returns an exit code per DESIGN.md: 0 ok, 1 runtime failure, 2 invalid input
 //! or refused, 3 conflict, 4 snapshot printed with an unhealthy source.
+pub mod check;
 pub mod demo;
 pub mod info;
 pub mod init;
@@ -73,9 +74,7 @@ pub fn dispatch(cli: Cli) -> CliResult {
             completions(shell);
             Ok(EXIT_OK)
         }
-        Some(Command::Check) => Err(CliError::invalid(
-            "check is not available in this build yet (it arrives with the live sources)",
-        )),
+        Some(Command::Check) => check::run(&cli.global),
     }
 }
 

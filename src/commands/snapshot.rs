@@ -73,11 +73,8 @@ pub fn run(global: &GlobalArgs, args: &SnapshotArgs) -> CliResult {
         let cfg = user_cfg
             .as_ref()
             .ok_or_else(|| CliError::runtime("no config"))?;
-        let mut state = State::new(cfg, Mode::Live);
-        state.apply(crate::model::update::Update::Clock { now: Utc::now() });
-        for u in super::live::unavailable_updates(cfg) {
-            state.apply(u);
-        }
+        let rt = super::tokio_runtime()?;
+        let state = rt.block_on(live_state(cfg, args.wait));
         state.snapshot(&derive)
     };
     match args.format {
@@ -104,10 +101,12 @@ pub fn run(global: &GlobalArgs, args: &SnapshotArgs) -> CliResult {
             print!("{}", crate::ui::buffer_text(&buf));
         }
     }
-    let unhealthy = snap
-        .sources
-        .iter()
-        .any(|s| matches!(s.state, SourceState::Error | SourceState::Stale));
+    let unhealthy = snap.sources.iter().any(|s| {
+        matches!(
+            s.state,
+            SourceState::Error | SourceState::Stale | SourceState::Connecting
+        )
+    });
     Ok(if unhealthy { EXIT_UNHEALTHY } else { EXIT_OK })
 }
 
@@ -119,4 +118,72 @@ fn view_of(v: ViewName) -> View {
         ViewName::Cost => View::Cost,
         ViewName::Help => View::Help,
     }
+}
+
+/// Start every enabled source (and read the router), apply what they send until each has
+/// answered — data or an error — or `wait` runs out, then stop them.
+pub async fn live_state(cfg: &Config, wait: std::time::Duration) -> State {
+    use crate::model::update::{SourceState, Update, WeightsReport};
+    use std::collections::BTreeSet;
+    let mut state = State::new(cfg, Mode::Live);
+    state.apply(Update::Clock { now: Utc::now() });
+    let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
+    let handles = crate::sources::start_live(cfg, &tx);
+    let mut pending: BTreeSet<_> = crate::sources::enabled(cfg).into_iter().collect();
+    let router_wanted = cfg
+        .router
+        .as_ref()
+        .is_some_and(|r| r.backend != crate::config::RouterBackend::None);
+    if router_wanted {
+        let cfg = cfg.clone();
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let read = match super::weights::connect(&cfg).await {
+                Ok(router) => router.read().await.ok(),
+                Err(e) => {
+                    tracing::warn!("snapshot: router unavailable: {e}");
+                    None
+                }
+            };
+            if let Some(r) = read {
+                let _ = tx
+                    .send(Update::Weights(WeightsReport {
+                        backend: r.backend.to_string(),
+                        target: r.target,
+                        weights: r.weights,
+                        version: r.version,
+                    }))
+                    .await;
+            }
+        });
+    }
+    drop(tx);
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut router_pending = router_wanted;
+    while !pending.is_empty() || router_pending {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(u)) => {
+                match &u {
+                    Update::Health(h) if h.state != SourceState::Connecting => {
+                        pending.remove(&h.source);
+                    }
+                    Update::Weights(_) => router_pending = false,
+                    _ => {}
+                }
+                state.apply(u);
+            }
+            // Every sender is gone, or the wait is over.
+            Ok(None) | Err(_) => break,
+        }
+    }
+    // Whatever arrived with the last answers belongs to this snapshot too.
+    let settle = tokio::time::Instant::now() + std::time::Duration::from_millis(200);
+    while let Ok(Some(u)) = tokio::time::timeout_at(settle, rx.recv()).await {
+        state.apply(u);
+    }
+    for h in handles {
+        h.abort();
+    }
+    state.apply(Update::Clock { now: Utc::now() });
+    state
 }

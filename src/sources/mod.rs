@@ -31,3 +31,38 @@ pub struct CheckLine {
     /// The evidence or the fix, e.g. `RBAC forbids list on pods in namespace agents`.
     pub detail: String,
 }
+
+/// Start every source the config enables; each sends on `tx` until it closes.
+pub fn start_live(cfg: &crate::config::Config, tx: &UpdateTx) -> Vec<JoinHandle<()>> {
+    let mut out = Vec::new();
+    if let Some(s) = cloudwatch::CloudWatchSource::from_config(cfg) {
+        out.push(Box::new(s).spawn(tx.clone()));
+    }
+    if let Some(s) = cost_explorer::CostExplorerSource::from_config(cfg) {
+        out.push(Box::new(s).spawn(tx.clone()));
+    }
+    if let Some(s) = kubernetes::from_config(cfg) {
+        out.push(Box::new(s).spawn(tx.clone()));
+    }
+    if let Some(s) = langfuse::LangfuseSource::from_config(cfg) {
+        out.push(Box::new(s).spawn(tx.clone()));
+    }
+    out
+}
+
+/// The sources the config enables, in display order.
+pub fn enabled(cfg: &crate::config::Config) -> Vec<crate::model::update::SourceName> {
+    use crate::model::update::SourceName;
+    let mut out = Vec::new();
+    if cfg.aws.is_some() {
+        out.push(SourceName::Cloudwatch);
+        out.push(SourceName::CostExplorer);
+    }
+    if cfg.kubernetes.is_some() {
+        out.push(SourceName::Kubernetes);
+    }
+    if cfg.langfuse.is_some() {
+        out.push(SourceName::Langfuse);
+    }
+    out
+}

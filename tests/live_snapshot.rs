@@ -1,0 +1,360 @@
+//! The live wiring end to end: the real binary, a config with every section, and all four
+//! services on loopback — Kubernetes (fake API server), CloudWatch (CBOR server), Cost
+//! Explorer (moto) and Langfuse (fake public API) — through KUBECONFIG, AWS_ENDPOINT_URL_* and
+//! LANGFUSE_BASE_URL. `snapshot` waits for each source's first answer; `check` passes.
+mod support;
+
+use chrono::{Datelike, Duration as CDuration, Utc};
+use serde_json::{json, Map, Value};
+use std::process::{Command, Output};
+use std::sync::Arc;
+use support::cloudwatch::{FakeCloudWatch, ListedMetric, MetricQuery};
+use support::kube_api::{KubeApiServer, ResourceType};
+use support::langfuse_api::{LangfuseApiServer, Obs, Trace, PUBLIC_KEY, SECRET_KEY};
+use support::moto::Moto;
+
+const ARN: &str = "arn:aws:bedrock-agentcore:us-east-2:123456789012:runtime/hybrid_haiku-AbC123";
+const MODEL: &str = "us.anthropic.claude-haiku-4-5-20251001-v1:0";
+const AC: &str = "AWS/Bedrock-AgentCore";
+const BR: &str = "AWS/Bedrock";
+
+fn cloudwatch() -> FakeCloudWatch {
+    let cw = FakeCloudWatch::start(Arc::new(|q: &MetricQuery, _t: i64| {
+        Some(
+            match (q.namespace.as_str(), q.metric.as_str(), q.stat.as_str()) {
+                (AC, "Invocations", "Sum") => 30.0,
+                (AC, "Latency", "p50") => 50.0,
+                (AC, "Latency", "p95") => 95.0,
+                (AC, "Latency", "p99") => 140.0,
+                (AC, "SessionCount", "Sum") => 5.0,
+                (BR, "Invocations", "Sum") => 30.0,
+                (BR, "InputTokenCount", "Sum") => 24_000.0,
+                (BR, "OutputTokenCount", "Sum") => 9_000.0,
+                _ => return None,
+            },
+        )
+    }));
+    let mut listed = Vec::new();
+    for m in [
+        "Invocations",
+        "Throttles",
+        "SystemErrors",
+        "UserErrors",
+        "SessionCount",
+        "Latency",
+    ] {
+        listed.push(ListedMetric::new(AC, m, &[("Resource", ARN)]));
+    }
+    for m in [
+        "Invocations",
+        "InputTokenCount",
+        "OutputTokenCount",
+        "InvocationThrottles",
+    ] {
+        listed.push(ListedMetric::new(BR, m, &[("ModelId", MODEL)]));
+    }
+    cw.set_listed(listed);
+    cw
+}
+
+fn kube() -> KubeApiServer {
+    let s = KubeApiServer::start();
+    for (name, node) in [
+        ("vllm-qwen3-a", "ip-10-0-1-23"),
+        ("vllm-qwen3-b", "ip-10-0-2-41"),
+    ] {
+        s.create(
+            &ResourceType::pods(),
+            json!({"apiVersion": "v1", "kind": "Pod",
+                   "metadata": {"name": name, "namespace": "agents", "labels": {"app": "vllm-qwen3"}},
+                   "spec": {"nodeName": node, "containers": [{"name": "vllm", "image": "vllm"}]},
+                   "status": {"phase": "Running",
+                              "conditions": [{"type": "Ready", "status": "True"}],
+                              "containerStatuses": [{"name": "vllm", "ready": true, "restartCount": 0,
+                                                     "state": {"running": {}}}]}}),
+        );
+    }
+    s.create(
+        &ResourceType::scaled_objects(),
+        json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
+               "metadata": {"name": "vllm-qwen3", "namespace": "agents"},
+               "spec": {"scaleTargetRef": {"name": "vllm-qwen3"}, "minReplicaCount": 1, "maxReplicaCount": 8,
+                        "triggers": [{"type": "prometheus", "metadata": {"threshold": "45"}}]},
+               "status": {"hpaName": "keda-hpa-vllm-qwen3", "conditions": [
+                   {"type": "Ready", "status": "True", "reason": "ScaledObjectReady"},
+                   {"type": "Active", "status": "True", "reason": "ScalerActive"}]}}),
+    );
+    s.create(
+        &ResourceType::configmaps(),
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": "hybrid-router", "namespace": "agents"},
+               "data": {"weights.json": r#"{"eks-qwen3": 75, "agentcore-haiku": 25}"#}}),
+    );
+    s
+}
+
+fn langfuse() -> LangfuseApiServer {
+    let s = LangfuseApiServer::start();
+    let t0 = Utc::now() - CDuration::seconds(60);
+    let mut meta = Map::new();
+    meta.insert("parent".into(), Value::String("ac-s-live1".into()));
+    for (i, (trace, tag, model, start, parent)) in [
+        (
+            "eks-vllm-qwen3-a-00ff",
+            "path:eks-qwen3",
+            "qwen3-4b",
+            t0,
+            Some(meta),
+        ),
+        (
+            "ac-s-live1-1795594100000",
+            "path:agentcore-haiku",
+            "claude-haiku-4-5",
+            t0 + CDuration::milliseconds(400),
+            None,
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        s.add_trace(Trace {
+            id: trace.into(),
+            timestamp: start,
+            name: Some("agent-turn".into()),
+            session_id: Some("hybrid-s-live1".into()),
+            tags: vec![tag.into()],
+            ..Trace::default()
+        });
+        s.add_obs(Obs {
+            id: format!("obs-{i}"),
+            trace_id: trace.into(),
+            kind: "GENERATION".into(),
+            start,
+            end: Some(start + CDuration::milliseconds(120)),
+            name: Some("generate".into()),
+            model: Some(model.into()),
+            metadata: parent,
+            ..Obs::default()
+        });
+    }
+    s
+}
+
+fn moto() -> Moto {
+    let m = Moto::start();
+    let today = Utc::now().date_naive();
+    let first = today.with_day(1).unwrap_or(today);
+    let mut days = Vec::new();
+    let mut d = first;
+    while d <= today {
+        days.push(json!({
+            "TimePeriod": {"Start": d.to_string(), "End": d.succ_opt().unwrap().to_string()},
+            "Total": {}, "Estimated": d == today,
+            "Groups": [
+                {"Keys": ["Amazon Bedrock AgentCore"], "Metrics": {"UnblendedCost": {"Amount": "10.0", "Unit": "USD"}}},
+                {"Keys": ["Amazon Elastic Compute Cloud - Compute"], "Metrics": {"UnblendedCost": {"Amount": "4.0", "Unit": "USD"}}},
+                {"Keys": ["AWS Key Management Service"], "Metrics": {"UnblendedCost": {"Amount": "1.0", "Unit": "USD"}}}]
+        }));
+        d = d.succ_opt().unwrap();
+    }
+    m.seed_cost_and_usage(vec![json!({"ResultsByTime": days, "DimensionValueAttributes": [], "GroupDefinitions": [{"Type": "DIMENSION", "Key": "SERVICE"}]})]);
+    m
+}
+
+const CONFIG: &str = r#"
+[general]
+environment = "prod-us-east-2"
+[[paths]]
+id = "eks-qwen3"
+kind = "eks"
+label = "EKS Qwen3-4B"
+[paths.eks]
+namespace = "agents"
+pod_selector = "app=vllm-qwen3"
+scaled_object = "vllm-qwen3"
+gpu_node_usd_per_hour = 1.006
+[paths.langfuse]
+tags = ["path:eks-qwen3"]
+[[paths]]
+id = "agentcore-haiku"
+kind = "agentcore"
+label = "AgentCore Haiku"
+[paths.agentcore]
+runtime_arn = "arn:aws:bedrock-agentcore:us-east-2:123456789012:runtime/hybrid_haiku-AbC123"
+model_id = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+[paths.langfuse]
+tags = ["path:agentcore-haiku"]
+[aws]
+region = "us-east-2"
+[kubernetes]
+namespaces = ["agents"]
+[langfuse]
+interval = "10s"
+[router]
+backend = "configmap"
+namespace = "agents"
+name = "hybrid-router"
+"#;
+
+struct World {
+    _cw: FakeCloudWatch,
+    _moto: Moto,
+    _kube: KubeApiServer,
+    _lf: LangfuseApiServer,
+    kc: support::kube_api::KubeconfigFile,
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+fn world() -> World {
+    let cw = cloudwatch();
+    let moto = moto();
+    let kube = kube();
+    let lf = langfuse();
+    let kc = kube.kubeconfig();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("config.toml"), CONFIG).unwrap();
+    std::fs::write(dir.path().join("aws-config"), "").unwrap();
+    let p = |x: &str| dir.path().join(x).display().to_string();
+    let env = vec![
+        ("HOME", p("home")),
+        ("XDG_CONFIG_HOME", p("config")),
+        ("XDG_STATE_HOME", p("state")),
+        ("XDG_CACHE_HOME", p("cache")),
+        ("LANG", "C.UTF-8".into()),
+        ("KUBECONFIG", kc.path.display().to_string()),
+        ("AWS_CONFIG_FILE", p("aws-config")),
+        ("AWS_SHARED_CREDENTIALS_FILE", p("aws-config")),
+        ("AWS_ACCESS_KEY_ID", "AKIDHYBRIDTOPTEST".into()),
+        ("AWS_SECRET_ACCESS_KEY", "hybridtop-test-secret".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("AWS_ENDPOINT_URL_CLOUDWATCH", cw.url()),
+        ("AWS_ENDPOINT_URL_COST_EXPLORER", moto.url()),
+        ("LANGFUSE_BASE_URL", lf.url()),
+        ("LANGFUSE_PUBLIC_KEY", PUBLIC_KEY.into()),
+        ("LANGFUSE_SECRET_KEY", SECRET_KEY.into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    World {
+        _cw: cw,
+        _moto: moto,
+        _kube: kube,
+        _lf: lf,
+        kc,
+        dir,
+        env,
+    }
+}
+
+impl World {
+    fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hybridtop"));
+        cmd.env_clear()
+            .arg("-c")
+            .arg(self.dir.path().join("config.toml"))
+            .args(args);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let _ = &self.kc;
+        cmd.output().unwrap()
+    }
+}
+
+fn source<'a>(v: &'a Value, name: &str) -> &'a Value {
+    v["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap()
+}
+
+#[test]
+fn snapshot_waits_for_every_source_and_reports_them_all() {
+    let w = world();
+    let o = w.run(&["snapshot", "--format", "json", "--wait", "40s"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {err}"));
+    for s in ["cloudwatch", "cost_explorer", "kubernetes", "langfuse"] {
+        assert_eq!(source(&v, s)["state"], "ok", "{s}: {}", source(&v, s));
+    }
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(v["mode"], "live");
+    assert_eq!(v["environment"], "prod-us-east-2");
+    // Kubernetes: the fleet as served, and the router's weights from the ConfigMap.
+    assert_eq!(v["fleet"]["pods"].as_array().unwrap().len(), 2);
+    assert_eq!(v["fleet"]["scaled_objects"][0]["name"], "vllm-qwen3");
+    assert_eq!(v["router"]["backend"], "configmap");
+    assert_eq!(
+        v["router"]["weights"],
+        json!({"eks-qwen3": 75, "agentcore-haiku": 25})
+    );
+    // CloudWatch: 30 invocations a minute on the AgentCore path, p95 95 ms.
+    let haiku = v["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "agentcore-haiku")
+        .unwrap();
+    assert!(
+        (haiku["requests_per_minute"].as_f64().unwrap() - 30.0).abs() < 1e-6,
+        "{haiku}"
+    );
+    assert!(
+        (haiku["latency_ms"]["p95"].as_f64().unwrap() - 95.0).abs() < 1e-6,
+        "{haiku}"
+    );
+    assert!(haiku["cost"]["usd_per_hour"].as_f64().unwrap() > 0.0);
+    // Cost Explorer: billed month to date by class.
+    let billed = &v["cost"]["billed_month_to_date_usd"];
+    let days = f64::from(Utc::now().day());
+    assert!(
+        (billed["agentcore"].as_f64().unwrap() - 10.0 * days).abs() < 1e-6,
+        "{billed}"
+    );
+    assert!(
+        (billed["eks"].as_f64().unwrap() - 4.0 * days).abs() < 1e-6,
+        "{billed}"
+    );
+    assert!(v["cost"]["dashboard_api_usd_per_hour"].as_f64().unwrap() <= 0.05);
+    // Langfuse: the hybrid session, with its hand-off to AgentCore.
+    assert!(
+        v["sessions"]["hybrid"].as_u64().unwrap() >= 1,
+        "{}",
+        v["sessions"]
+    );
+    assert_eq!(v["sessions"]["recent"][0]["session_id"], "s-live1");
+}
+
+#[test]
+fn check_passes_against_every_service() {
+    let w = world();
+    let o = w.run(&["check"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for s in ["kubernetes", "langfuse", "cloudwatch"] {
+        assert!(out.contains(s), "no {s} line:\n{out}");
+    }
+    assert!(
+        !out.contains(SECRET_KEY),
+        "the secret key leaked into check output"
+    );
+}
+
+#[test]
+fn check_names_what_is_wrong() {
+    let w = world();
+    w._kube.forbid("list", "pods");
+    let o = w.run(&["check"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("pods") && out.contains("✗"), "{out}");
+}
