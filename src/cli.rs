@@ -173,9 +173,16 @@ pub struct SnapshotArgs {
     /// A recording to snapshot
     #[arg(long, value_name = "FILE")]
     pub replay: Option<PathBuf>,
-    /// Seconds into the recording
-    #[arg(long, requires = "replay")]
+    /// Seconds into the recording (from its first record) [default: its end]
+    #[arg(long, requires = "replay", value_parser = parse_at)]
     pub at: Option<f64>,
+    /// Open this session's waterfall (with --view traces)
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
+    /// Show the weights review dialog for this proposal, e.g. "eks-qwen3=60 agentcore-haiku=27
+    /// agentcore-sonnet=13" (documentation screenshots; nothing is written)
+    #[arg(long, hide = true, value_name = "ID=PCT...")]
+    pub weights_review: Option<String>,
     #[arg(long, value_enum, default_value_t = SnapshotFormat::Json)]
     pub format: SnapshotFormat,
     #[arg(long, default_value_t = 120)]
@@ -187,6 +194,16 @@ pub struct SnapshotArgs {
     /// Longest wait for each live source's first answer
     #[arg(long, default_value = "30s", value_parser = parse_duration_arg)]
     pub wait: std::time::Duration,
+}
+
+fn parse_at(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of seconds"))?;
+    if !v.is_finite() || v < 0.0 {
+        return Err(format!("'{s}' must be 0 or more seconds"));
+    }
+    Ok(v)
 }
 
 #[derive(Debug, Subcommand)]

@@ -20,9 +20,7 @@
 //! channel) and is flushed at least every [`FLUSH_EVERY`], so a crash loses at most that much.
 //! Reading streams line by line: a damaged line ends the replay there and is reported with its
 //! number; nothing is ever loaded whole.
-use crate::config::{
-    AlertsConfig, Config, CorrelationConfig, General, PathConfig, RouterConfig,
-};
+use crate::config::{AlertsConfig, Config, CorrelationConfig, General, PathConfig, RouterConfig};
 use crate::model::redact::redact_with;
 use crate::model::sanitize;
 use crate::model::snapshot::Mode;
@@ -84,7 +82,8 @@ pub struct Header {
 pub struct DemoInfo {
     pub seed: u64,
     pub scenario: String,
-    pub speed: f64,
+    /// Simulated seconds per real second; `None`: as fast as possible (`snapshot --demo`).
+    pub speed: Option<f64>,
 }
 
 /// The config sections that shape `State` (no source credentials or endpoints: none are needed
@@ -202,6 +201,28 @@ impl Redactor {
     }
 }
 
+/// The header as a redacted recording writes it: identifiers in the environment, file path and
+/// config masked. Correlation rules are patterns, not data, and stay as they are (masking digits
+/// in a regex would change what it matches on replay).
+fn redact_header(r: &Redactor, h: &Header) -> io::Result<Header> {
+    let mut out = h.clone();
+    out.environment = r.string(&h.environment);
+    out.config_file = h
+        .config_file
+        .as_ref()
+        .map(|p| PathBuf::from(r.string(&p.to_string_lossy())));
+    let mut cfg = serde_json::to_value(&h.config)?;
+    if let Value::Object(map) = &mut cfg {
+        for (k, v) in map.iter_mut() {
+            if k != "correlation" {
+                r.value(v);
+            }
+        }
+    }
+    out.config = serde_json::from_value(cfg)?;
+    Ok(out)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Writing
 
@@ -243,15 +264,11 @@ impl Sink {
 
 /// True when recordings to `path` are compressed (`.zst`).
 pub fn is_zstd_name(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zst"))
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("zst"))
 }
 
-fn write_line(
-    sink: &mut Sink,
-    t: i64,
-    u: &Update,
-    redactor: Option<&Redactor>,
-) -> io::Result<()> {
+fn write_line(sink: &mut Sink, t: i64, u: &Update, redactor: Option<&Redactor>) -> io::Result<()> {
     let w = sink.writer();
     match redactor {
         None => serde_json::to_writer(&mut *w, &LineOut { t, u })?,
@@ -298,24 +315,10 @@ impl Recorder {
             Sink::Plain(buf)
         };
         let redactor = header.redacted.then(Redactor::new);
-        let mut head = serde_json::to_value(header)?;
-        if let (Some(r), Value::Object(map)) = (&redactor, &mut head) {
-            for (k, v) in map.iter_mut() {
-                // Correlation rules are patterns, not data: masking digits in a regex would
-                // change what it matches on replay.
-                if k == "config" {
-                    if let Value::Object(cfg) = v {
-                        for (ck, cv) in cfg.iter_mut() {
-                            if ck != "correlation" {
-                                r.value(cv);
-                            }
-                        }
-                    }
-                } else if !matches!(k.as_str(), "format" | "hybridtop" | "created_at") {
-                    r.value(v);
-                }
-            }
-        }
+        let head = match &redactor {
+            Some(r) => redact_header(r, header)?,
+            None => header.clone(),
+        };
         serde_json::to_writer(sink.writer(), &head)?;
         sink.writer().write_all(b"\n")?;
         sink.flush()?;
@@ -589,10 +592,11 @@ impl Reader {
     pub fn open(path: &Path) -> Result<Reader, OpenError> {
         let mut input = open_input(path)?;
         let mut buf = Vec::new();
-        let (got, _) = read_line(input.as_mut(), &mut buf).map_err(|e| OpenError::NotRecording {
-            path: path.to_path_buf(),
-            detail: format!("line 1: {e}"),
-        })?;
+        let (got, _) =
+            read_line(input.as_mut(), &mut buf).map_err(|e| OpenError::NotRecording {
+                path: path.to_path_buf(),
+                detail: format!("line 1: {e}"),
+            })?;
         if !got || buf.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(OpenError::Empty {
                 path: path.to_path_buf(),
@@ -879,7 +883,7 @@ pub fn advance(p: &mut Positioned, target: Target) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::update::{Observation, Level};
+    use crate::model::update::{Level, Observation};
 
     fn header(redacted: bool) -> Header {
         Header::new(&Config::demo(), Mode::Demo, redacted, false)
@@ -911,7 +915,11 @@ mod tests {
         );
         assert!(cfg.correlation_rules().is_ok());
         assert_eq!(
-            cfg.paths[1].agentcore.as_ref().unwrap().usd_per_1k_input_tokens,
+            cfg.paths[1]
+                .agentcore
+                .as_ref()
+                .unwrap()
+                .usd_per_1k_input_tokens,
             0.001
         );
         assert!(text.contains("\"window\":\"5m\""), "{text}");

@@ -49,6 +49,17 @@ pub fn run(global: &GlobalArgs, args: &DemoArgs) -> CliResult {
         refresh,
         min_frame: Duration::from_millis(100),
     };
+    let recorder = super::replay::start_recorder(
+        global,
+        &config,
+        Mode::Demo,
+        Some(crate::record::DemoInfo {
+            seed: args.sim.seed,
+            scenario: scenario.to_string(),
+            speed: Some(args.speed),
+        }),
+        None,
+    )?;
     let audit_path = global
         .audit_log
         .clone()
@@ -83,6 +94,9 @@ pub fn run(global: &GlobalArgs, args: &DemoArgs) -> CliResult {
         let (tx, rx) = mpsc::channel(4096);
         let handle = Box::new(source).spawn(tx);
         let mut app = App::new(&opts);
+        if let Some(rec) = recorder {
+            app.attach_recorder(rec);
+        }
         let router_rx = app.attach_router(link);
         let res = run_tui(app, rx, Some(router_rx), &opts).await;
         handle.abort();

@@ -73,6 +73,8 @@ pub fn run(global: &GlobalArgs) -> CliResult {
         refresh,
         min_frame: Duration::from_millis(100),
     };
+    let recorder =
+        super::replay::start_recorder(global, &config, Mode::Live, None, Some(path.clone()))?;
     let audit_path = global
         .audit_log
         .clone()
@@ -84,6 +86,9 @@ pub fn run(global: &GlobalArgs) -> CliResult {
             let _ = tx.send(u).await;
         }
         let mut app = App::new(&opts);
+        if let Some(rec) = recorder {
+            app.attach_recorder(rec);
+        }
         let mut router_rx = None;
         if config
             .router

@@ -1,5 +1,6 @@
 //! Sources own their I/O: client, interval, backoff and health. They know nothing of the UI and
 //! talk to the app loop only by sending `Update`s.
+pub mod replay;
 pub mod simulator;
 
 use crate::model::update::Update;
