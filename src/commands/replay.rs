@@ -52,6 +52,9 @@ pub fn run(global: &GlobalArgs, args: &ReplayArgs) -> CliResult {
             "--record cannot be used with replay: the recording already exists (copy the file)",
         ));
     }
+    // Header checks (empty, not a recording, newer version) first: they say more than "no
+    // terminal" would.
+    crate::record::Reader::open(&args.file).map_err(open_error)?;
     let user_cfg = optional_user_config(global)?;
     let theme = resolve_theme(global, user_cfg.as_ref())?;
     let keymap = resolve_keymap(user_cfg.as_ref())?;
@@ -62,7 +65,6 @@ pub fn run(global: &GlobalArgs, args: &ReplayArgs) -> CliResult {
              `hybridtop snapshot --replay FILE --at SECONDS`",
         ));
     }
-    // Header checks (empty, not a recording, newer version) before the screen changes.
     let (header, link) =
         crate::sources::replay::spawn(&args.file, args.speed, false).map_err(open_error)?;
     let mut config = header

@@ -346,6 +346,10 @@ impl Player {
         // The clock starts at the first record.
         let first = self.peek().map(|r| r.t);
         self.set_pos(first.unwrap_or(0) as f64);
+        // The first record's second is shown even when starting paused.
+        if let Some(t) = first {
+            self.deliver_until(t);
+        }
         while !self.closed {
             if !self.paused {
                 let pos = self.pos() as i64;
