@@ -55,12 +55,14 @@ const DARK_BG: (u8, u8, u8) = (0x12, 0x12, 0x12);
 const LIGHT_FG: (u8, u8, u8) = (0x1c, 0x1c, 0x1c);
 const LIGHT_BG: (u8, u8, u8) = (0xff, 0xff, 0xff);
 
-/// Grid geometry in pixels (SVG) at a 14 px font: DejaVu Sans Mono advances 0.602 em.
-const FONT_PX: f64 = 14.0;
-const CELL_W: f64 = 8.4;
-const CELL_H: f64 = 18.0;
-/// Baseline offset inside a cell.
-const BASELINE: f64 = 13.5;
+/// Grid geometry in pixels (SVG) at a 14 px font. DejaVu Sans Mono advances 0.602 em and spans
+/// 1.164 em top to bottom, so a 8.4 × 16.4 cell is its own: box-drawing lines and block
+/// glyphs join across cells as they do in a terminal.
+pub const FONT_PX: f64 = 14.0;
+pub const CELL_W: f64 = 8.4;
+pub const CELL_H: f64 = 16.4;
+/// Baseline offset inside a cell (the font's ascent, 0.928 em).
+const BASELINE: f64 = 13.0;
 const FONT_FAMILY: &str = "'DejaVu Sans Mono', 'Menlo', 'Consolas', 'Liberation Mono', monospace";
 
 /// The colours `reset` stands for under a theme.
@@ -339,8 +341,8 @@ pub fn to_svg(buf: &Buffer, theme: &Theme, title: &str) -> String {
     for (y, row) in rows.iter().enumerate() {
         for c in row.iter().filter(|c| !c.look.hidden) {
             for (on, dy) in [
-                (c.look.underline, CELL_H - 3.0),
-                (c.look.strike, CELL_H / 2.0),
+                (c.look.underline, BASELINE + 1.5),
+                (c.look.strike, BASELINE - 4.5),
             ] {
                 if on {
                     let _ = writeln!(

@@ -89,7 +89,10 @@ fn assert_same(live: &Value, replayed: &Value, what: &str) {
             .enumerate()
             .find(|(_, (x, y))| x != y)
             .map(|(i, (x, y))| format!("line {i}: live {x} / replay {y}"));
-        panic!("{what}: replay differs from the live run: {first:?}\n{}", &tb[..tb.len().min(1500)]);
+        panic!(
+            "{what}: replay differs from the live run: {first:?}\n{}",
+            &tb[..tb.len().min(1500)]
+        );
     }
 }
 
@@ -348,14 +351,20 @@ fn seeking_with_the_replay_keys_matches_straight_playback() {
     let buf = hybridtop::export::render(&p.app.snapshot, &p.app.ui, &p.app.theme, 120, 40);
     let text = hybridtop::ui::buffer_text(&buf);
     let row = text.lines().nth(38).unwrap();
-    assert!(row.contains('◆') && row.contains('●') && row.contains("recorded demo"), "{row}");
+    assert!(
+        row.contains('◆') && row.contains('●') && row.contains("recorded demo"),
+        "{row}"
+    );
     assert!(text.contains(" REPLAY "));
 }
 
 /// The file's lines, the header first.
 fn lines(path: &Path) -> Vec<String> {
     let f = std::fs::File::open(path).unwrap();
-    std::io::BufReader::new(f).lines().map(|l| l.unwrap()).collect()
+    std::io::BufReader::new(f)
+        .lines()
+        .map(|l| l.unwrap())
+        .collect()
 }
 
 fn write_lines(path: &Path, lines: &[String]) {
@@ -370,7 +379,11 @@ fn damaged_recordings_replay_up_to_the_damage_and_name_the_line() {
     let r = record_demo("whole.jsonl", 180, false);
     let all = lines(&r.path);
     let dir = tempfile::tempdir().unwrap();
-    let t_of = |l: &str| serde_json::from_str::<Value>(l).unwrap()["t"].as_i64().unwrap();
+    let t_of = |l: &str| {
+        serde_json::from_str::<Value>(l).unwrap()["t"]
+            .as_i64()
+            .unwrap()
+    };
     // The first line of a new second past the middle (0-based index → line number + 1), so
     // "everything before it" is a whole second of the recording.
     let bad_line = (all.len() / 2..all.len())
@@ -461,9 +474,14 @@ fn empty_foreign_and_future_files_are_refused_clearly() {
     let foreign = dir.path().join("notes.txt");
     std::fs::write(&foreign, b"hello\nworld\n").unwrap();
     let future = dir.path().join("future.jsonl");
-    let mut h = serde_json::to_value(Header::new(&Config::demo(), Mode::Demo, false, false)).unwrap();
+    let mut h =
+        serde_json::to_value(Header::new(&Config::demo(), Mode::Demo, false, false)).unwrap();
     h["version"] = 99.into();
-    std::fs::write(&future, format!("{h}\n{{\"t\":1,\"u\":{{\"kind\":\"hologram\"}}}}\n")).unwrap();
+    std::fs::write(
+        &future,
+        format!("{h}\n{{\"t\":1,\"u\":{{\"kind\":\"hologram\"}}}}\n"),
+    )
+    .unwrap();
     let header_only = dir.path().join("header.jsonl");
     h["version"] = 1.into();
     std::fs::write(&header_only, format!("{h}\n")).unwrap();
@@ -510,9 +528,11 @@ fn the_recorder_flushes_within_a_second() {
     let dir = tempfile::tempdir().unwrap();
     for name in ["live.jsonl", "live.jsonl.zst"] {
         let path = dir.path().join(name);
-        let mut rec =
-            Recorder::create(&path, &Header::new(&Config::demo(), Mode::Live, false, false))
-                .unwrap();
+        let mut rec = Recorder::create(
+            &path,
+            &Header::new(&Config::demo(), Mode::Live, false, false),
+        )
+        .unwrap();
         let now = chrono::Utc::now();
         rec.record(Some(now), Update::Clock { now });
         let written = Instant::now();
@@ -652,7 +672,14 @@ fn cli_record_then_snapshot_at_a_point_equals_the_live_snapshot() {
     let rec = dir.path().join("run.jsonl.zst");
     let rec_s = rec.to_str().unwrap();
     let base = ["--seed", "4", "--scenario", "eks-node-loss"];
-    let mut args = vec!["--record", rec_s, "snapshot", "--demo", "--sim-seconds", "900"];
+    let mut args = vec![
+        "--record",
+        rec_s,
+        "snapshot",
+        "--demo",
+        "--sim-seconds",
+        "900",
+    ];
     args.extend(base);
     let (o, _h) = hybridtop(&args);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -710,16 +737,17 @@ fn svg_grid(svg: &str, width: usize, height: usize) -> String {
             .map(|x| x.parse().unwrap())
             .collect();
         let y: f64 = t.attribute("y").unwrap().parse().unwrap();
-        let row = (y / 18.0) as usize;
+        let row = (y / hybridtop::export::CELL_H) as usize;
         let chars: Vec<char> = t.text().unwrap_or("").chars().collect();
         if xs.len() == chars.len() {
             for (x, c) in xs.iter().zip(chars) {
-                let col = (x / 8.4).round() as usize;
+                let col = (x / hybridtop::export::CELL_W).round() as usize;
                 grid[row][col] = c.to_string();
             }
         } else {
             // A multi-character cell (a grapheme cluster) is one element of its own.
-            grid[row][(xs[0] / 8.4).round() as usize] = chars.iter().collect();
+            grid[row][(xs[0] / hybridtop::export::CELL_W).round() as usize] =
+                chars.iter().collect();
         }
     }
     let mut out = String::new();
@@ -778,20 +806,40 @@ fn exports_draw_the_exact_screen() {
             ..Default::default()
         };
         let th = Theme::builtin(theme).unwrap();
-        term.draw(|f| hybridtop::ui::draw(f, &snap, &ui, &th)).unwrap();
+        term.draw(|f| hybridtop::ui::draw(f, &snap, &ui, &th))
+            .unwrap();
         let screen = hybridtop::ui::buffer_text(term.backend().buffer());
         let args = |format: &'static str| {
             vec![
-                "--theme", theme, "snapshot", "--demo", "--seed", "3", "--scenario",
-                "context-loss", "--sim-seconds", "900", "--view", view, "--format", format,
+                "--theme",
+                theme,
+                "snapshot",
+                "--demo",
+                "--seed",
+                "3",
+                "--scenario",
+                "context-loss",
+                "--sim-seconds",
+                "900",
+                "--view",
+                view,
+                "--format",
+                format,
             ]
         };
         let (text, _h) = hybridtop(&args("text"));
         let text = String::from_utf8(text.stdout).unwrap();
-        assert_eq!(text, screen, "{view}: text export is the TestBackend's content");
+        assert_eq!(
+            text, screen,
+            "{view}: text export is the TestBackend's content"
+        );
         let (svg, _h) = hybridtop(&args("svg"));
         let svg = String::from_utf8(svg.stdout).unwrap();
-        assert_eq!(svg_grid(&svg, 120, 40), screen, "{view}: SVG draws the screen");
+        assert_eq!(
+            svg_grid(&svg, 120, 40),
+            screen,
+            "{view}: SVG draws the screen"
+        );
         let (html, _h) = hybridtop(&args("html"));
         let html = String::from_utf8(html.stdout).unwrap();
         assert_eq!(html_text(&html), screen, "{view}: HTML draws the screen");
@@ -824,13 +872,30 @@ fn the_waterfall_and_review_dialog_export() {
         .unwrap()
         .to_string();
     let (o, _h) = hybridtop(&[
-        "snapshot", "--demo", "--sim-seconds", "600", "--seed", "7", "--view", "traces",
-        "--session", &id, "--format", "text",
+        "snapshot",
+        "--demo",
+        "--sim-seconds",
+        "600",
+        "--seed",
+        "7",
+        "--view",
+        "traces",
+        "--session",
+        &id,
+        "--format",
+        "text",
     ]);
     let text = String::from_utf8(o.stdout).unwrap();
     assert!(text.contains(&id) && text.contains("agent-turn"), "{text}");
     let (o, _h) = hybridtop(&[
-        "snapshot", "--demo", "--view", "traces", "--session", "nope", "--format", "text",
+        "snapshot",
+        "--demo",
+        "--view",
+        "traces",
+        "--session",
+        "nope",
+        "--format",
+        "text",
     ]);
     assert_eq!(o.status.code(), Some(2));
     let (o, _h) = hybridtop(&[

@@ -261,13 +261,17 @@ impl Player {
         self.send(Event::Advance { updates, status });
     }
 
-    /// Queue every record at or before `limit`, sending full batches as they fill.
-    fn deliver_until(&mut self, limit: i64) {
+    /// Queue every record at or before `limit`, sending full batches as they fill. While
+    /// `seeking`, the clock follows the records sent, so the timeline shows the seek's progress.
+    fn deliver_until(&mut self, limit: i64, seeking: bool) {
         while self.peek().is_some_and(|r| r.t <= limit) {
             let Some(r) = self.next.take() else { break };
             self.last_ms = Some(r.t);
             self.batch.push(r.update);
             if self.batch.len() >= BATCH {
+                if seeking {
+                    self.set_pos(r.t as f64);
+                }
                 self.flush(true);
                 if self.closed {
                     return;
@@ -301,7 +305,7 @@ impl Player {
             }
             return;
         }
-        self.deliver_until(target);
+        self.deliver_until(target, true);
         let pos = match (self.at_end(), self.last_ms) {
             (true, Some(last)) => target.min(last),
             _ => target,
@@ -348,12 +352,12 @@ impl Player {
         self.set_pos(first.unwrap_or(0) as f64);
         // The first record's second is shown even when starting paused.
         if let Some(t) = first {
-            self.deliver_until(t);
+            self.deliver_until(t, false);
         }
         while !self.closed {
             if !self.paused {
                 let pos = self.pos() as i64;
-                self.deliver_until(pos);
+                self.deliver_until(pos, false);
             }
             self.flush(false);
             let wait = if self.paused || self.at_end() {
