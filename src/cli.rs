@@ -32,7 +32,7 @@ pub struct GlobalArgs {
     /// Mask identifiers that can name a person or an account, on screen and in exports
     #[arg(long, global = true)]
     pub redact: bool,
-    /// Record every update to this file (JSON lines)
+    /// Record every update to this new file (JSON lines; zstd when it ends in .zst)
     #[arg(long, global = true, value_name = "FILE")]
     pub record: Option<PathBuf>,
     /// Audit log for weight changes [default: $XDG_STATE_HOME/hybridtop/audit.jsonl]
@@ -61,7 +61,9 @@ pub enum Command {
     )]
     Demo(DemoArgs),
     /// Replay a recording in the same UI, read-only
-    #[command(after_help = "Example:\n  hybridtop replay incident.jsonl --speed 4")]
+    #[command(
+        after_help = "Keys: space pause/resume · left/right ±1 min (shift: ±10 min) · +/- speed ×2/÷2 · g/G start/end\n\nExample:\n  hybridtop --record incident.jsonl.zst demo\n  hybridtop replay incident.jsonl.zst --speed 4"
+    )]
     Replay(ReplayArgs),
     /// Print one snapshot of the dashboard and exit
     #[command(
@@ -136,7 +138,9 @@ pub fn parse_speed(s: &str) -> Result<f64, String> {
 
 #[derive(Debug, Clone, Args)]
 pub struct ReplayArgs {
+    /// A recording made with --record
     pub file: PathBuf,
+    /// Recorded seconds per real second
     #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
     pub speed: f64,
 }

@@ -926,3 +926,37 @@ fn eight_hours_fit_the_budget() {
     let bytes = std::fs::metadata(&path).unwrap().len();
     assert!(bytes * 8 < 50 << 20, "{bytes} bytes per simulated hour");
 }
+
+#[test]
+fn replay_keys_are_replay_only() {
+    // Outside replay, g/G and the arrows keep their list meaning and space does nothing.
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(&options(Mode::Demo, Config::demo(), false, dir.path()));
+    let mut sim = Simulator::new(
+        SimConfig {
+            seed: 2,
+            scenario: Scenario::Steady,
+            start: demo_start(),
+            config: Config::demo(),
+        },
+        Config::demo().default_weights(),
+    );
+    for _ in 0..300 {
+        for u in sim.step() {
+            app.apply(u);
+        }
+    }
+    app.refresh_snapshot();
+    key(&mut app, KeyCode::Char('2'));
+    key(&mut app, KeyCode::Char('G'));
+    let n = hybridtop::ui::traces_rows(&app.snapshot, &app.ui).count();
+    assert!(n > 1);
+    assert_eq!(app.ui.traces.selected, n - 1);
+    key(&mut app, KeyCode::Char('g'));
+    assert_eq!(app.ui.traces.selected, 0);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Char(' '));
+    shift(&mut app, KeyCode::Right);
+    assert_eq!(app.ui.traces.selected, 1);
+    assert!(app.ui.replay.is_none());
+}

@@ -73,8 +73,10 @@ pub fn run(global: &GlobalArgs) -> CliResult {
         refresh,
         min_frame: Duration::from_millis(100),
     };
+    // The header names the config file absolutely: a recording outlives the shell it ran in.
+    let config_file = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
     let recorder =
-        super::replay::start_recorder(global, &config, Mode::Live, None, Some(path.clone()))?;
+        super::replay::start_recorder(global, &config, Mode::Live, None, Some(config_file))?;
     let audit_path = global
         .audit_log
         .clone()
