@@ -1,5 +1,7 @@
 //! The event loop. It alone owns `State` and `UiState`: updates come in over a channel, keys come
 //! in as `Action`s, and a frame is drawn only when something changed.
+mod replay;
+
 use crate::action::{Action, Keymap};
 use crate::config::Config;
 use crate::model::path::PathId;
@@ -96,6 +98,10 @@ pub struct App {
     last_change: Option<(Weights, Weights)>,
     /// Langfuse web base URL for trace links (`o`); `None` without `[langfuse]`.
     langfuse_base: Option<String>,
+    /// `--record`: every applied update goes here too.
+    recorder: Option<crate::record::Recorder>,
+    /// Replay mode: the player's control and event channels.
+    replay: Option<replay::Link>,
 }
 
 impl App {
@@ -145,6 +151,8 @@ impl App {
             router_target: None,
             last_change: None,
             langfuse_base: crate::sources::langfuse::web_base_url(&opts.config),
+            recorder: None,
+            replay: None,
         }
     }
 
@@ -166,8 +174,12 @@ impl App {
                 w.editor.observe_router(&r.weights, r.version.as_ref());
             }
         }
+        let copy = self.recorder.as_ref().map(|_| u.clone());
         self.state.apply(u);
         self.stale = true;
+        if let Some(copy) = copy {
+            self.record(copy);
+        }
     }
 
     /// Re-derive the snapshot if the data changed (not while paused). Returns whether it did.
@@ -243,6 +255,10 @@ impl App {
             }
             self.ui.traces.selected = 0;
             self.ui.fleet.selected = 0;
+            return;
+        }
+        // Replay keys come before the keymap, in replay mode only.
+        if self.replay_key(&ev) {
             return;
         }
         if let Some(a) = self.ui.keymap.action(&ev) {
@@ -664,6 +680,7 @@ pub async fn run_tui(
     let mut tick = tokio::time::interval(opts.refresh);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let live = app.mode() == Mode::Live;
+    let mut replay_rx = app.take_replay_events();
     let mut updates_open = true;
     let mut dirty = true;
     let mut urgent = true;
@@ -722,6 +739,13 @@ pub async fn run_tui(
                     urgent = true;
                 }
                 None => router_rx = None,
+            },
+            ev = async { replay_rx.as_mut()?.recv().await }, if replay_rx.is_some() => match ev {
+                Some(ev) => {
+                    app.on_replay_event(ev);
+                    dirty = true;
+                }
+                None => replay_rx = None,
             },
             _ = tick.tick() => {
                 if live {

@@ -32,7 +32,7 @@ pub struct GlobalArgs {
     /// Mask identifiers that can name a person or an account, on screen and in exports
     #[arg(long, global = true)]
     pub redact: bool,
-    /// Record every update to this file (JSON lines)
+    /// Record every update to this new file (JSON lines; zstd when it ends in .zst)
     #[arg(long, global = true, value_name = "FILE")]
     pub record: Option<PathBuf>,
     /// Audit log for weight changes [default: $XDG_STATE_HOME/hybridtop/audit.jsonl]
@@ -67,7 +67,9 @@ pub enum Command {
     )]
     Demo(DemoArgs),
     /// Replay a recording in the same UI, read-only
-    #[command(after_help = "Example:\n  hybridtop replay incident.jsonl --speed 4")]
+    #[command(
+        after_help = "Keys: space pause/resume · left/right ±1 min (shift: ±10 min) · +/- speed ×2/÷2 · g/G start/end\n\nExample:\n  hybridtop --record incident.jsonl.zst demo\n  hybridtop replay incident.jsonl.zst --speed 4"
+    )]
     Replay(ReplayArgs),
     /// Print one snapshot of the dashboard and exit
     #[command(
@@ -142,7 +144,9 @@ pub fn parse_speed(s: &str) -> Result<f64, String> {
 
 #[derive(Debug, Clone, Args)]
 pub struct ReplayArgs {
+    /// A recording made with --record
     pub file: PathBuf,
+    /// Recorded seconds per real second
     #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
     pub speed: f64,
 }
@@ -179,9 +183,16 @@ pub struct SnapshotArgs {
     /// A recording to snapshot
     #[arg(long, value_name = "FILE")]
     pub replay: Option<PathBuf>,
-    /// Seconds into the recording
-    #[arg(long, requires = "replay")]
+    /// Seconds into the recording (from its first record) [default: its end]
+    #[arg(long, requires = "replay", value_parser = parse_at)]
     pub at: Option<f64>,
+    /// Open this session's waterfall (with --view traces)
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
+    /// Show the weights review dialog for this proposal, e.g. "eks-qwen3=60 agentcore-haiku=27
+    /// agentcore-sonnet=13" (documentation screenshots; nothing is written)
+    #[arg(long, hide = true, value_name = "ID=PCT...")]
+    pub weights_review: Option<String>,
     #[arg(long, value_enum, default_value_t = SnapshotFormat::Json)]
     pub format: SnapshotFormat,
     #[arg(long, default_value_t = 120)]
@@ -193,6 +204,16 @@ pub struct SnapshotArgs {
     /// Longest wait for each live source's first answer
     #[arg(long, default_value = "30s", value_parser = parse_duration_arg)]
     pub wait: std::time::Duration,
+}
+
+fn parse_at(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of seconds"))?;
+    if !v.is_finite() || v < 0.0 {
+        return Err(format!("'{s}' must be 0 or more seconds"));
+    }
+    Ok(v)
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,7 +3,7 @@
 use crate::model::path::{PathId, Side};
 use crate::model::weights::{Guard, Weights};
 use regex::Regex;
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -42,6 +42,12 @@ fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, 
         .transpose()
 }
 
+/// Durations are written back the way they are read (`5m`, `1h 30m`), so a config section
+/// serialised into a recording's header deserialises to the same values on replay.
+fn ser_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&humantime::format_duration(*d).to_string())
+}
+
 /// `90s`, `5m`, `6h`, `1h30m`, `250ms`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(s.trim())
@@ -74,11 +80,11 @@ pub struct Config {
     pub origin: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct General {
     pub environment: String,
-    #[serde(deserialize_with = "de_duration")]
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
     pub window: Duration,
     pub read_only: bool,
 }
@@ -93,7 +99,7 @@ impl Default for General {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct PathConfig {
     pub id: PathId,
     pub kind: Side,
@@ -113,7 +119,7 @@ impl PathConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct EksPath {
     pub namespace: String,
@@ -122,7 +128,7 @@ pub struct EksPath {
     pub gpu_node_usd_per_hour: f64,
     pub pods_per_node: u32,
     /// How long a new pod takes to load the model and turn ready (used for previews).
-    #[serde(deserialize_with = "de_duration")]
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
     pub model_load_time: Duration,
     /// Requests per minute one ready pod serves before queueing dominates.
     pub pod_capacity_rpm: f64,
@@ -142,7 +148,7 @@ impl Default for EksPath {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct AgentcorePath {
     pub runtime_arn: Option<String>,
@@ -166,7 +172,7 @@ impl Default for AgentcorePath {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct LangfusePath {
     pub tags: Vec<String>,
@@ -178,9 +184,9 @@ pub struct LangfusePath {
 pub struct AwsConfig {
     pub region: Option<String>,
     pub profile: Option<String>,
-    #[serde(deserialize_with = "de_duration")]
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
     pub cloudwatch_interval: Duration,
-    #[serde(deserialize_with = "de_duration")]
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
     pub cost_explorer_interval: Duration,
     pub cost_tag: Option<String>,
 }
@@ -210,10 +216,10 @@ pub struct LangfuseConfig {
     pub base_url: Option<String>,
     pub public_key_env: String,
     pub secret_key_env: String,
-    #[serde(deserialize_with = "de_duration")]
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
     pub interval: Duration,
     pub api: LangfuseApi,
-    #[serde(deserialize_with = "de_duration")]
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
     pub overlap: Duration,
     pub max_requests_per_minute: u32,
     /// How far back the first poll reads (default: `general.window`).
@@ -247,7 +253,7 @@ pub enum LangfuseApi {
     Auto,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RouterBackend {
     Httproute,
@@ -255,7 +261,7 @@ pub enum RouterBackend {
     None,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct RouterConfig {
     pub backend: RouterBackend,
     #[serde(default)]
@@ -270,14 +276,14 @@ pub struct RouterConfig {
     pub guard: GuardConfig,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct HttpRouteConfig {
     pub rule: usize,
     pub backend_refs: BTreeMap<PathId, String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct ConfigMapConfig {
     pub key: String,
@@ -291,7 +297,7 @@ impl Default for ConfigMapConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct GuardConfig {
     pub step: u32,
@@ -323,17 +329,17 @@ impl GuardConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct CorrelationConfig {
     pub session_id: String,
     pub agentcore_trace: String,
     pub eks_trace: String,
     pub parent_metadata_key: String,
-    #[serde(deserialize_with = "de_duration")]
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
     pub context_grace: Duration,
     /// How long finished sessions are kept for the Traces view.
-    #[serde(deserialize_with = "de_duration")]
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
     pub retention: Duration,
     /// At most this many sessions are kept, oldest dropped first.
     pub max_sessions: usize,
@@ -356,7 +362,7 @@ impl Default for CorrelationConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct AlertsConfig {
     pub p95_ms_warn: f64,

@@ -6,6 +6,7 @@ pub mod commands;
 pub mod config;
 pub mod export;
 pub mod model;
+pub mod record;
 pub mod router;
 pub mod sources;
 pub mod terminal;

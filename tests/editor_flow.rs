@@ -1,7 +1,6 @@
 //! The weights editor driven through keys on the real `App`, with the demo simulator and its
 //! weight store: edit, review, apply, audit, follow, undo — and read-only refusing.
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use hybridtop::action::Keymap;
 use hybridtop::app::{App, AppOptions};
 use hybridtop::commands::snapshot::demo_start;
 use hybridtop::config::Config;
@@ -18,22 +17,10 @@ use tokio::sync::watch;
 
 fn options(read_only: bool, dir: &std::path::Path) -> AppOptions {
     AppOptions {
-        mode: Mode::Demo,
-        config: Config::demo(),
         read_only,
-        redact: false,
         theme: Theme::builtin("default").unwrap(),
-        theme_ctx: hybridtop::ui::colors::ThemeContext::new(
-            hybridtop::ui::colors::ColorDepth::TrueColor,
-            "demo",
-            &[],
-        ),
         theme_dir: dir.to_path_buf(),
-        keymap: Keymap::default(),
-        ascii: false,
-        refresh: Duration::from_secs(1),
-        min_frame: Duration::from_millis(100),
-        mouse: false,
+        ..AppOptions::new(Mode::Demo, Config::demo())
     }
 }
 

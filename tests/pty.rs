@@ -350,3 +350,59 @@ fn mouse_is_off_by_default_and_restored_when_on() {
     let off = rfind(&out, b"\x1b[?1000l").expect("mouse capture released");
     assert!(off > on);
 }
+
+#[test]
+fn record_in_the_dashboard_then_replay_it() {
+    // As a user would: record a demo with a weight change, quit, replay it in a terminal,
+    // pause, seek, change speed, quit.
+    let home = tempfile::tempdir().unwrap();
+    let rec = home.path().join("incident.jsonl.zst");
+    let rec_s = rec.to_str().unwrap().to_string();
+    let mut r = spawn_in(
+        &["--record", &rec_s, "demo", "--seed", "7", "--speed", "30"],
+        120,
+        40,
+        home,
+    );
+    r.wait_for("70%", Duration::from_secs(15));
+    for k in ["w", "-", "-", "\r"] {
+        r.writer.write_all(k.as_bytes()).unwrap();
+        r.writer.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    r.wait_for("Review change", Duration::from_secs(5));
+    r.writer.write_all(b"y").unwrap();
+    r.writer.flush().unwrap();
+    r.wait_for("applied", Duration::from_secs(5));
+    std::thread::sleep(Duration::from_secs(3));
+    r.writer.write_all(b"q").unwrap();
+    r.writer.flush().unwrap();
+    assert!(r.wait_exit(Duration::from_secs(10)).success());
+    let home = r._home;
+
+    let mut p = spawn_in(&["replay", &rec_s], 120, 40, home);
+    p.wait_for("REPLAY", Duration::from_secs(15));
+    // The index is in: the end, and a marker where the weights changed.
+    p.wait_for("recorded demo", Duration::from_secs(15));
+    p.wait_for("◆", Duration::from_secs(5));
+    // Paused with space, to the end with G (■), double speed, back a minute (still paused:
+    // the state is rebuilt), then play.
+    let keys: [(&[u8], &str); 5] = [
+        (b" ", "‖ 1×"),
+        (b"G", "■ 1×"),
+        (b"+", "■ 2×"),
+        (b"\x1b[D", "‖ 2×"),
+        (b" ", "▶ 2×"),
+    ];
+    for (k, expect) in keys {
+        p.writer.write_all(k).unwrap();
+        p.writer.flush().unwrap();
+        p.wait_for(expect, Duration::from_secs(10));
+    }
+    // After G and ←, the weights shown are the changed ones.
+    p.wait_for("60%", Duration::from_secs(5));
+    p.writer.write_all(b"q").unwrap();
+    p.writer.flush().unwrap();
+    assert!(p.wait_exit(Duration::from_secs(10)).success());
+    assert_restored(&p.bytes());
+}

@@ -53,6 +53,17 @@ pub fn run(global: &GlobalArgs, args: &DemoArgs) -> CliResult {
         min_frame,
         mouse: global.mouse || config.ui.mouse.unwrap_or(false),
     };
+    let recorder = super::replay::start_recorder(
+        global,
+        &config,
+        Mode::Demo,
+        Some(crate::record::DemoInfo {
+            seed: args.sim.seed,
+            scenario: scenario.to_string(),
+            speed: Some(args.speed),
+        }),
+        None,
+    )?;
     let audit_path = global
         .audit_log
         .clone()
@@ -87,6 +98,9 @@ pub fn run(global: &GlobalArgs, args: &DemoArgs) -> CliResult {
         let (tx, rx) = mpsc::channel(4096);
         let handle = Box::new(source).spawn(tx);
         let mut app = App::new(&opts);
+        if let Some(rec) = recorder {
+            app.attach_recorder(rec);
+        }
         let router_rx = app.attach_router(link);
         let res = run_tui(app, rx, Some(router_rx), &opts).await;
         handle.abort();

@@ -44,6 +44,10 @@ pub fn run(global: &GlobalArgs) -> CliResult {
         min_frame,
         mouse: global.mouse || config.ui.mouse.unwrap_or(false),
     };
+    // The header names the config file absolutely: a recording outlives the shell it ran in.
+    let config_file = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+    let recorder =
+        super::replay::start_recorder(global, &config, Mode::Live, None, Some(config_file))?;
     let audit_path = global
         .audit_log
         .clone()
@@ -53,6 +57,9 @@ pub fn run(global: &GlobalArgs) -> CliResult {
         let (tx, rx) = mpsc::channel(4096);
         let sources = crate::sources::start_live(&config, &tx);
         let mut app = App::new(&opts);
+        if let Some(rec) = recorder {
+            app.attach_recorder(rec);
+        }
         let mut router_rx = None;
         if config
             .router

@@ -5,6 +5,7 @@ pub mod demo;
 pub mod info;
 pub mod init;
 pub mod live;
+pub mod replay;
 pub mod snapshot;
 pub mod weights;
 
@@ -65,9 +66,7 @@ pub fn dispatch(cli: Cli) -> CliResult {
         Some(Command::Demo(args)) => demo::run(&cli.global, &args),
         Some(Command::Snapshot(args)) => snapshot::run(&cli.global, &args),
         Some(Command::Info) => info::run(&cli.global),
-        Some(Command::Replay(_)) => Err(CliError::invalid(
-            "replay is not available in this build yet (recordings arrive with the incident tooling)",
-        )),
+        Some(Command::Replay(args)) => replay::run(&cli.global, &args),
         Some(Command::Weights(cmd)) => weights::run(&cli.global, &cmd),
         Some(Command::Init { force }) => init::run(&cli.global, force),
         Some(Command::Completions { shell }) => {

@@ -40,8 +40,51 @@ fn may_match(s: &str) -> bool {
 /// What a user id becomes under `--redact`.
 pub const USER_MASK: &str = "user-***";
 
+/// What a masked identifier was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Email,
+    /// An IAM/STS principal ARN (`…:user/alice`): account and name both identify.
+    PrincipalArn,
+    Ip6,
+    /// `ip-10-0-1-23` (EKS node names).
+    IpDash,
+    /// `10-0-1-23`.
+    Dash4,
+    Ip,
+    /// A 12-digit AWS account id (also inside ARNs).
+    Account,
+    User,
+}
+
+impl Kind {
+    /// The fixed mask shown in place of an identifier of this kind.
+    pub fn mask(self) -> &'static str {
+        match self {
+            Kind::Email => "***@***",
+            Kind::PrincipalArn => "arn:***",
+            Kind::Ip6 => "x:x:x:x",
+            Kind::IpDash => "ip-x-x-x-x",
+            Kind::Dash4 => "x-x-x-x",
+            Kind::Ip => "x.x.x.x",
+            Kind::Account => "************",
+            Kind::User => USER_MASK,
+        }
+    }
+}
+
 /// Mask personal and account identifiers in `s`.
 pub fn redact(s: &str) -> Cow<'_, str> {
+    redact_with(s, |k, orig| match k {
+        // Keep the service and resource type readable: only the account and name are masked.
+        Kind::PrincipalArn => mask_principal_arn(orig),
+        _ => k.mask().to_string(),
+    })
+}
+
+/// Replace each identifier `redact` would mask by `f(kind, original)`. Recordings use this to
+/// mask with a keyed pseudonym, so two different node names stay two nodes on replay.
+pub fn redact_with(s: &str, mut f: impl FnMut(Kind, &str) -> String) -> Cow<'_, str> {
     if !may_match(s) {
         return Cow::Borrowed(s);
     }
@@ -50,23 +93,24 @@ pub fn redact(s: &str) -> Cow<'_, str> {
         return Cow::Owned("[redacted]".to_string());
     };
     re.replace_all(s, |c: &Captures<'_>| {
-        if c.name("email").is_some() {
-            "***@***".to_string()
-        } else if let Some(m) = c.name("arn") {
-            mask_principal_arn(m.as_str())
+        let kind = if c.name("email").is_some() {
+            Kind::Email
+        } else if c.name("arn").is_some() {
+            Kind::PrincipalArn
         } else if c.name("ip6").is_some() {
-            "x:x:x:x".to_string()
+            Kind::Ip6
         } else if c.name("ipdash").is_some() {
-            "ip-x-x-x-x".to_string()
+            Kind::IpDash
         } else if c.name("dash4").is_some() {
-            "x-x-x-x".to_string()
+            Kind::Dash4
         } else if c.name("ip").is_some() {
-            "x.x.x.x".to_string()
+            Kind::Ip
         } else if c.name("acct").is_some() {
-            "************".to_string()
+            Kind::Account
         } else {
-            "user-***".to_string()
-        }
+            Kind::User
+        };
+        f(kind, &c[0])
     })
 }
 

@@ -5,6 +5,7 @@ pub mod cloudwatch;
 pub mod cost_explorer;
 pub mod kubernetes;
 pub mod langfuse;
+pub mod replay;
 pub mod simulator;
 
 use crate::model::update::Update;

@@ -20,9 +20,26 @@ const EDITOR: &[(&str, &str)] = &[
     ("n / esc", "cancel"),
 ];
 
+/// Replay keys (fixed; `hybridtop replay` only).
+const REPLAY: &[(&str, &str)] = &[
+    ("space", "play / pause"),
+    ("left right", "back / forward 1 min"),
+    ("shift-left right", "back / forward 10 min"),
+    ("+ -", "double / halve speed"),
+    ("g G", "start / end"),
+];
+
 fn items(cx: &Ctx) -> Vec<Item> {
     let g = cx.g;
     let mut v = Vec::with_capacity(48);
+    if cx.ui.replay.is_some() {
+        // Replay keys come before the keymap in replay mode (so g/G move the replay there), and
+        // the weights editor is off: it is read-only.
+        v.push(Item::Heading("Replay"));
+        for (k, d) in REPLAY {
+            v.push(Item::Row((*k).to_string(), (*d).to_string()));
+        }
+    }
     v.push(Item::Heading("Keys"));
     for (action, keys) in &cx.ui.keymap.bindings {
         let k = if keys.is_empty() {
@@ -34,6 +51,9 @@ fn items(cx: &Ctx) -> Vec<Item> {
                 .join(" ")
         };
         v.push(Item::Row(k, action.description().to_string()));
+    }
+    if cx.ui.replay.is_some() {
+        return legend(cx, v);
     }
     v.push(Item::Heading("Weights editor (w)"));
     for (k, d) in EDITOR {
@@ -47,6 +67,11 @@ fn items(cx: &Ctx) -> Vec<Item> {
     if cx.snap.read_only {
         v.push(Item::Row(String::new(), "read-only: w, u disabled".into()));
     }
+    legend(cx, v)
+}
+
+fn legend(cx: &Ctx, mut v: Vec<Item>) -> Vec<Item> {
+    let g = cx.g;
     v.push(Item::Heading("Legend"));
     let legend: [(String, &str); 9] = [
         (

@@ -17,6 +17,7 @@ pub mod parts;
 pub mod state;
 pub mod text;
 pub mod theme;
+pub mod timeline;
 mod traces;
 mod weights;
 
@@ -70,7 +71,14 @@ pub fn render(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, theme
         tier: Tier::for_area(area),
     };
     header(buf, area, &cx);
-    let body = Rect::new(area.x, area.y + 2, area.width, area.height - 3);
+    // Replay gives up the body's last row to the timeline.
+    let replay = ui.replay.as_ref().filter(|_| snap.mode == Mode::Replay);
+    let body = Rect::new(
+        area.x,
+        area.y + 2,
+        area.width,
+        area.height - 3 - u16::from(replay.is_some()),
+    );
     match ui.view {
         View::Overview => overview::draw(buf, body, &cx),
         View::Traces => traces::draw(buf, body, &cx),
@@ -80,6 +88,10 @@ pub fn render(buf: &mut Buffer, area: Rect, snap: &Snapshot, ui: &UiState, theme
     }
     if let Some(w) = &ui.weights {
         weights::draw(buf, body, &cx, w);
+    }
+    if let Some(r) = replay {
+        let row = Rect::new(area.x, area.bottom() - 2, area.width, 1);
+        timeline::draw(buf, row, &cx, r);
     }
     footer(
         buf,

@@ -175,6 +175,8 @@ pub struct UiState {
     pub thresholds: Thresholds,
     /// The weights editor / review dialog, when open.
     pub weights: Option<WeightsUi>,
+    /// Replay mode: what the timeline shows.
+    pub replay: Option<crate::ui::timeline::ReplayUi>,
 }
 
 /// The weights dialog: the editor's state plus what the view needs to show its effect.

@@ -1,0 +1,108 @@
+//! `hybridtop replay FILE [--speed X]`, and the `--record FILE` set-up shared by the modes that
+//! can record.
+use super::{
+    optional_user_config, resolve_ascii, resolve_keymap, resolve_theme, theme_dir, tokio_runtime,
+    CliError, CliResult, EXIT_OK,
+};
+use crate::app::{run_tui, App, AppOptions};
+use crate::cli::{GlobalArgs, ReplayArgs};
+use crate::config::Config;
+use crate::model::snapshot::Mode;
+use crate::record::{DemoInfo, Header, OpenError, Recorder};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use tokio::sync::mpsc;
+
+/// Every way a recording cannot be opened is the user's input being wrong: exit 2.
+pub fn open_error(e: OpenError) -> CliError {
+    CliError::invalid(e.to_string())
+}
+
+/// `--record FILE`: create the recording (never over an existing file) with its header.
+pub fn start_recorder(
+    global: &GlobalArgs,
+    config: &Config,
+    mode: Mode,
+    demo: Option<DemoInfo>,
+    config_file: Option<PathBuf>,
+) -> Result<Option<Recorder>, CliError> {
+    let Some(path) = &global.record else {
+        return Ok(None);
+    };
+    let read_only = global.read_only || config.general.read_only;
+    let mut header = Header::new(config, mode, global.redact, read_only);
+    header.demo = demo;
+    header.config_file = config_file;
+    Recorder::create(path, &header).map(Some).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            CliError::invalid(format!(
+                "--record {}: the file exists; recordings are never overwritten (pick a new name)",
+                path.display()
+            ))
+        } else {
+            CliError::runtime(format!("--record {}: {e}", path.display()))
+        }
+    })
+}
+
+pub fn run(global: &GlobalArgs, args: &ReplayArgs) -> CliResult {
+    if global.record.is_some() {
+        return Err(CliError::invalid(
+            "--record cannot be used with replay: the recording already exists (copy the file)",
+        ));
+    }
+    // Header checks (empty, not a recording, newer version) first: they say more than "no
+    // terminal" would.
+    crate::record::Reader::open(&args.file).map_err(open_error)?;
+    let user_cfg = optional_user_config(global)?;
+    let keymap = resolve_keymap(user_cfg.as_ref())?;
+    let ascii = resolve_ascii(global, user_cfg.as_ref());
+    if !std::io::stdout().is_terminal() {
+        return Err(CliError::invalid(
+            "replay draws a full-screen dashboard and needs a terminal; for text or JSON use \
+             `hybridtop snapshot --replay FILE --at SECONDS`",
+        ));
+    }
+    let (header, link) =
+        crate::sources::replay::spawn(&args.file, args.speed, false).map_err(open_error)?;
+    let mut config = header
+        .config
+        .to_config(&format!("recording {}", args.file.display()));
+    if let Some(u) = &user_cfg {
+        config.keys = u.keys.clone();
+        config.ui = u.ui.clone();
+    }
+    let (theme, theme_ctx) = resolve_theme(
+        global,
+        user_cfg.as_ref(),
+        &config.general.environment,
+        crate::ui::colors::ColorDepth::detect(),
+    )?;
+    let (refresh, min_frame) = super::pacing(global, &config);
+    let mouse = global.mouse || config.ui.mouse.unwrap_or(false);
+    let opts = AppOptions {
+        mode: Mode::Replay,
+        config,
+        read_only: true,
+        // A redacted recording holds masked data; say so on screen.
+        redact: global.redact || header.redacted,
+        theme,
+        theme_ctx,
+        theme_dir: theme_dir(),
+        keymap,
+        ascii,
+        refresh,
+        min_frame,
+        mouse,
+    };
+    let rt = tokio_runtime()?;
+    rt.block_on(async move {
+        let mut app = App::new(&opts);
+        app.attach_replay(link, &args.file, &header);
+        // The player feeds the app through its own channel; no live source runs.
+        let (_none, rx) = mpsc::channel(1);
+        run_tui(app, rx, None, &opts).await
+    })
+    .map_err(|e| CliError::runtime(format!("terminal error: {e}")))?;
+    Ok(EXIT_OK)
+}
