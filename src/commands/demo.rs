@@ -1,9 +1,6 @@
 //! `hybridtop demo`: the whole dashboard on the built-in simulator, no credentials.
-use super::{
-    optional_user_config, resolve_ascii, resolve_keymap, resolve_theme, theme_dir, tokio_runtime,
-    CliError, CliResult, EXIT_OK,
-};
-use crate::app::{run_tui, App, AppOptions};
+use super::{optional_user_config, tokio_runtime, CliError, CliResult, EXIT_OK};
+use crate::app::{run_tui, App};
 use crate::cli::{DemoArgs, GlobalArgs};
 use crate::config::Config;
 use crate::model::snapshot::Mode;
@@ -12,47 +9,24 @@ use crate::router::store::Router;
 use crate::sources::simulator::{Scenario, SimConfig, Simulator, SimulatorSource};
 use crate::sources::Source;
 use chrono::{DurationRound, TimeDelta, Utc};
-use std::io::IsTerminal;
 use tokio::sync::mpsc;
 
 pub fn run(global: &GlobalArgs, args: &DemoArgs) -> CliResult {
     let scenario: Scenario = args.sim.scenario.parse().map_err(CliError::invalid)?;
     let user_cfg = optional_user_config(global)?;
-    let env_name = Config::demo().general.environment;
-    let (theme, theme_ctx) = resolve_theme(
-        global,
-        user_cfg.as_ref(),
-        &env_name,
-        crate::ui::colors::ColorDepth::detect(),
-    )?;
-    let keymap = resolve_keymap(user_cfg.as_ref())?;
-    let ascii = resolve_ascii(global, user_cfg.as_ref());
-    if !std::io::stdout().is_terminal() {
-        return Err(CliError::invalid(
-            "demo draws a full-screen dashboard and needs a terminal; for text or JSON use `hybridtop snapshot --demo`",
-        ));
-    }
     let mut config = Config::demo();
     if let Some(u) = &user_cfg {
         config.keys = u.keys.clone();
         config.ui = u.ui.clone();
         config.general.read_only = u.general.read_only;
     }
-    let (refresh, min_frame) = super::pacing(global, &config);
-    let opts = AppOptions {
-        mode: Mode::Demo,
-        config: config.clone(),
-        read_only: global.read_only,
-        redact: global.redact,
-        theme,
-        theme_ctx,
-        theme_dir: theme_dir(),
-        keymap,
-        ascii,
-        refresh,
-        min_frame,
-        mouse: global.mouse || config.ui.mouse.unwrap_or(false),
-    };
+    let opts = super::tui_options(
+        global,
+        Mode::Demo,
+        config.clone(),
+        user_cfg.as_ref(),
+        "demo draws a full-screen dashboard and needs a terminal; for text or JSON use `hybridtop snapshot --demo`",
+    )?;
     let recorder = super::replay::start_recorder(
         global,
         &config,

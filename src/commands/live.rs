@@ -1,13 +1,9 @@
 //! `hybridtop` with a config file: the live dashboard.
-use super::{
-    config_path, resolve_ascii, resolve_keymap, resolve_theme, theme_dir, tokio_runtime, CliError,
-    CliResult, EXIT_OK,
-};
-use crate::app::{run_tui, App, AppOptions};
+use super::{config_path, tokio_runtime, CliError, CliResult, EXIT_OK};
+use crate::app::{run_tui, App};
 use crate::cli::GlobalArgs;
 use crate::config::Config;
 use crate::model::snapshot::Mode;
-use std::io::IsTerminal;
 use tokio::sync::mpsc;
 
 pub fn run(global: &GlobalArgs) -> CliResult {
@@ -16,34 +12,13 @@ pub fn run(global: &GlobalArgs) -> CliResult {
     for k in &config.unknown_keys {
         tracing::warn!("{}: unknown key `{k}` ignored", path.display());
     }
-    let (theme, theme_ctx) = resolve_theme(
+    let opts = super::tui_options(
         global,
+        Mode::Live,
+        config.clone(),
         Some(&config),
-        &config.general.environment,
-        crate::ui::colors::ColorDepth::detect(),
+        "the dashboard needs a terminal; for text or JSON use `hybridtop snapshot`",
     )?;
-    let keymap = resolve_keymap(Some(&config))?;
-    let ascii = resolve_ascii(global, Some(&config));
-    if !std::io::stdout().is_terminal() {
-        return Err(CliError::invalid(
-            "the dashboard needs a terminal; for text or JSON use `hybridtop snapshot`",
-        ));
-    }
-    let (refresh, min_frame) = super::pacing(global, &config);
-    let opts = AppOptions {
-        mode: Mode::Live,
-        config: config.clone(),
-        read_only: global.read_only,
-        redact: global.redact,
-        theme,
-        theme_ctx,
-        theme_dir: theme_dir(),
-        keymap,
-        ascii,
-        refresh,
-        min_frame,
-        mouse: global.mouse || config.ui.mouse.unwrap_or(false),
-    };
     // The header names the config file absolutely: a recording outlives the shell it ran in.
     let config_file = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
     let recorder =

@@ -139,6 +139,46 @@ pub fn resolve_theme(
     Ok((theme, ctx))
 }
 
+/// The TUI's options from the flags and the config: theme (fitted to the terminal), keys,
+/// ASCII, pacing, mouse. `ui_cfg` is the config whose `[ui]` and `[keys]` apply — the user's
+/// for demo and replay, whose data config is built in or recorded. Config errors come before
+/// the terminal check, so a bad file is reported even without a terminal.
+pub fn tui_options(
+    global: &GlobalArgs,
+    mode: crate::model::snapshot::Mode,
+    config: Config,
+    ui_cfg: Option<&Config>,
+    no_terminal: &str,
+) -> Result<crate::app::AppOptions, CliError> {
+    use std::io::IsTerminal;
+    let (theme, theme_ctx) = resolve_theme(
+        global,
+        ui_cfg,
+        &config.general.environment,
+        ColorDepth::detect(),
+    )?;
+    let keymap = resolve_keymap(ui_cfg)?;
+    let ascii = resolve_ascii(global, ui_cfg);
+    if !std::io::stdout().is_terminal() {
+        return Err(CliError::invalid(no_terminal));
+    }
+    let (refresh, min_frame) = pacing(global, &config);
+    Ok(crate::app::AppOptions {
+        mode,
+        read_only: global.read_only,
+        redact: global.redact,
+        theme,
+        theme_ctx,
+        theme_dir: theme_dir(),
+        keymap,
+        ascii,
+        refresh,
+        min_frame,
+        mouse: global.mouse || config.ui.mouse.unwrap_or(false),
+        config,
+    })
+}
+
 /// Redraw pacing: (clock/age refresh, fastest redraw for data).
 pub fn pacing(global: &GlobalArgs, cfg: &Config) -> (std::time::Duration, std::time::Duration) {
     use std::time::Duration;

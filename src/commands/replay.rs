@@ -1,15 +1,11 @@
 //! `hybridtop replay FILE [--speed X]`, and the `--record FILE` set-up shared by the modes that
 //! can record.
-use super::{
-    optional_user_config, resolve_ascii, resolve_keymap, resolve_theme, theme_dir, tokio_runtime,
-    CliError, CliResult, EXIT_OK,
-};
+use super::{optional_user_config, tokio_runtime, CliError, CliResult, EXIT_OK};
 use crate::app::{run_tui, App, AppOptions};
 use crate::cli::{GlobalArgs, ReplayArgs};
 use crate::config::Config;
 use crate::model::snapshot::Mode;
 use crate::record::{DemoInfo, Header, OpenError, Recorder};
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use tokio::sync::mpsc;
 
@@ -55,14 +51,6 @@ pub fn run(global: &GlobalArgs, args: &ReplayArgs) -> CliResult {
     // terminal" would.
     crate::record::Reader::open(&args.file).map_err(open_error)?;
     let user_cfg = optional_user_config(global)?;
-    let keymap = resolve_keymap(user_cfg.as_ref())?;
-    let ascii = resolve_ascii(global, user_cfg.as_ref());
-    if !std::io::stdout().is_terminal() {
-        return Err(CliError::invalid(
-            "replay draws a full-screen dashboard and needs a terminal; for text or JSON use \
-             `hybridtop snapshot --replay FILE --at SECONDS`",
-        ));
-    }
     let (header, link) =
         crate::sources::replay::spawn(&args.file, args.speed, false).map_err(open_error)?;
     let mut config = header
@@ -72,28 +60,18 @@ pub fn run(global: &GlobalArgs, args: &ReplayArgs) -> CliResult {
         config.keys = u.keys.clone();
         config.ui = u.ui.clone();
     }
-    let (theme, theme_ctx) = resolve_theme(
-        global,
-        user_cfg.as_ref(),
-        &config.general.environment,
-        crate::ui::colors::ColorDepth::detect(),
-    )?;
-    let (refresh, min_frame) = super::pacing(global, &config);
-    let mouse = global.mouse || config.ui.mouse.unwrap_or(false);
     let opts = AppOptions {
-        mode: Mode::Replay,
-        config,
         read_only: true,
         // A redacted recording holds masked data; say so on screen.
         redact: global.redact || header.redacted,
-        theme,
-        theme_ctx,
-        theme_dir: theme_dir(),
-        keymap,
-        ascii,
-        refresh,
-        min_frame,
-        mouse,
+        ..super::tui_options(
+            global,
+            Mode::Replay,
+            config,
+            user_cfg.as_ref(),
+            "replay draws a full-screen dashboard and needs a terminal; for text or JSON use \
+             `hybridtop snapshot --replay FILE --at SECONDS`",
+        )?
     };
     let rt = tokio_runtime()?;
     rt.block_on(async move {
