@@ -1,3 +1,4 @@
+// Test-only: the parent declares this module under #[cfg(test)].
 //! View tests: insta snapshots of `TestBackend` buffers with styles, themes, ASCII mode, resize.
 use super::fixture::{live_fleet_trouble, sample_snapshot, snapshot_with_pods, OPEN_SESSION};
 use super::state::{FleetPane, PodSort, Toast, ToastLevel, UiState, View};

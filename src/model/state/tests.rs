@@ -1,3 +1,4 @@
+// Test-only: the parent declares this module under #[cfg(test)].
 use super::*;
 use crate::model::correlation::tests::{ac, eks};
 use crate::model::fleet::tests::{pod, so};

@@ -1,3 +1,4 @@
+// Test-only: the parent declares this module under #[cfg(test)].
 //! Simulator tests: determinism, routing, the steady model's figures and each scenario's
 //! signature (before onset vs incident vs recovery).
 use super::*;
