@@ -616,6 +616,7 @@ pub fn sample_snapshot() -> Snapshot {
             projected_usd_per_month: Some(est * 730.0),
             dashboard_api_usd_per_hour: Some(0.021),
             dashboard_api_usd_total: Some(0.05),
+            billed_projected_usd_per_month: None,
             daily: daily(),
         },
         alerts: vec![
@@ -626,6 +627,7 @@ pub fn sample_snapshot() -> Snapshot {
                 message: "p95 118 ms > 100 ms: EKS is scaling behind traffic (3/5 pods ready)"
                     .into(),
                 since: Some(now - Duration::seconds(240)),
+                source: None,
             },
             Alert {
                 severity: Severity::Crit,
@@ -633,6 +635,7 @@ pub fn sample_snapshot() -> Snapshot {
                 path: Some(PathId::new("agentcore-sonnet")),
                 message: "p95 310 ms > 200 ms; 2.5 throttles/min".into(),
                 since: Some(now - Duration::seconds(95)),
+                source: None,
             },
         ],
         phase: PhaseView {
@@ -667,7 +670,11 @@ pub fn sample_snapshot() -> Snapshot {
                     toward_phase: 3,
                 },
             ],
+            configured: false,
+            next: Some(3),
+            success_metrics: Vec::new(),
         },
+        advisor: Default::default(),
     }
 }
 
