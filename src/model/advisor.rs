@@ -413,7 +413,8 @@ impl CostModel {
             .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
     }
 
-    /// Everything on AgentCore: the EKS share goes to the cheapest priced AgentCore path.
+    /// Everything on AgentCore: the EKS share goes to the cheapest priced AgentCore path, and
+    /// no GPU fleet runs at all.
     pub fn agentcore_only(&self, current: &[f64]) -> Option<f64> {
         let (cheap, _) = self.cheapest_agentcore()?;
         let mut w = current.to_vec();
@@ -425,7 +426,14 @@ impl CostModel {
             }
         }
         w[cheap] += moved;
-        self.project_with(&w, false).usd_per_month()
+        let p = self.project_with(&w, false);
+        let mut total = 0.0;
+        for (m, pp) in self.paths.iter().zip(&p.paths) {
+            if m.kind == Side::Agentcore {
+                total += pp.usd_per_hour?;
+            }
+        }
+        cost::projected_month(Some(fin(total)))
     }
 
     /// Everything on EKS, spread like the EKS paths' current weights (evenly if they have

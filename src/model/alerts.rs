@@ -19,7 +19,7 @@ pub fn num(v: f64) -> String {
 }
 
 fn pct(v: f64) -> String {
-    format!("{}%", num((v * 1000.0).round() / 10.0))
+    format!("{}%", num((v * 10_000.0).round() / 100.0))
 }
 
 fn path_alert(sev: Severity, code: &str, p: &PathView, message: String) -> Alert {
