@@ -96,6 +96,9 @@ pub struct App {
     last_change: Option<(Weights, Weights)>,
     /// Langfuse web base URL for trace links (`o`); `None` without `[langfuse]`.
     langfuse_base: Option<String>,
+    /// `[alerts] bell`: BEL once when a new critical alert appears.
+    bell: crate::model::alerts::BellTracker,
+    bell_due: bool,
 }
 
 impl App {
@@ -145,6 +148,8 @@ impl App {
             router_target: None,
             last_change: None,
             langfuse_base: crate::sources::langfuse::web_base_url(&opts.config),
+            bell: Default::default(),
+            bell_due: false,
         }
     }
 
@@ -187,6 +192,17 @@ impl App {
         };
         self.snapshot = self.state.snapshot(&opts);
         self.stale = false;
+        if self
+            .bell
+            .observe(self.config.alerts.bell, &self.snapshot.alerts)
+        {
+            self.bell_due = true;
+        }
+    }
+
+    /// Whether the bell should ring now (once per new critical alert; never with the bell off).
+    pub fn take_bell(&mut self) -> bool {
+        std::mem::take(&mut self.bell_due)
     }
 
     pub fn render(&self, f: &mut ratatui::Frame) {
@@ -672,6 +688,9 @@ pub async fn run_tui(
         if dirty && (urgent || last_draw.elapsed() >= opts.min_frame) {
             app.refresh_snapshot();
             terminal::draw_frame(&mut term, |f| app.render(f))?;
+            if app.take_bell() {
+                terminal::bell(&mut term)?;
+            }
             last_draw = Instant::now();
             dirty = false;
             urgent = false;

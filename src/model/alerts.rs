@@ -198,23 +198,24 @@ impl SinceTracker {
     }
 }
 
-/// Decides when the terminal bell rings: once, when a critical alert appears that was not
-/// critical in the previous snapshot — and never while `[alerts] bell` is off.
+/// Decides when the terminal bell rings: once when an alert turns critical — not again while
+/// that alert lasts, even if it drops to a warning and comes back (a flapping p95 must not ring
+/// every few seconds) — and never while `[alerts] bell` is off.
 #[derive(Debug, Default)]
 pub struct BellTracker {
-    crit: BTreeSet<String>,
+    /// Active alerts that have rung.
+    rung: BTreeSet<String>,
 }
 
 impl BellTracker {
     pub fn observe(&mut self, enabled: bool, alerts: &[Alert]) -> bool {
-        let now: BTreeSet<String> = alerts
-            .iter()
-            .filter(|a| a.severity == Severity::Crit)
-            .map(Alert::key)
-            .collect();
-        let fresh = now.iter().any(|k| !self.crit.contains(k));
-        self.crit = now;
-        enabled && fresh
+        let active: BTreeSet<String> = alerts.iter().map(Alert::key).collect();
+        self.rung.retain(|k| active.contains(k));
+        let mut ring = false;
+        for a in alerts.iter().filter(|a| a.severity == Severity::Crit) {
+            ring |= self.rung.insert(a.key());
+        }
+        enabled && ring
     }
 }
 
@@ -478,10 +479,11 @@ mod tests {
         let mk = |p95: f64| evaluate(&cfg, &[pv("eks-qwen3", Some(p95), None, 0.0)], &Inputs::default());
         let mut on = BellTracker::default();
         let mut off = BellTracker::default();
-        let seq = [50.0, 150.0, 250.0, 260.0, 150.0, 250.0];
+        let seq = [50.0, 150.0, 250.0, 260.0, 150.0, 250.0, 50.0, 250.0];
         let rang: Vec<bool> = seq.iter().map(|&p| on.observe(true, &mk(p))).collect();
-        // warn does not ring; a new crit rings once; it rings again only after it cleared.
-        assert_eq!(rang, [false, false, true, false, false, true]);
+        // A warning does not ring; turning critical rings once; flapping back to a warning and
+        // to critical again does not; once cleared, a new critical episode rings again.
+        assert_eq!(rang, [false, false, true, false, false, false, false, true]);
         assert!(seq.iter().all(|&p| !off.observe(false, &mk(p))));
     }
 
