@@ -495,6 +495,9 @@ pub struct AdvisorConfig {
     /// Input tokens an escalation carries on top of a plain request to `escalation_path`: the
     /// EKS exchange it forwards as context. Priced at that path's input-token price.
     pub escalation_context_tokens: f64,
+    /// KEDA's target as a share of a pod's capacity (`paths.eks.pod_capacity_rpm`): a pod takes
+    /// `pod_capacity_rpm × eks_target_utilisation` requests/min before KEDA adds another.
+    pub eks_target_utilisation: f64,
     /// Recommend a shift only when it saves at least this much per month (noise in a 5-minute
     /// window must not make the advice flap).
     pub min_saving_usd_per_month: f64,
@@ -509,6 +512,7 @@ impl Default for AdvisorConfig {
             escalation_rate: 0.0,
             escalation_path: None,
             escalation_context_tokens: 0.0,
+            eks_target_utilisation: crate::model::advisor::EKS_TARGET_UTILISATION,
             min_saving_usd_per_month: 50.0,
         }
     }
@@ -852,6 +856,15 @@ impl Config {
                 }
                 Some(_) => {}
             }
+        }
+        if !(a.eks_target_utilisation.is_finite()
+            && a.eks_target_utilisation > 0.0
+            && a.eks_target_utilisation <= 1.0)
+        {
+            return Err(self.invalid(
+                "advisor.eks_target_utilisation",
+                format!("{} must be a share above 0, at most 1", a.eks_target_utilisation),
+            ));
         }
         if !(a.escalation_context_tokens.is_finite() && a.escalation_context_tokens >= 0.0) {
             return Err(self.invalid(

@@ -119,8 +119,8 @@ fn cost_view_and_phase_advisor_agree_with_hand_calculations() {
     // AgentCore only: EKS's 70 % goes to Haiku (the cheapest AgentCore path), no GPUs, no escalations.
     let ac_only = (c_h * routed * 0.90 + c_s * routed * 0.10) * 60.0 * MONTH_H;
     assert!(close(adv.modes.agentcore_only.unwrap(), ac_only), "{ac_only}");
-    // EKS only: ⌈routed / 45 per pod⌉ g5 nodes (the ScaledObject's target is 45 req/min).
-    let so_target = s.fleet.scaled_objects[0].scaled_object.metric_target.unwrap();
+    // EKS only: ⌈routed / 45 per pod⌉ g5 nodes (KEDA's target: 75 % of 60 req/min per pod).
+    let so_target = cfg.paths[0].eks.as_ref().unwrap().pod_capacity_rpm * 0.75;
     assert_eq!(so_target, 45.0);
     let eks_only = (routed / so_target).ceil() * 1.006 * MONTH_H;
     assert!(close(adv.modes.eks_only.unwrap(), eks_only), "{eks_only}");

@@ -9,8 +9,9 @@
 //! - **AgentCore**: linear. $/request = the path's `usd_per_1k_requests` / 1000 over the window,
 //!   i.e. its current token mix and runtime usage. A path with no requests in the window has no
 //!   price: its weight is kept as it is.
-//! - **EKS**: a step function. Pods = ⌈rpm / per-pod target⌉ (KEDA's target: the ScaledObject's
-//!   `metric_target`, else 75 % of `pod_capacity_rpm`), never below the ScaledObject's
+//! - **EKS**: a step function. Pods = ⌈rpm / per-pod target⌉ (KEDA's target: `pod_capacity_rpm`
+//!   × `[advisor] eks_target_utilisation`; not the ScaledObject's `metric_target`, whose unit is
+//!   the trigger's — queue length, rate, … — not requests/min), never below the ScaledObject's
 //!   `min_replicas` (1 when unknown), at most `max_replicas`; nodes = ⌈pods / pods_per_node⌉;
 //!   $/h = nodes × `gpu_node_usd_per_hour`. Each EKS request also carries its escalation's
 //!   AgentCore cost.
@@ -28,7 +29,8 @@ use crate::model::weights::{Guard, Weights};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// KEDA scales EKS paths to keep pods at this share of their capacity (the demo's target too).
+/// KEDA scales EKS paths to keep pods at this share of their capacity (the demo's target too;
+/// `[advisor] eks_target_utilisation` by default).
 pub const EKS_TARGET_UTILISATION: f64 = 0.75;
 
 /// Ties between splits of equal cost go to the one closest to the current split: each point
@@ -188,10 +190,8 @@ impl CostModel {
                                         && s.namespace == cfg.namespace
                                         && cfg.scaled_object.as_deref() == Some(s.name.as_str()))
                             });
-                        let per_pod_rpm = so
-                            .and_then(|s| s.metric_target)
-                            .filter(|t| t.is_finite() && *t > 0.0)
-                            .unwrap_or(cfg.pod_capacity_rpm * EKS_TARGET_UTILISATION);
+                        let per_pod_rpm =
+                            cfg.pod_capacity_rpm * params.advisor.eks_target_utilisation;
                         PathCost::Eks(EksFleet {
                             node_usd_per_hour: fin(cfg.gpu_node_usd_per_hour.max(0.0)),
                             pods_per_node: cfg.pods_per_node.max(1),
@@ -606,6 +606,16 @@ impl CostModel {
         Some(out)
     }
 
+    /// Every EKS path within its capacity at these weights.
+    pub fn within_capacity(&self, w: &[u32]) -> bool {
+        self.paths.iter().zip(w).all(|(p, &w)| match &p.cost {
+            PathCost::Eks(f) => f
+                .capacity_rpm()
+                .is_none_or(|c| self.routed_rpm * f64::from(w) / 100.0 <= c + 1e-9),
+            PathCost::Agentcore { .. } => true,
+        })
+    }
+
     /// $/h of integer weights, for comparing splits (unpriced paths count as 0: they are frozen).
     fn comparable_usd_per_hour(&self, w: &[u32]) -> f64 {
         (0..self.paths.len())
@@ -793,6 +803,18 @@ pub fn evaluate(snap: &Snapshot, params: &AdvisorParams) -> AdvisorView {
             ));
         }
     }
+    // EKS fleets running fewer pods than their traffic needs: the estimate now is low.
+    let now_proj = model.project_with(&cur_f, true);
+    for (m, p) in model.paths.iter().zip(&now_proj.paths) {
+        if let (PathCost::Eks(f), Some(pods)) = (&m.cost, p.pods) {
+            if pods > f.ready_pods {
+                view.notes.push(format!(
+                    "{}: {} pods ready, its traffic needs {pods}: the estimate rises as KEDA scales",
+                    m.id, f.ready_pods
+                ));
+            }
+        }
+    }
     let guard = &params.guard;
     let Some(optimal) = model.optimal(&current, guard, None) else {
         view.notes.push(
@@ -824,10 +846,19 @@ pub fn evaluate(snap: &Snapshot, params: &AdvisorParams) -> AdvisorView {
     };
     let saving_h = model.comparable_usd_per_hour(&current) - model.comparable_usd_per_hour(&rec);
     let saving_month = saving_h * HOURS_PER_MONTH;
-    if rec == current || saving_month < params.advisor.min_saving_usd_per_month {
+    // Over capacity now: moving off EKS is advice even when it costs more.
+    let over_capacity = !model.within_capacity(&current);
+    if rec == current {
+        view.notes.push(
+            "the current split is the cheapest the guard and EKS capacity allow".into(),
+        );
+        return view;
+    }
+    if !over_capacity && saving_month < params.advisor.min_saving_usd_per_month {
         view.notes.push(format!(
-            "the current split is within {}/month of the cheapest the guard allows",
-            usd0(saving_month.max(params.advisor.min_saving_usd_per_month))
+            "the cheapest split saves {}/month, under the {}/month worth a change",
+            usd0(saving_month.max(0.0)),
+            usd0(params.advisor.min_saving_usd_per_month)
         ));
         return view;
     }
@@ -844,6 +875,16 @@ pub fn evaluate(snap: &Snapshot, params: &AdvisorParams) -> AdvisorView {
         return view;
     };
     let delta = fin((after - now) * HOURS_PER_MONTH);
+    // The saving is stated against the estimate now; when the fleet runs fewer pods than its
+    // traffic needs, that estimate will rise by itself, and a shift that saves against the
+    // model can still cost more than today's figure: no advice then, but say why.
+    if !over_capacity && delta > -params.advisor.min_saving_usd_per_month {
+        view.notes.push(format!(
+            "the cheapest split would change the estimate by {}/month: no shift worth making",
+            signed_usd0(delta)
+        ));
+        return view;
+    }
     let pods_needed = model.pods_needed(&rec_f);
     let (mv, fi, ti, points) = describe_move(&ids, &current, &rec);
     let mut text = format!("{mv}: {}/month", signed_usd0(delta));
@@ -852,6 +893,9 @@ pub fn evaluate(snap: &Snapshot, params: &AdvisorParams) -> AdvisorView {
             "; needs {pods_needed} more {}",
             if pods_needed == 1 { "pod" } else { "pods" }
         ));
+    }
+    if over_capacity {
+        text.push_str("; brings EKS within its capacity");
     }
     if partial {
         text.push_str(&format!(

@@ -18,8 +18,13 @@ pub fn num(v: f64) -> String {
     }
 }
 
+/// `6.2%`, and below 1 % two decimals so a 0.05 % threshold does not read as 0.1 %.
 fn pct(v: f64) -> String {
-    format!("{}%", num((v * 10_000.0).round() / 100.0))
+    if v.abs() < 0.01 {
+        format!("{}%", num((v * 10_000.0).round() / 100.0))
+    } else {
+        format!("{}%", num((v * 1000.0).round() / 10.0))
+    }
 }
 
 fn path_alert(sev: Severity, code: &str, p: &PathView, message: String) -> Alert {

@@ -10,8 +10,6 @@ use crate::model::snapshot::Snapshot;
 use crate::model::weights::Weights;
 use std::time::Duration;
 
-pub use crate::model::advisor::EKS_TARGET_UTILISATION;
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct PathPreview {
     pub id: PathId,

@@ -399,13 +399,15 @@ fn advice_lines(cx: &Ctx, w: usize) -> Vec<(String, Style)> {
             }
         }
         None => {
-            let note = adv
-                .notes
-                .first()
-                .cloned()
-                .unwrap_or_else(|| "no recommendation".into());
-            for line in wrap(&note, w) {
-                out.push((line, st.dim));
+            // Compact: the first note; boxed: all of them.
+            let take = if cx.tier == Tier::Compact { 1 } else { usize::MAX };
+            if adv.notes.is_empty() {
+                out.push(("no recommendation".into(), st.dim));
+            }
+            for note in adv.notes.iter().take(take) {
+                for line in wrap(note, w) {
+                    out.push((line, st.dim));
+                }
             }
         }
     }
@@ -475,18 +477,15 @@ fn advisor_panel(buf: &mut Buffer, area: Rect, cx: &Ctx) {
         y += 1;
     }
     if y < inner.bottom() {
-        let be = adv
-            .break_even_monthly_requests
-            .map(short_count)
-            .unwrap_or_else(|| g.none.into());
+        let be = match adv.break_even_monthly_requests {
+            Some(v) => format!("EKS pays off above {} req/month", short_count(v)),
+            None => "EKS does not pay off at these prices".into(),
+        };
         let cap = adv
             .eks_capacity_rpm
             .map(|c| format!("{c:.0} req/m"))
             .unwrap_or_else(|| "unknown".into());
-        let s = format!(
-            "EKS pays off above {be} req/month {} capacity {cap}",
-            g.dot
-        );
+        let s = format!("{be} {} capacity {cap}", g.dot);
         put(buf, inner.x, y, inner.width, &s, st.dim, g);
         y += 1;
     }

@@ -583,7 +583,7 @@ pub fn sample_snapshot() -> Snapshot {
     billed.insert("other".to_string(), 12.0);
     billed.insert("total".to_string(), 1_279.4);
 
-    Snapshot {
+    let mut snap = Snapshot {
         schema: SCHEMA.to_string(),
         generated_at: now,
         mode: Mode::Demo,
@@ -610,13 +610,19 @@ pub fn sample_snapshot() -> Snapshot {
         },
         sessions: sessions(),
         cost: CostView {
-            billed_month_to_date_usd: Some(billed),
+            billed_month_to_date_usd: Some(billed.clone()),
             billed_as_of: Some(now - Duration::seconds(7_200)),
             estimated_usd_per_hour: Some(est),
             projected_usd_per_month: Some(est * 730.0),
             dashboard_api_usd_per_hour: Some(0.021),
             dashboard_api_usd_total: Some(0.05),
-            billed_projected_usd_per_month: None,
+            // MTD over the 24 days 6 hours to `billed_as_of` (11-25 06:00), at 730 h a month.
+            billed_projected_usd_per_month: Some(
+                billed
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v / (24.0 * 24.0 + 6.0) * 730.0))
+                    .collect(),
+            ),
             daily: daily(),
         },
         alerts: vec![
@@ -675,7 +681,13 @@ pub fn sample_snapshot() -> Snapshot {
             success_metrics: Vec::new(),
         },
         advisor: Default::default(),
-    }
+    };
+    // The advisor of this snapshot, as the state would derive it with the demo's config.
+    snap.advisor = crate::model::advisor::evaluate(
+        &snap,
+        &crate::model::advisor::AdvisorParams::from_config(&crate::config::Config::demo()),
+    );
+    snap
 }
 
 /// The fixture with `n` pods (for the fleet at scale), cycling through the five base pods.

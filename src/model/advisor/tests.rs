@@ -494,9 +494,9 @@ fn random_case(seed: u64) -> Case {
 
 fn within_capacity(m: &CostModel, w: &[u32]) -> bool {
     m.paths.iter().zip(w).all(|(p, &w)| match &p.cost {
-        PathCost::Eks(f) => f
-            .capacity_rpm()
-            .is_none_or(|c| m.routed_rpm * f64::from(w) / 100.0 <= c + 1e-9),
+        PathCost::Eks(f) => f.max_pods.is_none_or(|max| {
+            m.routed_rpm * f64::from(w) / 100.0 <= f64::from(max) * f.per_pod_rpm + 1e-9
+        }),
         PathCost::Agentcore { .. } => true,
     })
 }
