@@ -863,19 +863,28 @@ impl Config {
         {
             return Err(self.invalid(
                 "advisor.eks_target_utilisation",
-                format!("{} must be a share above 0, at most 1", a.eks_target_utilisation),
+                format!(
+                    "{} must be a share above 0, at most 1",
+                    a.eks_target_utilisation
+                ),
             ));
         }
         if !(a.escalation_context_tokens.is_finite() && a.escalation_context_tokens >= 0.0) {
             return Err(self.invalid(
                 "advisor.escalation_context_tokens",
-                format!("{} must be a non-negative number", a.escalation_context_tokens),
+                format!(
+                    "{} must be a non-negative number",
+                    a.escalation_context_tokens
+                ),
             ));
         }
         if !(a.min_saving_usd_per_month.is_finite() && a.min_saving_usd_per_month >= 0.0) {
             return Err(self.invalid(
                 "advisor.min_saving_usd_per_month",
-                format!("{} must be a non-negative number", a.min_saving_usd_per_month),
+                format!(
+                    "{} must be a non-negative number",
+                    a.min_saving_usd_per_month
+                ),
             ));
         }
         Ok(())

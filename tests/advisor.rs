@@ -2,6 +2,7 @@
 //! view and the phase advisor agree with hand calculations from the snapshot's own numbers, and
 //! applying the recommended shift through the weights editor moves the projected cost by the
 //! amount the recommendation stated. Plus the alert bell, driven through the real `App`.
+use chrono::Datelike;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use hybridtop::app::{App, AppOptions};
 use hybridtop::commands::snapshot::{demo_snapshot, demo_start};
@@ -17,7 +18,6 @@ use hybridtop::sources::simulator::{Scenario, SimConfig, Simulator};
 use hybridtop::ui::state::{UiState, View};
 use hybridtop::ui::text::{count, usd};
 use hybridtop::ui::theme::Theme;
-use chrono::Datelike;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -59,7 +59,11 @@ fn cost_view_and_phase_advisor_agree_with_hand_calculations() {
         assert!(close(p.cost.projected_usd_per_month.unwrap(), h * MONTH_H));
         for text in [&wide, &small] {
             assert!(text.contains(&usd(Some(per_1k), 3, "—")), "{}: $/1k", p.id);
-            assert!(text.contains(&usd(Some(h * MONTH_H), 0, "—")), "{}: $/month", p.id);
+            assert!(
+                text.contains(&usd(Some(h * MONTH_H), 0, "—")),
+                "{}: $/month",
+                p.id
+            );
         }
         total_h += h;
         total_rpm += p.requests_per_minute;
@@ -69,7 +73,12 @@ fn cost_view_and_phase_advisor_agree_with_hand_calculations() {
 
     // Billed: MTD by class, and its pace: MTD / hours of the month elapsed at `as_of` × 730.
     let as_of = s.cost.billed_as_of.unwrap();
-    let month_start = as_of.date_naive().with_day0(0).unwrap().and_hms_opt(0, 0, 0).unwrap();
+    let month_start = as_of
+        .date_naive()
+        .with_day0(0)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
     let hours = (as_of.naive_utc() - month_start).num_seconds() as f64 / 3600.0;
     let billed = s.cost.billed_month_to_date_usd.as_ref().unwrap();
     let pace = s.cost.billed_projected_usd_per_month.as_ref().unwrap();
@@ -113,12 +122,16 @@ fn cost_view_and_phase_advisor_agree_with_hand_calculations() {
     let routed = total_rpm - esc_now;
     let extra = 550.0 / 1000.0 * 0.003;
     let c_h = h.cost.usd_per_1k_requests.unwrap() / 1000.0;
-    let c_s = so.cost.usd_per_1k_requests.unwrap() / 1000.0 - extra * esc_now / so.requests_per_minute;
+    let c_s =
+        so.cost.usd_per_1k_requests.unwrap() / 1000.0 - extra * esc_now / so.requests_per_minute;
     let adv = &s.advisor;
     assert!(close(adv.monthly_requests, total_rpm * 60.0 * MONTH_H));
     // AgentCore only: EKS's 70 % goes to Haiku (the cheapest AgentCore path), no GPUs, no escalations.
     let ac_only = (c_h * routed * 0.90 + c_s * routed * 0.10) * 60.0 * MONTH_H;
-    assert!(close(adv.modes.agentcore_only.unwrap(), ac_only), "{ac_only}");
+    assert!(
+        close(adv.modes.agentcore_only.unwrap(), ac_only),
+        "{ac_only}"
+    );
     // EKS only: ⌈routed / 45 per pod⌉ g5 nodes (KEDA's target: 75 % of 60 req/min per pod).
     let so_target = cfg.paths[0].eks.as_ref().unwrap().pod_capacity_rpm * 0.75;
     assert_eq!(so_target, 45.0);
@@ -127,13 +140,20 @@ fn cost_view_and_phase_advisor_agree_with_hand_calculations() {
     assert!(close(adv.modes.current.unwrap(), total_h * MONTH_H));
     // Optimal 95/0/5: EKS ⌈0.95 routed / 45⌉ pods; Sonnet its 5 % plus 4 % of EKS escalated.
     let rec = adv.recommendation.as_ref().unwrap();
-    assert_eq!(rec.weights.to_text(), "eks-qwen3=95 agentcore-haiku=0 agentcore-sonnet=5");
+    assert_eq!(
+        rec.weights.to_text(),
+        "eks-qwen3=95 agentcore-haiku=0 agentcore-sonnet=5"
+    );
     let pods = (routed * 0.95 / so_target).ceil();
-    let optimal_h = pods * 1.006
-        + (c_s * routed * 0.05 + (c_s + extra) * 0.04 * routed * 0.95) * 60.0;
+    let optimal_h =
+        pods * 1.006 + (c_s * routed * 0.05 + (c_s + extra) * 0.04 * routed * 0.95) * 60.0;
     assert!(close(adv.modes.optimal.unwrap(), optimal_h * MONTH_H));
     let delta = (optimal_h - total_h) * MONTH_H;
-    assert!(close(rec.usd_per_month_delta, delta), "{} vs {delta}", rec.usd_per_month_delta);
+    assert!(
+        close(rec.usd_per_month_delta, delta),
+        "{} vs {delta}",
+        rec.usd_per_month_delta
+    );
     assert_eq!(rec.pods_needed, pods as u32 - e.ready_pods.unwrap());
     let stated = format!("-{}/month", usd(Some(-delta), 0, "—"));
     for text in [&wide, &small] {
@@ -161,7 +181,10 @@ fn cost_view_and_phase_advisor_agree_with_hand_calculations() {
     let monthly = total_rpm * 60.0 * MONTH_H;
     assert!(close(trig("monthly_requests", 3).value.unwrap(), monthly));
     assert!(trig("monthly_requests", 3).met == (monthly > 1_500_000.0));
-    assert!(close(trig("monthly_cost_usd", 3).value.unwrap(), total_h * MONTH_H));
+    assert!(close(
+        trig("monthly_cost_usd", 3).value.unwrap(),
+        total_h * MONTH_H
+    ));
     assert!(trig("monthly_cost_usd", 3).met == (total_h * MONTH_H > 3_000.0));
     let p95 = trig("p95_ms", 3).value.unwrap();
     assert!(!trig("p95_ms", 3).met && p95 < 200.0 && trig("p95_ms", 2).met);
@@ -178,9 +201,14 @@ fn cost_view_and_phase_advisor_agree_with_hand_calculations() {
     assert_eq!(sm("cost_reduction").met, saving >= 0.40);
     let ac_p95 = sm("p95_improvement").baseline.unwrap();
     assert_eq!(sm("p95_improvement").actual, Some(p95));
-    assert!(close(sm("p95_improvement").value.unwrap(), 1.0 - p95 / ac_p95));
+    assert!(close(
+        sm("p95_improvement").value.unwrap(),
+        1.0 - p95 / ac_p95
+    ));
     // The AgentCore-only p95 lies between the AgentCore paths' own p95s.
-    assert!(ac_p95 >= h.latency_ms.p95.unwrap() - 1.0 && ac_p95 <= so.latency_ms.p95.unwrap() + 1.0);
+    assert!(
+        ac_p95 >= h.latency_ms.p95.unwrap() - 1.0 && ac_p95 <= so.latency_ms.p95.unwrap() + 1.0
+    );
     assert!(close(sm("context_consistency").value.unwrap(), 1.0 - cl));
     let err: f64 = s
         .paths
@@ -189,7 +217,10 @@ fn cost_view_and_phase_advisor_agree_with_hand_calculations() {
         .sum::<f64>()
         / total_rpm;
     assert!((sm("availability").value.unwrap() - (1.0 - err)).abs() < 1e-9);
-    assert!(!sm("availability").met, "the simulator fails 0.2 % of requests");
+    assert!(
+        !sm("availability").met,
+        "the simulator fails 0.2 % of requests"
+    );
     let shown = format!("{:.1}%", saving * 100.0);
     assert!(wide.contains(&shown), "{shown}");
     assert!(small.contains(&format!("cost saving {shown} 40-60%")));
@@ -265,7 +296,12 @@ async fn applying_the_recommendation_moves_the_cost_by_the_stated_amount() {
     run(&mut sim_b, &mut base, &mut bwrx, 600);
     assert_eq!(app.snapshot, base.snapshot, "two runs of one seed agree");
 
-    let rec = app.snapshot.advisor.recommendation.clone().expect("a recommendation");
+    let rec = app
+        .snapshot
+        .advisor
+        .recommendation
+        .clone()
+        .expect("a recommendation");
     let before = monthly(&app);
     assert!(rec.usd_per_month_delta < -5_000.0, "{rec:?}");
 
@@ -277,7 +313,10 @@ async fn applying_the_recommendation_moves_the_cost_by_the_stated_amount() {
     key(&mut app, KeyCode::Enter);
     let w = app.ui.weights.as_ref().expect("the editor is open");
     assert_eq!(w.editor.stage, Stage::Review);
-    assert_eq!(w.editor.proposal, rec.weights, "the editor reaches the recommended split");
+    assert_eq!(
+        w.editor.proposal, rec.weights,
+        "the editor reaches the recommended split"
+    );
     let reviewed = w.preview.delta_usd_per_month().unwrap();
     assert!(
         (reviewed - rec.usd_per_month_delta).abs() < 1e-6,
@@ -298,9 +337,22 @@ async fn applying_the_recommendation_moves_the_cost_by_the_stated_amount() {
     // EKS carries 95 % of the routed requests; escalations add 4 % of those to Sonnet's count.
     let eks = &app.snapshot.paths[0];
     let share = 0.95 / (1.0 + 0.04 * 0.95);
-    assert!((eks.observed_share - share).abs() < 0.02, "{}", eks.observed_share);
-    assert!((eks.observed_share_1m - share).abs() < 0.05, "{}", eks.observed_share_1m);
-    let pods = app.snapshot.advisor.recommendation.as_ref().map_or(0, |r| r.pods_needed);
+    assert!(
+        (eks.observed_share - share).abs() < 0.02,
+        "{}",
+        eks.observed_share
+    );
+    assert!(
+        (eks.observed_share_1m - share).abs() < 0.05,
+        "{}",
+        eks.observed_share_1m
+    );
+    let pods = app
+        .snapshot
+        .advisor
+        .recommendation
+        .as_ref()
+        .map_or(0, |r| r.pods_needed);
     assert_eq!(pods, 0, "no more pods needed once settled");
 
     let (mut with, mut without) = (0.0, 0.0);
@@ -320,9 +372,17 @@ async fn applying_the_recommendation_moves_the_cost_by_the_stated_amount() {
         rec.usd_per_month_delta,
         with - before
     );
-    assert!((ratio - 1.0).abs() <= 0.05, "measured {measured:.0} vs stated {:.0}", rec.usd_per_month_delta);
+    assert!(
+        (ratio - 1.0).abs() <= 0.05,
+        "measured {measured:.0} vs stated {:.0}",
+        rec.usd_per_month_delta
+    );
     // Once applied, the advisor has nothing more to recommend.
-    assert!(app.snapshot.advisor.recommendation.is_none(), "{:?}", app.snapshot.advisor);
+    assert!(
+        app.snapshot.advisor.recommendation.is_none(),
+        "{:?}",
+        app.snapshot.advisor
+    );
 }
 
 // ---- the bell -----------------------------------------------------------------------------
@@ -366,6 +426,10 @@ fn bell_rings_once_per_new_critical_alert_and_never_when_off() {
         rings.push(rang);
     }
     // EKS p95 (then its error rate) turn critical once the node is lost, ~6 minutes in.
-    assert!(rings[0].iter().any(|&t| (30..50).contains(&t)), "{:?}", rings[0]);
+    assert!(
+        rings[0].iter().any(|&t| (30..50).contains(&t)),
+        "{:?}",
+        rings[0]
+    );
     assert!(rings[1].is_empty(), "bell off: never");
 }

@@ -102,7 +102,9 @@ impl EksFleet {
 #[derive(Clone, Debug, PartialEq)]
 pub enum PathCost {
     /// $/request; `None` when the window has no requests to price it from.
-    Agentcore { usd_per_request: Option<f64> },
+    Agentcore {
+        usd_per_request: Option<f64>,
+    },
     Eks(EksFleet),
 }
 
@@ -504,7 +506,10 @@ impl CostModel {
                 };
                 (lo..=hi)
                     .filter(|&w| {
-                        w == lo || w == hi || w == cur || (i64::from(w) - i64::from(cur)) % i64::from(step) == 0
+                        w == lo
+                            || w == hi
+                            || w == cur
+                            || (i64::from(w) - i64::from(cur)) % i64::from(step) == 0
                     })
                     .filter(|&w| {
                         cap.is_none_or(|c| self.routed_rpm * f64::from(w) / 100.0 <= c + 1e-9)
@@ -517,7 +522,12 @@ impl CostModel {
     /// The cheapest split (integer percent per path, summing to 100) the guard and capacity
     /// allow, moving at most `max_shift` points (sum of |Δ| / 2) when given. `None`: no split
     /// satisfies the constraints.
-    pub fn optimal(&self, current: &[u32], guard: &Guard, max_shift: Option<u32>) -> Option<Vec<u32>> {
+    pub fn optimal(
+        &self,
+        current: &[u32],
+        guard: &Guard,
+        max_shift: Option<u32>,
+    ) -> Option<Vec<u32>> {
         let n = self.paths.len();
         if n == 0 || current.len() != n {
             return None;
@@ -619,7 +629,10 @@ impl CostModel {
     /// $/h of integer weights, for comparing splits (unpriced paths count as 0: they are frozen).
     fn comparable_usd_per_hour(&self, w: &[u32]) -> f64 {
         (0..self.paths.len())
-            .map(|i| self.path_usd_per_hour(i, f64::from(w[i]), true).unwrap_or(0.0))
+            .map(|i| {
+                self.path_usd_per_hour(i, f64::from(w[i]), true)
+                    .unwrap_or(0.0)
+            })
             .sum()
     }
 
@@ -646,7 +659,13 @@ fn shares_to_percent(shares: &[f64]) -> Vec<u32> {
     }
     let raw: Vec<f64> = shares
         .iter()
-        .map(|s| if s.is_finite() && *s > 0.0 { s / total * 100.0 } else { 0.0 })
+        .map(|s| {
+            if s.is_finite() && *s > 0.0 {
+                s / total * 100.0
+            } else {
+                0.0
+            }
+        })
         .collect();
     let mut out: Vec<u32> = raw.iter().map(|r| r.floor() as u32).collect();
     let mut left = 100u32.saturating_sub(out.iter().sum());
@@ -672,7 +691,7 @@ pub fn usd0(v: f64) -> String {
     let digits = r.to_string();
     let mut s = String::with_capacity(digits.len() + 4);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             s.push(',');
         }
         s.push(c);
@@ -702,7 +721,8 @@ fn describe_move(ids: &[PathId], from: &[u32], to: &[u32]) -> (String, usize, us
             gainers.push((i, to[i] - from[i]));
         }
     }
-    let points: u32 = (losers.iter().map(|l| l.1).sum::<u32>() + gainers.iter().map(|g| g.1).sum::<u32>()) / 2;
+    let points: u32 =
+        (losers.iter().map(|l| l.1).sum::<u32>() + gainers.iter().map(|g| g.1).sum::<u32>()) / 2;
     // Biggest first; ties in path order.
     losers.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     gainers.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -754,7 +774,10 @@ pub fn evaluate(snap: &Snapshot, params: &AdvisorParams) -> AdvisorView {
     let router = &snap.router.weights;
     let (current, basis): (Vec<u32>, &str) =
         if !router.is_empty() && ids.iter().all(|id| router.get(id).is_some()) {
-            (ids.iter().map(|id| router.get(id).unwrap_or(0)).collect(), "router")
+            (
+                ids.iter().map(|id| router.get(id).unwrap_or(0)).collect(),
+                "router",
+            )
         } else {
             let shares: Vec<f64> = snap.paths.iter().map(|p| p.observed_share).collect();
             (shares_to_percent(&shares), "observed")
@@ -817,9 +840,8 @@ pub fn evaluate(snap: &Snapshot, params: &AdvisorParams) -> AdvisorView {
     }
     let guard = &params.guard;
     let Some(optimal) = model.optimal(&current, guard, None) else {
-        view.notes.push(
-            "no split satisfies the guard bounds and EKS capacity at this volume".into(),
-        );
+        view.notes
+            .push("no split satisfies the guard bounds and EKS capacity at this volume".into());
         return view;
     };
     let opt_f: Vec<f64> = optimal.iter().map(|&w| f64::from(w)).collect();
@@ -849,9 +871,8 @@ pub fn evaluate(snap: &Snapshot, params: &AdvisorParams) -> AdvisorView {
     // Over capacity now: moving off EKS is advice even when it costs more.
     let over_capacity = !model.within_capacity(&current);
     if rec == current {
-        view.notes.push(
-            "the current split is the cheapest the guard and EKS capacity allow".into(),
-        );
+        view.notes
+            .push("the current split is the cheapest the guard and EKS capacity allow".into());
         return view;
     }
     if !over_capacity && saving_month < params.advisor.min_saving_usd_per_month {

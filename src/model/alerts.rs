@@ -365,19 +365,36 @@ mod tests {
         assert_eq!(
             got,
             [
-                (Severity::Warn, "p95_over_threshold", "eks-qwen3 p95 50 ms > 40 ms"),
-                (Severity::Warn, "error_rate", "eks-qwen3 error rate 0.1% > 0.05%"),
+                (
+                    Severity::Warn,
+                    "p95_over_threshold",
+                    "eks-qwen3 p95 50 ms > 40 ms"
+                ),
+                (
+                    Severity::Warn,
+                    "error_rate",
+                    "eks-qwen3 error rate 0.1% > 0.05%"
+                ),
             ]
         );
         // Crit at its own threshold, and only above.
-        let at = evaluate(&cfg, &[pv("eks-qwen3", Some(60.0), None, 0.0)], &Inputs::default());
+        let at = evaluate(
+            &cfg,
+            &[pv("eks-qwen3", Some(60.0), None, 0.0)],
+            &Inputs::default(),
+        );
         assert_eq!(at[0].severity, Severity::Warn);
-        let over = evaluate(&cfg, &[pv("eks-qwen3", Some(60.5), None, 0.0)], &Inputs::default());
+        let over = evaluate(
+            &cfg,
+            &[pv("eks-qwen3", Some(60.5), None, 0.0)],
+            &Inputs::default(),
+        );
         assert_eq!(over[0].severity, Severity::Crit);
         // An override for a path that does not exist is a config error naming the key.
-        let e = crate::config::Config::from_toml("[alerts.paths.nope]\np95_ms_warn = 1\n", "t.toml")
-            .unwrap_err()
-            .to_string();
+        let e =
+            crate::config::Config::from_toml("[alerts.paths.nope]\np95_ms_warn = 1\n", "t.toml")
+                .unwrap_err()
+                .to_string();
         assert!(e.contains("alerts.paths.nope"), "{e}");
         let e = crate::config::Config::from_toml(
             "[alerts.paths.eks-qwen3]\np95_ms_warn = 300\n",
@@ -481,7 +498,13 @@ mod tests {
     #[test]
     fn bell_rings_once_per_new_crit_and_never_when_off() {
         let cfg = AlertsConfig::default();
-        let mk = |p95: f64| evaluate(&cfg, &[pv("eks-qwen3", Some(p95), None, 0.0)], &Inputs::default());
+        let mk = |p95: f64| {
+            evaluate(
+                &cfg,
+                &[pv("eks-qwen3", Some(p95), None, 0.0)],
+                &Inputs::default(),
+            )
+        };
         let mut on = BellTracker::default();
         let mut off = BellTracker::default();
         let seq = [50.0, 150.0, 250.0, 260.0, 150.0, 250.0, 50.0, 250.0];

@@ -94,12 +94,27 @@ pub fn evaluate(i: &PhaseInputs) -> PhaseView {
     let team = Some(f64::from(i.team.level()));
     let triggers = vec![
         trigger("monthly_requests", req, P2_MONTHLY_REQUESTS, 2),
-        trigger("monthly_cost_usd", i.monthly_cost_usd, P2_MONTHLY_COST_USD, 2),
+        trigger(
+            "monthly_cost_usd",
+            i.monthly_cost_usd,
+            P2_MONTHLY_COST_USD,
+            2,
+        ),
         trigger("p95_ms", i.p95_ms, P2_P95_MS, 2),
         trigger("monthly_requests", req, P3_MONTHLY_REQUESTS, 3),
-        trigger("monthly_cost_usd", i.monthly_cost_usd, P3_MONTHLY_COST_USD, 3),
+        trigger(
+            "monthly_cost_usd",
+            i.monthly_cost_usd,
+            P3_MONTHLY_COST_USD,
+            3,
+        ),
         trigger("p95_ms", i.p95_ms, P3_P95_MS, 3),
-        trigger("context_loss_rate", i.context_loss_rate, P3_CONTEXT_LOSS_RATE, 3),
+        trigger(
+            "context_loss_rate",
+            i.context_loss_rate,
+            P3_CONTEXT_LOSS_RATE,
+            3,
+        ),
         // "Fine-tuning needed" (→ 2), "Domain-specific SLM needed" (→ 3).
         trigger("custom_model_needed", custom, 0.0, 2),
         trigger("team_k8s_capability", team, 0.0, 2),
@@ -281,7 +296,11 @@ mod tests {
             configured_phase: Some(9),
             ..PhaseInputs::default()
         });
-        assert_eq!((v.current, v.configured), (1, false), "out of range ignored");
+        assert_eq!(
+            (v.current, v.configured),
+            (1, false),
+            "out of range ignored"
+        );
     }
 
     #[test]
@@ -298,7 +317,13 @@ mod tests {
         let m: Vec<(&str, Option<f64>, bool)> = v
             .success_metrics
             .iter()
-            .map(|s| (s.metric.as_str(), s.value.map(|x| (x * 1e6).round() / 1e6), s.met))
+            .map(|s| {
+                (
+                    s.metric.as_str(),
+                    s.value.map(|x| (x * 1e6).round() / 1e6),
+                    s.met,
+                )
+            })
             .collect();
         assert_eq!(
             m,

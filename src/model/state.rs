@@ -5,6 +5,8 @@
 //! the newest traffic time before any clock arrived. Nothing here reads the wall clock, and
 //! nothing iterates a hash map into the output, so the same updates give byte-identical JSON.
 use crate::config::{AgentcorePath, AlertsConfig, Config, EksPath, RouterBackend};
+use crate::model::advisor::{self, AdvisorParams};
+use crate::model::alerts::SinceTracker;
 use crate::model::correlation::{self, Correlator};
 use crate::model::cost;
 use crate::model::fleet::Fleet;
@@ -21,8 +23,6 @@ use crate::model::trace_traffic::TraceTraffic;
 use crate::model::update::{ApiSpend, BilledCost, SourceName, Update, WeightsReport};
 use crate::model::weights::Weights;
 use crate::model::window::{PathWindow, Timeline, WindowStats, HISTORY_POINTS};
-use crate::model::advisor::{self, AdvisorParams};
-use crate::model::alerts::SinceTracker;
 use crate::model::{alerts, correlation::Rows};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -901,7 +901,7 @@ fn billed_pace(b: &BilledCost) -> Option<BTreeMap<String, f64>> {
         .with_ymd_and_hms(b.as_of.year(), b.as_of.month(), 1, 0, 0, 0)
         .single()?;
     let hours = (b.as_of - start).num_seconds() as f64 / 3600.0;
-    if !(hours >= 1.0) {
+    if hours.is_nan() || hours < 1.0 {
         return None;
     }
     let mut m: BTreeMap<String, f64> = BTreeMap::new();

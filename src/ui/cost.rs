@@ -209,7 +209,12 @@ fn api_text(cx: &Ctx) -> Option<String> {
 
 fn billed_panel(buf: &mut Buffer, area: Rect, cx: &Ctx) {
     let (st, g) = (cx.st, cx.g);
-    let inner = frame(buf, area, "Billed (Cost Explorer) vs estimated, per side", cx);
+    let inner = frame(
+        buf,
+        area,
+        "Billed (Cost Explorer) vs estimated, per side",
+        cx,
+    );
     if inner.height == 0 || inner.width == 0 {
         return;
     }
@@ -400,7 +405,11 @@ fn advice_lines(cx: &Ctx, w: usize) -> Vec<(String, Style)> {
         }
         None => {
             // Compact: the first note; boxed: all of them.
-            let take = if cx.tier == Tier::Compact { 1 } else { usize::MAX };
+            let take = if cx.tier == Tier::Compact {
+                1
+            } else {
+                usize::MAX
+            };
             if adv.notes.is_empty() {
                 out.push(("no recommendation".into(), st.dim));
             }
@@ -762,7 +771,11 @@ fn compact(buf: &mut Buffer, area: Rect, cx: &Ctx) {
         text::usd(snap.cost.projected_usd_per_month, 0, g.none)
     );
     if let Some(api) = snap.cost.dashboard_api_usd_per_hour {
-        est.push_str(&format!(" {} API {}/h", g.dot, text::usd(Some(api), 3, g.none)));
+        est.push_str(&format!(
+            " {} API {}/h",
+            g.dot,
+            text::usd(Some(api), 3, g.none)
+        ));
     }
     line(buf, &mut y, &[(&est, st.text)]);
     // Break-even and the advice.

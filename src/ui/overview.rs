@@ -688,11 +688,7 @@ fn alerts_panel(buf: &mut Buffer, area: Rect, cx: &Ctx) {
     // on top. A stable sort keeps the model's order (path order) for equal times.
     let mut order: Vec<&crate::model::snapshot::Alert> = snap.alerts.iter().collect();
     order.sort_by(|a, b| b.severity.cmp(&a.severity).then(b.since.cmp(&a.since)));
-    let mut y = inner.y;
-    for a in order {
-        if y >= inner.bottom() {
-            return;
-        }
+    for (y, a) in (inner.y..inner.bottom()).zip(order) {
         let (sym, word, style) = parts::severity_mark(a.severity, g, st);
         let mut c = Cursor::new(inner, y);
         c.text(buf, &format!("{sym} {word:<4}"), style, g);
@@ -719,7 +715,6 @@ fn alerts_panel(buf: &mut Buffer, area: Rect, cx: &Ctx) {
         if let Some(s) = since {
             put(buf, mx + used, y, sw, &s, st.dim, g);
         }
-        y += 1;
     }
 }
 

@@ -156,8 +156,18 @@ fn seed_cost_model_rows() {
     //   complex reasoning AgentCore  $8,160 (+2 %)  EKS 6 pods $4,406 (+10.2 %)
     for r in &COST_MODEL_ROWS {
         let (a, e) = row_costs(r);
-        assert!(close_to(a, r.agentcore_usd, 0.15), "{}: AgentCore ${a:.0} vs ~${}", r.name, r.agentcore_usd);
-        assert!(close_to(e, r.eks_usd, 0.15), "{}: EKS ${e:.0} vs ~${}", r.name, r.eks_usd);
+        assert!(
+            close_to(a, r.agentcore_usd, 0.15),
+            "{}: AgentCore ${a:.0} vs ~${}",
+            r.name,
+            r.agentcore_usd
+        );
+        assert!(
+            close_to(e, r.eks_usd, 0.15),
+            "{}: EKS ${e:.0} vs ~${}",
+            r.name,
+            r.eks_usd
+        );
         // The cheaper side is the seed's "Optimal Choice" — except complex reasoning, where the
         // seed's own figures ($8,000 vs $4,000) favour EKS on cost too: it keeps AgentCore for
         // Sonnet's reasoning, which is a quality call the cost model does not make.
@@ -190,11 +200,27 @@ fn seed_break_even_table() {
         max: BTreeMap::new(),
     };
     // (volume, AgentCore-only range, hybrid range, expected optimal approach)
-    let rows: [(f64, (f64, f64), (f64, f64), &str); 4] = [
+    type Range = (f64, f64);
+    let rows: [(f64, Range, Range, &str); 4] = [
         (100_000.0, (300.0, 500.0), (400.0, 700.0), "agentcore only"),
-        (500_000.0, (1_500.0, 2_000.0), (800.0, 1_200.0), "hybrid starting point"),
-        (1_500_000.0, (4_500.0, 6_000.0), (2_000.0, 2_800.0), "hybrid required"),
-        (5_000_000.0, (15_000.0, 20_000.0), (4_000.0, 6_000.0), "eks-centric hybrid"),
+        (
+            500_000.0,
+            (1_500.0, 2_000.0),
+            (800.0, 1_200.0),
+            "hybrid starting point",
+        ),
+        (
+            1_500_000.0,
+            (4_500.0, 6_000.0),
+            (2_000.0, 2_800.0),
+            "hybrid required",
+        ),
+        (
+            5_000_000.0,
+            (15_000.0, 20_000.0),
+            (4_000.0, 6_000.0),
+            "eks-centric hybrid",
+        ),
     ];
     let in_range = |v: f64, (lo, hi): (f64, f64)| v >= lo * 0.85 && v <= hi * 1.15;
     let mut break_even = None;
@@ -217,7 +243,10 @@ fn seed_break_even_table() {
         };
         let ac_only = cost_of(&current);
         let best = cost_of(&opt);
-        assert!(in_range(ac_only, ac_range), "{volume}: AgentCore only ${ac_only:.0}");
+        assert!(
+            in_range(ac_only, ac_range),
+            "{volume}: AgentCore only ${ac_only:.0}"
+        );
         let saving = 1.0 - best / ac_only;
         let got = match opt[0] {
             0 => "agentcore only",
@@ -226,7 +255,10 @@ fn seed_break_even_table() {
             _ if saving > 0.0 => "hybrid starting point",
             _ => "?",
         };
-        assert_eq!(got, approach, "{volume}: weights {opt:?}, ${best:.0}, saving {saving:.2}");
+        assert_eq!(
+            got, approach,
+            "{volume}: weights {opt:?}, ${best:.0}, saving {saving:.2}"
+        );
         if approach != "agentcore only" {
             assert!(in_range(best, hybrid_range), "{volume}: hybrid ${best:.0}");
         }
@@ -234,7 +266,10 @@ fn seed_break_even_table() {
     // One g5.xlarge ($734/month) pays for itself at 240K requests/month on AgentCore: between the
     // table's 100K (AgentCore only) and 500K (hybrid starting point) rows.
     let be = break_even.unwrap();
-    assert!((be - G5_XLARGE * 730.0 / c).abs() < 1.0 && be > 100_000.0 && be < 500_000.0, "{be}");
+    assert!(
+        (be - G5_XLARGE * 730.0 / c).abs() < 1.0 && be > 100_000.0 && be < 500_000.0,
+        "{be}"
+    );
 }
 
 // ---- the model ----------------------------------------------------------------------------
@@ -269,7 +304,10 @@ fn projection_with_escalations() {
     // At the current weights the model gives back the estimate now.
     let now = m.now_usd_per_hour().unwrap();
     let p = m.project_with(&[70.0, 20.0, 10.0], true);
-    assert!((p.usd_per_hour.unwrap() - now).abs() < 1e-9, "{p:?} vs {now}");
+    assert!(
+        (p.usd_per_hour.unwrap() - now).abs() < 1e-9,
+        "{p:?} vs {now}"
+    );
     // 90/0/10: EKS 90 rpm → 2 pods ($2/h); Sonnet 10 + 3.6 escalations.
     let p = m.project_with(&[90.0, 0.0, 10.0], true);
     assert_eq!(p.paths[0].pods, Some(2));
@@ -334,7 +372,10 @@ fn capacity_caps_eks() {
 fn describes_moves() {
     let ids: Vec<PathId> = ["eks", "haiku", "sonnet"].map(PathId::from).to_vec();
     let d = |a: [u32; 3], b: [u32; 3]| describe_move(&ids, &a, &b);
-    assert_eq!(d([70, 20, 10], [85, 5, 10]).0, "move 15 points from haiku to eks");
+    assert_eq!(
+        d([70, 20, 10], [85, 5, 10]).0,
+        "move 15 points from haiku to eks"
+    );
     assert_eq!(
         d([70, 20, 10], [95, 0, 5]).0,
         "move 25 points to eks (20 from haiku, 5 from sonnet)"
@@ -364,23 +405,50 @@ fn demo_recommendation_matches_the_preview() {
     let cfg = Config::demo();
     let adv = &snap.advisor;
     let rec = adv.recommendation.as_ref().expect("a recommendation");
-    assert_eq!(rec.weights.to_text(), "eks-qwen3=95 agentcore-haiku=0 agentcore-sonnet=5");
+    assert_eq!(
+        rec.weights.to_text(),
+        "eks-qwen3=95 agentcore-haiku=0 agentcore-sonnet=5"
+    );
     assert_eq!(adv.optimal_weights.as_ref(), Some(&rec.weights));
-    assert_eq!((rec.from.as_str(), rec.to.as_str(), rec.points), ("agentcore-haiku", "eks-qwen3", 25));
+    assert_eq!(
+        (rec.from.as_str(), rec.to.as_str(), rec.points),
+        ("agentcore-haiku", "eks-qwen3", 25)
+    );
     assert!(!rec.partial);
     cfg.guard()
-        .check(&cfg.path_ids(), Some(&cfg.default_weights()), &rec.weights, false)
+        .check(
+            &cfg.path_ids(),
+            Some(&cfg.default_weights()),
+            &rec.weights,
+            false,
+        )
         .expect("appliable without --force");
     let pv = crate::router::preview::preview(&snap, &cfg, &snap.router.weights, &rec.weights);
     let delta = pv.delta_usd_per_month().unwrap();
-    assert!((delta - rec.usd_per_month_delta).abs() < 1e-6, "{delta} vs {}", rec.usd_per_month_delta);
+    assert!(
+        (delta - rec.usd_per_month_delta).abs() < 1e-6,
+        "{delta} vs {}",
+        rec.usd_per_month_delta
+    );
     let eks = &pv.eks[0];
     assert_eq!(rec.pods_needed, eks.pods_needed - eks.ready_pods);
-    assert!(rec.text.starts_with("move 25 points to eks-qwen3 (20 from agentcore-haiku, 5 from agentcore-sonnet): -$"), "{}", rec.text);
-    assert!(rec.text.ends_with("/month; needs 1 more pod"), "{}", rec.text);
+    assert!(
+        rec.text.starts_with(
+            "move 25 points to eks-qwen3 (20 from agentcore-haiku, 5 from agentcore-sonnet): -$"
+        ),
+        "{}",
+        rec.text
+    );
+    assert!(
+        rec.text.ends_with("/month; needs 1 more pod"),
+        "{}",
+        rec.text
+    );
     // Modes in order: optimal ≤ current ≤ AgentCore only.
     let m = &adv.modes;
-    assert!(m.optimal.unwrap() < m.current.unwrap() && m.current.unwrap() < m.agentcore_only.unwrap());
+    assert!(
+        m.optimal.unwrap() < m.current.unwrap() && m.current.unwrap() < m.agentcore_only.unwrap()
+    );
     assert_eq!(m.current, snap.cost.projected_usd_per_month);
     assert!((m.optimal.unwrap() - m.current.unwrap() - rec.usd_per_month_delta).abs() < 1e-6);
     // Every number finite in the JSON.
@@ -398,7 +466,11 @@ fn no_traffic_no_advice() {
     }
     let v = evaluate(&snap, &AdvisorParams::from_config(&Config::demo()));
     assert!(v.recommendation.is_none());
-    assert!(v.notes.iter().any(|n| n.contains("no traffic")), "{:?}", v.notes);
+    assert!(
+        v.notes.iter().any(|n| n.contains("no traffic")),
+        "{:?}",
+        v.notes
+    );
     assert_eq!(v.monthly_requests, 0.0);
 }
 
@@ -507,7 +579,12 @@ fn check_split(c: &Case, w: &[u32], max_shift: Option<u32>) -> Result<(), TestCa
     let mut moved = 0;
     for (i, p) in m.paths.iter().enumerate() {
         let (lo, hi) = (c.guard.min_of(&p.id), c.guard.max_of(&p.id));
-        prop_assert!(w[i] >= lo && w[i] <= hi, "{} = {} outside {lo}..={hi}", p.id, w[i]);
+        prop_assert!(
+            w[i] >= lo && w[i] <= hi,
+            "{} = {} outside {lo}..={hi}",
+            p.id,
+            w[i]
+        );
         let d = i64::from(w[i]) - i64::from(c.current[i]);
         prop_assert!(
             d % i64::from(c.guard.step) == 0 || w[i] == lo || w[i] == hi,
@@ -528,7 +605,10 @@ fn check_split(c: &Case, w: &[u32], max_shift: Option<u32>) -> Result<(), TestCa
             m.comparable_usd_per_hour(w),
             m.comparable_usd_per_hour(&c.current),
         );
-        prop_assert!(a <= b + 1e-9, "optimal ${a}/h costs more than current ${b}/h");
+        prop_assert!(
+            a <= b + 1e-9,
+            "optimal ${a}/h costs more than current ${b}/h"
+        );
     }
     Ok(())
 }
