@@ -1053,6 +1053,58 @@ mod tests {
     }
 
     #[test]
+    fn advisor_and_alert_keys() {
+        let cfg = Config::from_toml(
+            "[advisor]\ncurrent_phase = 3\ncustom_model_needed = true\n\
+             team_k8s_capability = 'advanced'\nescalation_rate = 0.04\n\
+             escalation_path = 'agentcore-sonnet'\nescalation_context_tokens = 550\n\
+             eks_target_utilisation = 0.8\nmin_saving_usd_per_month = 100\n\
+             [alerts]\nbudget_usd_per_hour = 40\nbudget_crit_ratio = 2\nstale_intervals = 5\n\
+             bell = true\n[alerts.paths.eks-qwen3]\np95_ms_warn = 60\np95_ms_crit = 120\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert!(cfg.unknown_keys.is_empty(), "{:?}", cfg.unknown_keys);
+        let a = &cfg.advisor;
+        assert_eq!(a.current_phase, Some(3));
+        assert!(a.custom_model_needed);
+        assert_eq!(a.team_k8s_capability, TeamCapability::Advanced);
+        assert_eq!(a.escalation_path, Some(PathId::from("agentcore-sonnet")));
+        assert_eq!(a.eks_target_utilisation, 0.8);
+        let t = cfg.alerts.for_path(&PathId::from("eks-qwen3"));
+        assert_eq!((t.p95_ms_warn, t.p95_ms_crit, t.error_rate_crit), (60.0, 120.0, 0.05));
+        let t = cfg.alerts.for_path(&PathId::from("agentcore-haiku"));
+        assert_eq!((t.p95_ms_warn, t.p95_ms_crit), (100.0, 200.0));
+        assert_eq!(cfg.alerts.budget_usd_per_hour, Some(40.0));
+        assert!(cfg.alerts.bell);
+        // Defaults: bell off, beginner team, no escalation modelled.
+        let d = Config::default();
+        assert!(!d.alerts.bell);
+        assert_eq!(d.advisor.team_k8s_capability, TeamCapability::Beginner);
+        assert_eq!(d.advisor.escalation_rate, 0.0);
+        // The example config and the demo config carry the keys and parse.
+        let ex = Config::from_toml(crate::commands::init::EXAMPLE, "example.toml").unwrap();
+        assert!(ex.unknown_keys.is_empty(), "{:?}", ex.unknown_keys);
+        assert_eq!(Config::demo().advisor.escalation_rate, 0.04);
+        for (text, key) in [
+            ("[advisor]\ncurrent_phase = 4\n", "advisor.current_phase"),
+            ("[advisor]\nteam_k8s_capability = 'guru'\n", "guru"),
+            ("[advisor]\nescalation_rate = 1.5\n", "advisor.escalation_rate"),
+            ("[advisor]\nescalation_path = 'eks-qwen3'\n", "not an AgentCore path"),
+            ("[advisor]\nescalation_path = 'nope'\n", "advisor.escalation_path"),
+            ("[advisor]\neks_target_utilisation = 0\n", "advisor.eks_target_utilisation"),
+            ("[alerts]\np95_ms_warn = 300\n", "alerts.p95_ms_warn"),
+            ("[alerts]\nbudget_crit_ratio = 0.5\n", "alerts.budget_crit_ratio"),
+            ("[alerts]\nstale_intervals = 0\n", "alerts.stale_intervals"),
+            ("[alerts]\nerror_rate_crit = -1\n", "alerts.error_rate_crit"),
+            ("[alerts.paths.nope]\np95_ms_warn = 1\n", "alerts.paths.nope"),
+        ] {
+            let e = err(text);
+            assert!(e.contains(key), "{text}: {e}");
+        }
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
         assert_eq!(parse_duration("6h").unwrap(), Duration::from_secs(21600));
