@@ -1072,7 +1072,10 @@ mod tests {
         assert_eq!(a.escalation_path, Some(PathId::from("agentcore-sonnet")));
         assert_eq!(a.eks_target_utilisation, 0.8);
         let t = cfg.alerts.for_path(&PathId::from("eks-qwen3"));
-        assert_eq!((t.p95_ms_warn, t.p95_ms_crit, t.error_rate_crit), (60.0, 120.0, 0.05));
+        assert_eq!(
+            (t.p95_ms_warn, t.p95_ms_crit, t.error_rate_crit),
+            (60.0, 120.0, 0.05)
+        );
         let t = cfg.alerts.for_path(&PathId::from("agentcore-haiku"));
         assert_eq!((t.p95_ms_warn, t.p95_ms_crit), (100.0, 200.0));
         assert_eq!(cfg.alerts.budget_usd_per_hour, Some(40.0));
@@ -1089,15 +1092,33 @@ mod tests {
         for (text, key) in [
             ("[advisor]\ncurrent_phase = 4\n", "advisor.current_phase"),
             ("[advisor]\nteam_k8s_capability = 'guru'\n", "guru"),
-            ("[advisor]\nescalation_rate = 1.5\n", "advisor.escalation_rate"),
-            ("[advisor]\nescalation_path = 'eks-qwen3'\n", "not an AgentCore path"),
-            ("[advisor]\nescalation_path = 'nope'\n", "advisor.escalation_path"),
-            ("[advisor]\neks_target_utilisation = 0\n", "advisor.eks_target_utilisation"),
+            (
+                "[advisor]\nescalation_rate = 1.5\n",
+                "advisor.escalation_rate",
+            ),
+            (
+                "[advisor]\nescalation_path = 'eks-qwen3'\n",
+                "not an AgentCore path",
+            ),
+            (
+                "[advisor]\nescalation_path = 'nope'\n",
+                "advisor.escalation_path",
+            ),
+            (
+                "[advisor]\neks_target_utilisation = 0\n",
+                "advisor.eks_target_utilisation",
+            ),
             ("[alerts]\np95_ms_warn = 300\n", "alerts.p95_ms_warn"),
-            ("[alerts]\nbudget_crit_ratio = 0.5\n", "alerts.budget_crit_ratio"),
+            (
+                "[alerts]\nbudget_crit_ratio = 0.5\n",
+                "alerts.budget_crit_ratio",
+            ),
             ("[alerts]\nstale_intervals = 0\n", "alerts.stale_intervals"),
             ("[alerts]\nerror_rate_crit = -1\n", "alerts.error_rate_crit"),
-            ("[alerts.paths.nope]\np95_ms_warn = 1\n", "alerts.paths.nope"),
+            (
+                "[alerts.paths.nope]\np95_ms_warn = 1\n",
+                "alerts.paths.nope",
+            ),
         ] {
             let e = err(text);
             assert!(e.contains(key), "{text}: {e}");

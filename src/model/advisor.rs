@@ -858,12 +858,14 @@ pub fn evaluate(snap: &Snapshot, params: &AdvisorParams) -> AdvisorView {
     };
     // A recommendation must be appliable without --force: within the guard's shift limit.
     let max_shift = guard.max_shift_per_apply;
-    let (rec, partial) = if shift(&optimal) <= max_shift {
-        (optimal.clone(), false)
+    // When no split within the limit is feasible (EKS over capacity by more than the limit
+    // can fix), the optimum itself is the advice, flagged as needing the force confirmation.
+    let (rec, partial, beyond_limit) = if shift(&optimal) <= max_shift {
+        (optimal.clone(), false, false)
     } else {
         match model.optimal(&current, guard, Some(max_shift)) {
-            Some(r) => (r, true),
-            None => (current.clone(), false),
+            Some(r) => (r, true, false),
+            None => (optimal.clone(), false, true),
         }
     };
     let saving_h = model.comparable_usd_per_hour(&current) - model.comparable_usd_per_hour(&rec);
@@ -918,6 +920,11 @@ pub fn evaluate(snap: &Snapshot, params: &AdvisorParams) -> AdvisorView {
     if over_capacity {
         text.push_str("; brings EKS within its capacity");
     }
+    if beyond_limit {
+        text.push_str(&format!(
+            " (beyond the {max_shift}-point shift limit: confirm twice, or --force)"
+        ));
+    }
     if partial {
         text.push_str(&format!(
             " (the shift limit is {max_shift} points: review again after)"
@@ -931,6 +938,7 @@ pub fn evaluate(snap: &Snapshot, params: &AdvisorParams) -> AdvisorView {
         usd_per_month_delta: delta,
         pods_needed,
         partial,
+        needs_force: beyond_limit,
         text,
     });
     view

@@ -362,6 +362,10 @@ pub struct Recommendation {
     pub pods_needed: u32,
     /// Within `max_shift_per_apply`, but the optimal split is further away.
     pub partial: bool,
+    /// Beyond `max_shift_per_apply` (EKS over capacity by more than one shift can fix): applying
+    /// it needs the force confirmation.
+    #[serde(default)]
+    pub needs_force: bool,
     pub text: String,
 }
 

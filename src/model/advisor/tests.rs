@@ -414,7 +414,7 @@ fn demo_recommendation_matches_the_preview() {
         (rec.from.as_str(), rec.to.as_str(), rec.points),
         ("agentcore-haiku", "eks-qwen3", 25)
     );
-    assert!(!rec.partial);
+    assert!(!rec.partial && !rec.needs_force);
     cfg.guard()
         .check(
             &cfg.path_ids(),
@@ -682,4 +682,72 @@ proptest! {
         prop_assert!((got - brute).abs() <= 1e-9 * brute.abs().max(1.0) + 200.0 * MOVE_PENALTY,
             "programme ${got}/h, brute force ${brute}/h ({best:?})");
     }
+}
+
+#[test]
+fn shift_limit_capacity_and_unknown_router() {
+    use crate::commands::snapshot::demo_snapshot;
+    use crate::model::state::DeriveOptions;
+    use crate::sources::simulator::Scenario;
+    let snap = demo_snapshot(7, Scenario::Steady, 600, &DeriveOptions::default());
+    let cfg = Config::demo();
+    // A 10-point shift limit: the first step toward the optimum, said to be partial.
+    let mut params = AdvisorParams::from_config(&cfg);
+    params.guard.max_shift_per_apply = 10;
+    let v = evaluate(&snap, &params);
+    let rec = v.recommendation.as_ref().unwrap();
+    assert!(rec.partial && rec.points == 10, "{rec:?}");
+    // Sonnet's points are the dearest: its 5 above the minimum go first.
+    assert_eq!(
+        rec.weights.to_text(),
+        "eks-qwen3=80 agentcore-haiku=15 agentcore-sonnet=5"
+    );
+    assert!(
+        rec.text.contains("the shift limit is 10 points"),
+        "{}",
+        rec.text
+    );
+    assert_eq!(
+        v.optimal_weights.unwrap().to_text(),
+        "eks-qwen3=95 agentcore-haiku=0 agentcore-sonnet=5"
+    );
+    params
+        .guard
+        .check(
+            &cfg.path_ids(),
+            Some(&snap.router.weights),
+            &rec.weights,
+            false,
+        )
+        .unwrap();
+
+    // EKS capped at 2 replicas (90 req/min) while it carries ~180: move off it, even at a cost.
+    let mut capped = snap.clone();
+    capped.fleet.scaled_objects[0].scaled_object.max_replicas = 2;
+    let v = evaluate(&capped, &AdvisorParams::from_config(&cfg));
+    assert_eq!(v.eks_capacity_rpm, Some(90.0));
+    let rec = v.recommendation.as_ref().unwrap();
+    assert!(
+        rec.text.contains("brings EKS within its capacity"),
+        "{}",
+        rec.text
+    );
+    assert_eq!(rec.to.as_str(), "agentcore-haiku");
+    // 70 → 35 is beyond one 25-point shift, and nothing within it fits: the whole move, flagged.
+    assert_eq!(rec.weights.get(&PathId::from("eks-qwen3")), Some(35));
+    assert!(!rec.partial && rec.needs_force);
+    assert!(
+        rec.text.contains("beyond the 25-point shift limit"),
+        "{}",
+        rec.text
+    );
+
+    // Router weights unknown: the observed split, rounded, is where the advice starts.
+    let mut blind = snap.clone();
+    blind.router.weights = Weights::default();
+    let v = evaluate(&blind, &AdvisorParams::from_config(&cfg));
+    assert_eq!(v.split_basis, "observed");
+    assert_eq!(v.current_weights.sum(), 100);
+    assert_eq!(v.current_weights.get(&PathId::from("eks-qwen3")), Some(69));
+    assert!(v.recommendation.is_some());
 }
