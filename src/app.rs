@@ -102,6 +102,9 @@ pub struct App {
     recorder: Option<crate::record::Recorder>,
     /// Replay mode: the player's control and event channels.
     replay: Option<replay::Link>,
+    /// `[alerts] bell`: BEL once when a new critical alert appears.
+    bell: crate::model::alerts::BellTracker,
+    bell_due: bool,
 }
 
 impl App {
@@ -153,6 +156,8 @@ impl App {
             langfuse_base: crate::sources::langfuse::web_base_url(&opts.config),
             recorder: None,
             replay: None,
+            bell: Default::default(),
+            bell_due: false,
         }
     }
 
@@ -199,6 +204,17 @@ impl App {
         };
         self.snapshot = self.state.snapshot(&opts);
         self.stale = false;
+        if self
+            .bell
+            .observe(self.config.alerts.bell, &self.snapshot.alerts)
+        {
+            self.bell_due = true;
+        }
+    }
+
+    /// Whether the bell should ring now (once per new critical alert; never with the bell off).
+    pub fn take_bell(&mut self) -> bool {
+        std::mem::take(&mut self.bell_due)
     }
 
     pub fn render(&self, f: &mut ratatui::Frame) {
@@ -689,6 +705,9 @@ pub async fn run_tui(
         if dirty && (urgent || last_draw.elapsed() >= opts.min_frame) {
             app.refresh_snapshot();
             terminal::draw_frame(&mut term, |f| app.render(f))?;
+            if app.take_bell() {
+                terminal::bell(&mut term)?;
+            }
             last_draw = Instant::now();
             dirty = false;
             urgent = false;

@@ -69,6 +69,7 @@ pub struct Config {
     pub router: Option<RouterConfig>,
     pub correlation: CorrelationConfig,
     pub alerts: AlertsConfig,
+    pub advisor: AdvisorConfig,
     /// Action name → keys, e.g. `quit = ["q", "ctrl-c"]`.
     pub keys: BTreeMap<String, Vec<String>>,
     pub ui: UiConfig,
@@ -370,8 +371,21 @@ pub struct AlertsConfig {
     pub error_rate_warn: f64,
     pub error_rate_crit: f64,
     pub context_loss_warn: f64,
+    /// Context loss this high is critical: the dual-write is failing for many sessions.
+    pub context_loss_crit: f64,
     pub throttles_per_minute_warn: f64,
+    /// Throttling this heavy is critical (requests are failing after their retries).
+    pub throttles_per_minute_crit: f64,
+    /// Estimated spend (all paths) above this many dollars per hour warns; unset: no cost alert.
+    pub budget_usd_per_hour: Option<f64>,
+    /// …and above `budget_usd_per_hour × budget_crit_ratio` it is critical.
+    pub budget_crit_ratio: f64,
+    /// A source whose last answer is older than this many of its polling intervals alerts.
+    pub stale_intervals: u32,
+    /// Ring the terminal bell (BEL) once when a new critical alert appears.
     pub bell: bool,
+    /// Per-path overrides: `[alerts.paths.eks-qwen3] p95_ms_warn = 60`.
+    pub paths: BTreeMap<PathId, PathAlerts>,
 }
 
 impl Default for AlertsConfig {
@@ -382,8 +396,130 @@ impl Default for AlertsConfig {
             error_rate_warn: 0.01,
             error_rate_crit: 0.05,
             context_loss_warn: 0.05,
+            context_loss_crit: 0.20,
             throttles_per_minute_warn: 1.0,
+            throttles_per_minute_crit: 30.0,
+            budget_usd_per_hour: None,
+            budget_crit_ratio: 1.5,
+            stale_intervals: 3,
             bell: false,
+            paths: BTreeMap::new(),
+        }
+    }
+}
+
+/// One path's thresholds where they differ from the `[alerts]` defaults.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+pub struct PathAlerts {
+    pub p95_ms_warn: Option<f64>,
+    pub p95_ms_crit: Option<f64>,
+    pub error_rate_warn: Option<f64>,
+    pub error_rate_crit: Option<f64>,
+    pub throttles_per_minute_warn: Option<f64>,
+    pub throttles_per_minute_crit: Option<f64>,
+}
+
+/// The thresholds that apply to one path, overrides resolved.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PathThresholds {
+    pub p95_ms_warn: f64,
+    pub p95_ms_crit: f64,
+    pub error_rate_warn: f64,
+    pub error_rate_crit: f64,
+    pub throttles_per_minute_warn: f64,
+    pub throttles_per_minute_crit: f64,
+}
+
+impl AlertsConfig {
+    pub fn for_path(&self, id: &PathId) -> PathThresholds {
+        let o = self.paths.get(id).cloned().unwrap_or_default();
+        PathThresholds {
+            p95_ms_warn: o.p95_ms_warn.unwrap_or(self.p95_ms_warn),
+            p95_ms_crit: o.p95_ms_crit.unwrap_or(self.p95_ms_crit),
+            error_rate_warn: o.error_rate_warn.unwrap_or(self.error_rate_warn),
+            error_rate_crit: o.error_rate_crit.unwrap_or(self.error_rate_crit),
+            throttles_per_minute_warn: o
+                .throttles_per_minute_warn
+                .unwrap_or(self.throttles_per_minute_warn),
+            throttles_per_minute_crit: o
+                .throttles_per_minute_crit
+                .unwrap_or(self.throttles_per_minute_crit),
+        }
+    }
+}
+
+/// The team's Kubernetes experience (seed, "Transition Trigger Metrics": Phase 2 is fine for a
+/// beginner team, Phase 3 wants intermediate or better).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TeamCapability {
+    None,
+    #[default]
+    Beginner,
+    Intermediate,
+    Advanced,
+}
+
+impl TeamCapability {
+    /// The level as the phase trigger reports it: none 0, beginner 1, intermediate 2, advanced 3.
+    pub fn level(self) -> u8 {
+        match self {
+            TeamCapability::None => 0,
+            TeamCapability::Beginner => 1,
+            TeamCapability::Intermediate => 2,
+            TeamCapability::Advanced => 3,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TeamCapability::None => "none",
+            TeamCapability::Beginner => "beginner",
+            TeamCapability::Intermediate => "intermediate",
+            TeamCapability::Advanced => "advanced",
+        }
+    }
+}
+
+/// `[advisor]`: facts the data cannot show, and how the cost advisor models the router.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct AdvisorConfig {
+    /// A fine-tuned or domain-specific model is needed (a phase trigger).
+    pub custom_model_needed: bool,
+    pub team_k8s_capability: TeamCapability,
+    /// The phase the platform is in, when the team says so (otherwise inferred: 1 while no EKS
+    /// path carries traffic, else 2 — Phase 3's dual-write memory and cross-routing are
+    /// organisational facts the metrics cannot prove).
+    pub current_phase: Option<u8>,
+    /// Share of EKS answers escalated to AgentCore (pattern b, low confidence): moving traffic to
+    /// EKS moves this share of it to `escalation_path` too, which the cost model charges.
+    pub escalation_rate: f64,
+    /// Where escalations go (an AgentCore path id); unset: escalations are not modelled.
+    pub escalation_path: Option<PathId>,
+    /// Input tokens an escalation carries on top of a plain request to `escalation_path`: the
+    /// EKS exchange it forwards as context. Priced at that path's input-token price.
+    pub escalation_context_tokens: f64,
+    /// KEDA's target as a share of a pod's capacity (`paths.eks.pod_capacity_rpm`): a pod takes
+    /// `pod_capacity_rpm × eks_target_utilisation` requests/min before KEDA adds another.
+    pub eks_target_utilisation: f64,
+    /// Recommend a shift only when it saves at least this much per month (noise in a 5-minute
+    /// window must not make the advice flap).
+    pub min_saving_usd_per_month: f64,
+}
+
+impl Default for AdvisorConfig {
+    fn default() -> Self {
+        AdvisorConfig {
+            custom_model_needed: false,
+            team_k8s_capability: TeamCapability::Beginner,
+            current_phase: None,
+            escalation_rate: 0.0,
+            escalation_path: None,
+            escalation_context_tokens: 0.0,
+            eks_target_utilisation: crate::model::advisor::EKS_TARGET_UTILISATION,
+            min_saving_usd_per_month: 50.0,
         }
     }
 }
@@ -605,6 +741,8 @@ impl Config {
                 }
             }
         }
+        self.validate_alerts()?;
+        self.validate_advisor()?;
         for (pattern, colour) in &self.ui.environment_colors {
             if crate::ui::theme::colour_from_str(colour).is_none() {
                 return Err(self.invalid(
@@ -617,6 +755,143 @@ impl Config {
             if keys.is_empty() {
                 return Err(self.invalid(format!("keys.{action}"), "needs at least one key"));
             }
+        }
+        Ok(())
+    }
+
+    fn validate_alerts(&self) -> Result<(), ConfigError> {
+        let a = &self.alerts;
+        let check = |key: String, v: f64| -> Result<(), ConfigError> {
+            if v.is_finite() && v >= 0.0 {
+                Ok(())
+            } else {
+                Err(self.invalid(key, format!("{v} must be a non-negative number")))
+            }
+        };
+        let pairs = |prefix: &str, t: &PathThresholds| -> Result<(), ConfigError> {
+            for (k, v) in [
+                ("p95_ms_warn", t.p95_ms_warn),
+                ("p95_ms_crit", t.p95_ms_crit),
+                ("error_rate_warn", t.error_rate_warn),
+                ("error_rate_crit", t.error_rate_crit),
+                ("throttles_per_minute_warn", t.throttles_per_minute_warn),
+                ("throttles_per_minute_crit", t.throttles_per_minute_crit),
+            ] {
+                check(format!("{prefix}{k}"), v)?;
+            }
+            for (w, c, name) in [
+                (t.p95_ms_warn, t.p95_ms_crit, "p95_ms"),
+                (t.error_rate_warn, t.error_rate_crit, "error_rate"),
+                (
+                    t.throttles_per_minute_warn,
+                    t.throttles_per_minute_crit,
+                    "throttles_per_minute",
+                ),
+            ] {
+                if w > c {
+                    return Err(self.invalid(
+                        format!("{prefix}{name}_warn"),
+                        format!("{w} is above {name}_crit ({c})"),
+                    ));
+                }
+            }
+            Ok(())
+        };
+        pairs("alerts.", &a.for_path(&PathId::from("")))?;
+        for id in a.paths.keys() {
+            if !self.path_ids().contains(id) {
+                return Err(self.invalid(
+                    format!("alerts.paths.{id}"),
+                    format!("unknown path id '{id}' (paths: {})", self.path_list()),
+                ));
+            }
+            pairs(&format!("alerts.paths.{id}."), &a.for_path(id))?;
+        }
+        check("alerts.context_loss_warn".into(), a.context_loss_warn)?;
+        check("alerts.context_loss_crit".into(), a.context_loss_crit)?;
+        if a.context_loss_warn > a.context_loss_crit {
+            return Err(self.invalid(
+                "alerts.context_loss_warn",
+                format!("{} is above context_loss_crit", a.context_loss_warn),
+            ));
+        }
+        if let Some(b) = a.budget_usd_per_hour {
+            check("alerts.budget_usd_per_hour".into(), b)?;
+        }
+        if !(a.budget_crit_ratio.is_finite() && a.budget_crit_ratio >= 1.0) {
+            return Err(self.invalid(
+                "alerts.budget_crit_ratio",
+                format!("{} must be 1 or more", a.budget_crit_ratio),
+            ));
+        }
+        if a.stale_intervals == 0 {
+            return Err(self.invalid("alerts.stale_intervals", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    fn validate_advisor(&self) -> Result<(), ConfigError> {
+        let a = &self.advisor;
+        if let Some(p) = a.current_phase {
+            if !(1..=3).contains(&p) {
+                return Err(self.invalid(
+                    "advisor.current_phase",
+                    format!("{p} is not a phase (1, 2 or 3)"),
+                ));
+            }
+        }
+        if !(a.escalation_rate.is_finite() && (0.0..=1.0).contains(&a.escalation_rate)) {
+            return Err(self.invalid(
+                "advisor.escalation_rate",
+                format!("{} must be a share between 0 and 1", a.escalation_rate),
+            ));
+        }
+        if let Some(id) = &a.escalation_path {
+            match self.path(id) {
+                None => {
+                    return Err(self.invalid(
+                        "advisor.escalation_path",
+                        format!("unknown path id '{id}' (paths: {})", self.path_list()),
+                    ))
+                }
+                Some(p) if p.kind != Side::Agentcore => {
+                    return Err(self.invalid(
+                        "advisor.escalation_path",
+                        format!("'{id}' is not an AgentCore path"),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        if !(a.eks_target_utilisation.is_finite()
+            && a.eks_target_utilisation > 0.0
+            && a.eks_target_utilisation <= 1.0)
+        {
+            return Err(self.invalid(
+                "advisor.eks_target_utilisation",
+                format!(
+                    "{} must be a share above 0, at most 1",
+                    a.eks_target_utilisation
+                ),
+            ));
+        }
+        if !(a.escalation_context_tokens.is_finite() && a.escalation_context_tokens >= 0.0) {
+            return Err(self.invalid(
+                "advisor.escalation_context_tokens",
+                format!(
+                    "{} must be a non-negative number",
+                    a.escalation_context_tokens
+                ),
+            ));
+        }
+        if !(a.min_saving_usd_per_month.is_finite() && a.min_saving_usd_per_month >= 0.0) {
+            return Err(self.invalid(
+                "advisor.min_saving_usd_per_month",
+                format!(
+                    "{} must be a non-negative number",
+                    a.min_saving_usd_per_month
+                ),
+            ));
         }
         Ok(())
     }
@@ -781,6 +1056,79 @@ mod tests {
     fn unknown_keys_are_collected_not_fatal() {
         let cfg = Config::from_toml("[general]\nenvironmnet = 'x'\n", "t.toml").unwrap();
         assert_eq!(cfg.unknown_keys, vec!["general.environmnet".to_string()]);
+    }
+
+    #[test]
+    fn advisor_and_alert_keys() {
+        let cfg = Config::from_toml(
+            "[advisor]\ncurrent_phase = 3\ncustom_model_needed = true\n\
+             team_k8s_capability = 'advanced'\nescalation_rate = 0.04\n\
+             escalation_path = 'agentcore-sonnet'\nescalation_context_tokens = 550\n\
+             eks_target_utilisation = 0.8\nmin_saving_usd_per_month = 100\n\
+             [alerts]\nbudget_usd_per_hour = 40\nbudget_crit_ratio = 2\nstale_intervals = 5\n\
+             bell = true\n[alerts.paths.eks-qwen3]\np95_ms_warn = 60\np95_ms_crit = 120\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert!(cfg.unknown_keys.is_empty(), "{:?}", cfg.unknown_keys);
+        let a = &cfg.advisor;
+        assert_eq!(a.current_phase, Some(3));
+        assert!(a.custom_model_needed);
+        assert_eq!(a.team_k8s_capability, TeamCapability::Advanced);
+        assert_eq!(a.escalation_path, Some(PathId::from("agentcore-sonnet")));
+        assert_eq!(a.eks_target_utilisation, 0.8);
+        let t = cfg.alerts.for_path(&PathId::from("eks-qwen3"));
+        assert_eq!(
+            (t.p95_ms_warn, t.p95_ms_crit, t.error_rate_crit),
+            (60.0, 120.0, 0.05)
+        );
+        let t = cfg.alerts.for_path(&PathId::from("agentcore-haiku"));
+        assert_eq!((t.p95_ms_warn, t.p95_ms_crit), (100.0, 200.0));
+        assert_eq!(cfg.alerts.budget_usd_per_hour, Some(40.0));
+        assert!(cfg.alerts.bell);
+        // Defaults: bell off, beginner team, no escalation modelled.
+        let d = Config::default();
+        assert!(!d.alerts.bell);
+        assert_eq!(d.advisor.team_k8s_capability, TeamCapability::Beginner);
+        assert_eq!(d.advisor.escalation_rate, 0.0);
+        // The example config and the demo config carry the keys and parse.
+        let ex = Config::from_toml(crate::commands::init::EXAMPLE, "example.toml").unwrap();
+        assert!(ex.unknown_keys.is_empty(), "{:?}", ex.unknown_keys);
+        assert_eq!(Config::demo().advisor.escalation_rate, 0.04);
+        for (text, key) in [
+            ("[advisor]\ncurrent_phase = 4\n", "advisor.current_phase"),
+            ("[advisor]\nteam_k8s_capability = 'guru'\n", "guru"),
+            (
+                "[advisor]\nescalation_rate = 1.5\n",
+                "advisor.escalation_rate",
+            ),
+            (
+                "[advisor]\nescalation_path = 'eks-qwen3'\n",
+                "not an AgentCore path",
+            ),
+            (
+                "[advisor]\nescalation_path = 'nope'\n",
+                "advisor.escalation_path",
+            ),
+            (
+                "[advisor]\neks_target_utilisation = 0\n",
+                "advisor.eks_target_utilisation",
+            ),
+            ("[alerts]\np95_ms_warn = 300\n", "alerts.p95_ms_warn"),
+            (
+                "[alerts]\nbudget_crit_ratio = 0.5\n",
+                "alerts.budget_crit_ratio",
+            ),
+            ("[alerts]\nstale_intervals = 0\n", "alerts.stale_intervals"),
+            ("[alerts]\nerror_rate_crit = -1\n", "alerts.error_rate_crit"),
+            (
+                "[alerts.paths.nope]\np95_ms_warn = 1\n",
+                "alerts.paths.nope",
+            ),
+        ] {
+            let e = err(text);
+            assert!(e.contains(key), "{text}: {e}");
+        }
     }
 
     #[test]

@@ -95,6 +95,9 @@ pub struct RecordedConfig {
     pub correlation: CorrelationConfig,
     pub alerts: AlertsConfig,
     pub router: Option<RouterConfig>,
+    /// The cost advisor's model (escalations, KEDA target): replay must advise as the run did.
+    #[serde(default)]
+    pub advisor: crate::config::AdvisorConfig,
 }
 
 impl RecordedConfig {
@@ -105,6 +108,7 @@ impl RecordedConfig {
             correlation: c.correlation.clone(),
             alerts: c.alerts.clone(),
             router: c.router.clone(),
+            advisor: c.advisor.clone(),
         }
     }
 
@@ -116,6 +120,7 @@ impl RecordedConfig {
             correlation: self.correlation.clone(),
             alerts: self.alerts.clone(),
             router: self.router.clone(),
+            advisor: self.advisor.clone(),
             origin: origin.to_string(),
             ..Config::default()
         }

@@ -106,6 +106,12 @@ where
     res
 }
 
+/// Ring the terminal bell (BEL) between frames, outside any synchronized update.
+pub fn bell(t: &mut Tui) -> io::Result<()> {
+    t.backend_mut().write_all(b"\x07")?;
+    t.backend_mut().flush()
+}
+
 /// Leave the alternate screen, show the cursor, leave raw mode. Safe to call more than once and
 /// from a panic hook.
 pub fn restore() {

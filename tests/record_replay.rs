@@ -61,6 +61,13 @@ fn mode_aside(mut v: Value) -> Value {
     alerts.retain(|a| {
         !(a["code"] == "source_unhealthy" && a["message"].as_str().unwrap().starts_with("replay "))
     });
+    // `since` is stamped when a snapshot is derived (the State remembers when it first saw an
+    // alert), so it depends on how often each side derived, and a replay that seeks starts
+    // afresh: known limitation, to be made data-driven. Everything else must match exactly.
+    for a in alerts.iter_mut() {
+        a.as_object_mut().unwrap().remove("since");
+    }
+    alerts.sort_by_key(|a| a.to_string());
     let sources = o.get_mut("sources").unwrap().as_array_mut().unwrap();
     sources.retain(|s| s["name"] != "replay");
     for s in sources {

@@ -1,7 +1,12 @@
-//! Alerts: thresholds from `[alerts]` applied to the derived path views, sessions and sources.
+//! Alerts: thresholds from `[alerts]` (with `[alerts.paths.<id>]` overrides) applied to the
+//! derived path views, sessions, cost and sources. `since` is filled in by the state, which
+//! remembers when each alert began; the bell tracker decides when a new critical alert rings.
 use crate::config::AlertsConfig;
 use crate::model::snapshot::{Alert, PathView, Severity, SourceStatus};
-use crate::model::update::SourceState;
+use crate::model::update::{SourceName, SourceState};
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 /// A number as people write thresholds: `200`, `2.5`, `0.25`.
 pub fn num(v: f64) -> String {
@@ -13,8 +18,13 @@ pub fn num(v: f64) -> String {
     }
 }
 
+/// `6.2%`, and below 1 % two decimals so a 0.05 % threshold does not read as 0.1 %.
 fn pct(v: f64) -> String {
-    format!("{}%", num((v * 1000.0).round() / 10.0))
+    if v.abs() < 0.01 {
+        format!("{}%", num((v * 10_000.0).round() / 100.0))
+    } else {
+        format!("{}%", num((v * 1000.0).round() / 10.0))
+    }
 }
 
 fn path_alert(sev: Severity, code: &str, p: &PathView, message: String) -> Alert {
@@ -24,106 +34,194 @@ fn path_alert(sev: Severity, code: &str, p: &PathView, message: String) -> Alert
         path: Some(p.id.clone()),
         message,
         since: None,
+        source: None,
     }
 }
 
+fn global_alert(sev: Severity, code: &str, message: String) -> Alert {
+    Alert {
+        severity: sev,
+        code: code.into(),
+        path: None,
+        message,
+        since: None,
+        source: None,
+    }
+}
+
+/// Crit above `crit`, warn above `warn`, with the threshold crossed.
+fn level(v: f64, warn: f64, crit: f64) -> Option<(Severity, f64)> {
+    if v > crit {
+        Some((Severity::Crit, crit))
+    } else if v > warn {
+        Some((Severity::Warn, warn))
+    } else {
+        None
+    }
+}
+
+/// What the rules look at besides the paths.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Inputs<'a> {
+    pub context_loss_rate: Option<f64>,
+    /// Estimated $/h over all paths.
+    pub estimated_usd_per_hour: Option<f64>,
+    pub sources: &'a [SourceStatus],
+    /// Each source's polling interval (stale = older than `stale_intervals` of these).
+    pub intervals: &'a [(SourceName, Duration)],
+}
+
 /// All alerts, crit first, then in path order (path alerts before global ones), then by code.
-pub fn evaluate(
-    cfg: &AlertsConfig,
-    paths: &[PathView],
-    context_loss_rate: Option<f64>,
-    sources: &[SourceStatus],
-) -> Vec<Alert> {
+/// (The state re-sorts newest first within a severity once it knows when each began.)
+pub fn evaluate(cfg: &AlertsConfig, paths: &[PathView], i: &Inputs) -> Vec<Alert> {
     // (severity, order, alert): order = path index, or paths.len() + n for the rest.
     let mut out: Vec<(Severity, usize, Alert)> = Vec::new();
-    for (i, p) in paths.iter().enumerate() {
-        if let Some(p95) = p.latency_ms.p95 {
-            let over = if p95 > cfg.p95_ms_crit {
-                Some((Severity::Crit, cfg.p95_ms_crit))
-            } else if p95 > cfg.p95_ms_warn {
-                Some((Severity::Warn, cfg.p95_ms_warn))
-            } else {
-                None
-            };
-            if let Some((sev, thr)) = over {
+    for (idx, p) in paths.iter().enumerate() {
+        let t = cfg.for_path(&p.id);
+        if let Some(p95) = p.latency_ms.p95.filter(|v| v.is_finite()) {
+            if let Some((sev, thr)) = level(p95, t.p95_ms_warn, t.p95_ms_crit) {
                 let msg = format!("{} p95 {} ms > {} ms", p.id, num(p95.round()), num(thr));
-                out.push((sev, i, path_alert(sev, "p95_over_threshold", p, msg)));
+                out.push((sev, idx, path_alert(sev, "p95_over_threshold", p, msg)));
             }
         }
-        if let Some(er) = p.error_rate {
-            let over = if er > cfg.error_rate_crit {
-                Some((Severity::Crit, cfg.error_rate_crit))
-            } else if er > cfg.error_rate_warn {
-                Some((Severity::Warn, cfg.error_rate_warn))
-            } else {
-                None
-            };
-            if let Some((sev, thr)) = over {
+        if let Some(er) = p.error_rate.filter(|v| v.is_finite()) {
+            if let Some((sev, thr)) = level(er, t.error_rate_warn, t.error_rate_crit) {
                 let msg = format!("{} error rate {} > {}", p.id, pct(er), pct(thr));
-                out.push((sev, i, path_alert(sev, "error_rate", p, msg)));
+                out.push((sev, idx, path_alert(sev, "error_rate", p, msg)));
             }
         }
-        if p.throttles_per_minute > cfg.throttles_per_minute_warn {
-            let msg = format!(
-                "{} throttled {}/min > {}/min",
-                p.id,
-                num((p.throttles_per_minute * 10.0).round() / 10.0),
-                num(cfg.throttles_per_minute_warn)
-            );
-            out.push((
-                Severity::Warn,
-                i,
-                path_alert(Severity::Warn, "throttling", p, msg),
-            ));
+        let thr_pm = p.throttles_per_minute;
+        if thr_pm.is_finite() {
+            if let Some((sev, thr)) = level(
+                thr_pm,
+                t.throttles_per_minute_warn,
+                t.throttles_per_minute_crit,
+            ) {
+                let msg = format!(
+                    "{} throttled {}/min > {}/min",
+                    p.id,
+                    num((thr_pm * 10.0).round() / 10.0),
+                    num(thr)
+                );
+                out.push((sev, idx, path_alert(sev, "throttling", p, msg)));
+            }
         }
     }
     let mut n = paths.len();
-    if let Some(cl) = context_loss_rate {
-        if cl > cfg.context_loss_warn {
-            out.push((
-                Severity::Warn,
-                n,
-                Alert {
-                    severity: Severity::Warn,
-                    code: "context_loss".into(),
-                    path: None,
-                    message: format!(
-                        "context loss {} of hybrid sessions > {}",
-                        pct(cl),
-                        pct(cfg.context_loss_warn)
-                    ),
-                    since: None,
-                },
-            ));
+    if let Some(cl) = i.context_loss_rate.filter(|v| v.is_finite()) {
+        if let Some((sev, thr)) = level(cl, cfg.context_loss_warn, cfg.context_loss_crit) {
+            let msg = format!("context loss {} of hybrid sessions > {}", pct(cl), pct(thr));
+            out.push((sev, n, global_alert(sev, "context_loss", msg)));
         }
     }
-    for s in sources {
+    n += 1;
+    if let (Some(budget), Some(usd)) = (
+        cfg.budget_usd_per_hour,
+        i.estimated_usd_per_hour.filter(|v| v.is_finite()),
+    ) {
+        if let Some((sev, thr)) = level(usd, budget, budget * cfg.budget_crit_ratio) {
+            let over = if sev == Severity::Crit {
+                format!("{} × budget", num(cfg.budget_crit_ratio))
+            } else {
+                "budget".to_string()
+            };
+            let msg = format!(
+                "cost burn ${usd:.2}/h > {over} ${thr:.2}/h (est. {}/month)",
+                crate::model::advisor::usd0(usd * crate::model::cost::HOURS_PER_MONTH)
+            );
+            out.push((sev, n, global_alert(sev, "cost_burn", msg)));
+        }
+    }
+    for s in i.sources {
         n += 1;
-        let what = match s.state {
-            SourceState::Error => match &s.error {
-                Some(e) => format!("{} error: {}", s.name, short(e)),
-                None => format!("{} error", s.name),
-            },
-            SourceState::Stale => match s.age_seconds {
-                Some(a) => format!("{} stale: data {} s old", s.name, num(a.round())),
-                None => format!("{} stale", s.name),
-            },
+        let interval = i
+            .intervals
+            .iter()
+            .find(|(name, _)| *name == s.name)
+            .map(|(_, d)| *d);
+        let (code, what) = match s.state {
+            SourceState::Error => (
+                "source_unhealthy",
+                match &s.error {
+                    Some(e) => format!("{} error: {}", s.name, short(e)),
+                    None => format!("{} error", s.name),
+                },
+            ),
+            // Stale for longer than N of its intervals: one late answer is not an alert.
+            SourceState::Ok | SourceState::Stale => {
+                let (Some(age), Some(iv)) = (s.age_seconds, interval) else {
+                    continue;
+                };
+                let limit = iv.as_secs_f64() * f64::from(cfg.stale_intervals.max(1));
+                if age <= limit {
+                    continue;
+                }
+                (
+                    "source_stale",
+                    format!(
+                        "{} stale: data {} s old (> {} × {})",
+                        s.name,
+                        num(age.round()),
+                        cfg.stale_intervals,
+                        humantime::format_duration(iv)
+                    ),
+                )
+            }
             _ => continue,
         };
-        out.push((
-            Severity::Warn,
-            n,
-            Alert {
-                severity: Severity::Warn,
-                code: "source_unhealthy".into(),
-                path: None,
-                message: what,
-                since: None,
-            },
-        ));
+        let mut a = global_alert(Severity::Warn, code, what);
+        a.source = Some(s.name);
+        out.push((Severity::Warn, n, a));
     }
     out.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     out.into_iter().map(|(_, _, a)| a).collect()
+}
+
+/// Remembers when each active alert began: set on the first derive that shows it, kept while it
+/// lasts (whatever its severity does), forgotten once it clears.
+#[derive(Debug, Default)]
+pub struct SinceTracker {
+    started: BTreeMap<String, DateTime<Utc>>,
+}
+
+impl SinceTracker {
+    /// Fill in `since` and order the alerts by severity, newest first, stably.
+    pub fn stamp(&mut self, alerts: &mut [Alert], now: DateTime<Utc>) {
+        let mut seen = BTreeMap::new();
+        for a in alerts.iter_mut() {
+            let key = a.key();
+            let mut since = self.started.get(&key).copied().unwrap_or(now);
+            // Time went backwards (a replay seek): the alert begins again.
+            if since > now {
+                since = now;
+            }
+            a.since = Some(since);
+            seen.insert(key, since);
+        }
+        self.started = seen;
+        alerts.sort_by(|a, b| b.severity.cmp(&a.severity).then(b.since.cmp(&a.since)));
+    }
+}
+
+/// Decides when the terminal bell rings: once when an alert turns critical — not again while
+/// that alert lasts, even if it drops to a warning and comes back (a flapping p95 must not ring
+/// every few seconds) — and never while `[alerts] bell` is off.
+#[derive(Debug, Default)]
+pub struct BellTracker {
+    /// Active alerts that have rung.
+    rung: BTreeSet<String>,
+}
+
+impl BellTracker {
+    pub fn observe(&mut self, enabled: bool, alerts: &[Alert]) -> bool {
+        let active: BTreeSet<String> = alerts.iter().map(Alert::key).collect();
+        self.rung.retain(|k| active.contains(k));
+        let mut ring = false;
+        for a in alerts.iter().filter(|a| a.severity == Severity::Crit) {
+            ring |= self.rung.insert(a.key());
+        }
+        enabled && ring
+    }
 }
 
 fn short(s: &str) -> String {
@@ -141,7 +239,6 @@ mod tests {
     use super::*;
     use crate::model::path::{PathId, Side};
     use crate::model::snapshot::{PathCost, PathHistory, Quantiles};
-    use crate::model::update::SourceName;
 
     fn pv(id: &str, p95: Option<f64>, er: Option<f64>, thr: f64) -> PathView {
         PathView {
@@ -169,6 +266,31 @@ mod tests {
         }
     }
 
+    fn src(name: SourceName, state: SourceState, age: Option<f64>) -> SourceStatus {
+        SourceStatus {
+            name,
+            state,
+            last_success: None,
+            age_seconds: age,
+            error: (state == SourceState::Error).then(|| "HTTP 401".to_string()),
+            simulated: false,
+        }
+    }
+
+    fn inputs<'a>(
+        cl: Option<f64>,
+        usd: Option<f64>,
+        sources: &'a [SourceStatus],
+        intervals: &'a [(SourceName, Duration)],
+    ) -> Inputs<'a> {
+        Inputs {
+            context_loss_rate: cl,
+            estimated_usd_per_hour: usd,
+            sources,
+            intervals,
+        }
+    }
+
     #[test]
     fn thresholds_and_order() {
         let cfg = AlertsConfig::default();
@@ -177,15 +299,8 @@ mod tests {
             pv("agentcore-haiku", Some(240.4), Some(0.062), 3.24),
             pv("agentcore-sonnet", Some(100.0), None, 1.0),
         ];
-        let sources = [SourceStatus {
-            name: SourceName::Langfuse,
-            state: SourceState::Error,
-            last_success: None,
-            age_seconds: None,
-            error: Some("HTTP 401".into()),
-            simulated: false,
-        }];
-        let a = evaluate(&cfg, &paths, Some(0.075), &sources);
+        let sources = [src(SourceName::Langfuse, SourceState::Error, None)];
+        let a = evaluate(&cfg, &paths, &inputs(Some(0.075), None, &sources, &[]));
         let got: Vec<(Severity, &str, &str)> = a
             .iter()
             .map(|a| (a.severity, a.code.as_str(), a.message.as_str()))
@@ -225,7 +340,179 @@ mod tests {
                 ),
             ]
         );
-        assert!(evaluate(&cfg, &[], None, &[]).is_empty());
+        assert_eq!(a[5].source, Some(SourceName::Langfuse));
+        assert!(evaluate(&cfg, &[], &Inputs::default()).is_empty());
+    }
+
+    #[test]
+    fn per_path_overrides() {
+        let cfg = crate::config::Config::from_toml(
+            "[alerts]\np95_ms_warn = 100\np95_ms_crit = 200\n\
+             [alerts.paths.eks-qwen3]\np95_ms_warn = 40\np95_ms_crit = 60\nerror_rate_warn = 0.0005\n",
+            "t.toml",
+        )
+        .unwrap()
+        .alerts;
+        let paths = [
+            pv("eks-qwen3", Some(50.0), Some(0.001), 0.0),
+            pv("agentcore-haiku", Some(50.0), Some(0.001), 0.0),
+        ];
+        let a = evaluate(&cfg, &paths, &Inputs::default());
+        let got: Vec<(Severity, &str, &str)> = a
+            .iter()
+            .map(|a| (a.severity, a.code.as_str(), a.message.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    Severity::Warn,
+                    "p95_over_threshold",
+                    "eks-qwen3 p95 50 ms > 40 ms"
+                ),
+                (
+                    Severity::Warn,
+                    "error_rate",
+                    "eks-qwen3 error rate 0.1% > 0.05%"
+                ),
+            ]
+        );
+        // Crit at its own threshold, and only above.
+        let at = evaluate(
+            &cfg,
+            &[pv("eks-qwen3", Some(60.0), None, 0.0)],
+            &Inputs::default(),
+        );
+        assert_eq!(at[0].severity, Severity::Warn);
+        let over = evaluate(
+            &cfg,
+            &[pv("eks-qwen3", Some(60.5), None, 0.0)],
+            &Inputs::default(),
+        );
+        assert_eq!(over[0].severity, Severity::Crit);
+        // An override for a path that does not exist is a config error naming the key.
+        let e =
+            crate::config::Config::from_toml("[alerts.paths.nope]\np95_ms_warn = 1\n", "t.toml")
+                .unwrap_err()
+                .to_string();
+        assert!(e.contains("alerts.paths.nope"), "{e}");
+        let e = crate::config::Config::from_toml(
+            "[alerts.paths.eks-qwen3]\np95_ms_warn = 300\n",
+            "t.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("alerts.paths.eks-qwen3.p95_ms_warn"), "{e}");
+    }
+
+    #[test]
+    fn cost_burn_over_budget() {
+        let mut cfg = AlertsConfig::default();
+        let run = |cfg: &AlertsConfig, usd: f64| {
+            evaluate(cfg, &[], &inputs(None, Some(usd), &[], &[]))
+                .into_iter()
+                .map(|a| (a.severity, a.message))
+                .collect::<Vec<_>>()
+        };
+        assert!(run(&cfg, 1e6).is_empty(), "no budget, no alert");
+        cfg.budget_usd_per_hour = Some(40.0);
+        assert!(run(&cfg, 40.0).is_empty(), "at the budget is not over it");
+        assert_eq!(
+            run(&cfg, 41.74),
+            [(
+                Severity::Warn,
+                "cost burn $41.74/h > budget $40.00/h (est. $30,470/month)".to_string()
+            )]
+        );
+        assert!(run(&cfg, 60.0).iter().all(|(s, _)| *s == Severity::Warn));
+        assert_eq!(run(&cfg, 60.01)[0].0, Severity::Crit);
+    }
+
+    #[test]
+    fn stale_only_after_n_intervals() {
+        let cfg = AlertsConfig::default(); // 3 intervals
+        let iv = [(SourceName::Langfuse, Duration::from_secs(10))];
+        let run = |state: SourceState, age: f64| {
+            let s = [src(SourceName::Langfuse, state, Some(age))];
+            evaluate(&cfg, &[], &inputs(None, None, &s, &iv))
+        };
+        assert!(run(SourceState::Stale, 29.0).is_empty());
+        assert!(run(SourceState::Stale, 30.0).is_empty());
+        let a = run(SourceState::Stale, 31.0);
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].code, "source_stale");
+        assert_eq!(a[0].message, "langfuse stale: data 31 s old (> 3 × 10s)");
+        assert_eq!(a[0].source, Some(SourceName::Langfuse));
+        // A source that says ok but whose data is that old alerts too.
+        assert_eq!(run(SourceState::Ok, 31.0).len(), 1);
+        // Connecting or disabled sources are not stale.
+        assert!(run(SourceState::Connecting, 1e6).is_empty());
+        assert!(run(SourceState::Disabled, 1e6).is_empty());
+    }
+
+    #[test]
+    fn since_is_kept_while_an_alert_lasts_and_newest_come_first() {
+        let t = |s: i64| chrono::DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::seconds(s);
+        let mut tr = SinceTracker::default();
+        let cfg = AlertsConfig::default();
+        let mk = |p95a: f64, p95b: f64| {
+            evaluate(
+                &cfg,
+                &[
+                    pv("eks-qwen3", Some(p95a), None, 0.0),
+                    pv("agentcore-haiku", Some(p95b), None, 0.0),
+                ],
+                &Inputs::default(),
+            )
+        };
+        let mut a = mk(150.0, 10.0);
+        tr.stamp(&mut a, t(100));
+        assert_eq!(a[0].since, Some(t(100)));
+        // Still on, now critical: same since. A second warn alert starts later and is listed
+        // first among warnings (newest first).
+        let mut a = mk(250.0, 120.0);
+        tr.stamp(&mut a, t(160));
+        assert_eq!(
+            a.iter()
+                .map(|a| (a.severity, a.path.clone().unwrap().0, a.since))
+                .collect::<Vec<_>>(),
+            [
+                (Severity::Crit, "eks-qwen3".to_string(), Some(t(100))),
+                (Severity::Warn, "agentcore-haiku".to_string(), Some(t(160))),
+            ]
+        );
+        let mut a = mk(120.0, 120.0);
+        tr.stamp(&mut a, t(200));
+        // Both warn now: the newer one first.
+        assert_eq!(a[0].path.as_ref().unwrap().as_str(), "agentcore-haiku");
+        assert_eq!(a[1].since, Some(t(100)));
+        // Cleared, then back: it begins again.
+        let mut a = mk(10.0, 10.0);
+        tr.stamp(&mut a, t(220));
+        assert!(a.is_empty());
+        let mut a = mk(150.0, 10.0);
+        tr.stamp(&mut a, t(230));
+        assert_eq!(a[0].since, Some(t(230)));
+    }
+
+    #[test]
+    fn bell_rings_once_per_new_crit_and_never_when_off() {
+        let cfg = AlertsConfig::default();
+        let mk = |p95: f64| {
+            evaluate(
+                &cfg,
+                &[pv("eks-qwen3", Some(p95), None, 0.0)],
+                &Inputs::default(),
+            )
+        };
+        let mut on = BellTracker::default();
+        let mut off = BellTracker::default();
+        let seq = [50.0, 150.0, 250.0, 260.0, 150.0, 250.0, 50.0, 250.0];
+        let rang: Vec<bool> = seq.iter().map(|&p| on.observe(true, &mk(p))).collect();
+        // A warning does not ring; turning critical rings once; flapping back to a warning and
+        // to critical again does not; once cleared, a new critical episode rings again.
+        assert_eq!(rang, [false, false, true, false, false, false, false, true]);
+        assert!(seq.iter().all(|&p| !off.observe(false, &mk(p))));
     }
 
     #[test]

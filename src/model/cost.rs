@@ -43,6 +43,54 @@ pub fn eks_usd_per_hour(prices: &EksPath, nodes_in_use: u32) -> f64 {
     f64::from(nodes_in_use) * prices.gpu_node_usd_per_hour
 }
 
+/// AgentCore $ per request: its tokens at the path's prices plus the runtime it holds
+/// (`runtime_s` seconds of `vcpu` vCPUs and `gb` GB).
+pub fn agentcore_usd_per_request(
+    prices: &AgentcorePath,
+    input_tokens: f64,
+    output_tokens: f64,
+    runtime_s: f64,
+    vcpu: f64,
+    gb: f64,
+) -> f64 {
+    let tokens = input_tokens.max(0.0) / 1000.0 * prices.usd_per_1k_input_tokens
+        + output_tokens.max(0.0) / 1000.0 * prices.usd_per_1k_output_tokens;
+    let hours = runtime_s.max(0.0) / 3600.0;
+    let v = tokens + agentcore_usage_usd(prices, hours * vcpu, hours * gb);
+    if v.is_finite() {
+        v
+    } else {
+        0.0
+    }
+}
+
+/// Pods KEDA runs for `rpm` requests/min at `per_pod_rpm` per pod (its target): ⌈rpm / target⌉,
+/// never fewer than `min_pods`.
+pub fn eks_pods_for(rpm: f64, per_pod_rpm: f64, min_pods: u32) -> u32 {
+    if !(rpm.is_finite() && rpm > 0.0) {
+        return min_pods;
+    }
+    let per = if per_pod_rpm.is_finite() && per_pod_rpm > 0.0 {
+        per_pod_rpm
+    } else {
+        return min_pods.max(1);
+    };
+    // A hair of slack so 90.000000001 rpm at 45/pod is 2 pods, not 3.
+    let pods = (rpm / per - 1e-9).ceil().clamp(1.0, f64::from(u32::MAX));
+    (pods as u32).max(min_pods)
+}
+
+/// EKS $/h for `pods` pods: whole GPU nodes of `pods_per_node` pods each.
+pub fn eks_fleet_usd_per_hour(pods: u32, pods_per_node: u32, node_usd_per_hour: f64) -> f64 {
+    let nodes = pods.div_ceil(pods_per_node.max(1));
+    let v = f64::from(nodes) * node_usd_per_hour;
+    if v.is_finite() {
+        v.max(0.0)
+    } else {
+        0.0
+    }
+}
+
 /// `usd_per_hour / (rpm × 60) × 1000`; `None` when there are no requests.
 pub fn usd_per_1k_requests(usd_per_hour: Option<f64>, rpm: f64) -> Option<f64> {
     let usd = usd_per_hour?;

@@ -1,5 +1,6 @@
 //! Domain model: no I/O. Paths, weights, windows, sketches, cost, correlation, state and the
 //! snapshot views read.
+pub mod advisor;
 pub mod alerts;
 pub mod correlation;
 pub mod cost;

@@ -47,6 +47,9 @@ pub struct Snapshot {
     pub cost: CostView,
     pub alerts: Vec<Alert>,
     pub phase: PhaseView,
+    /// Break-even modes and the cost-optimal split (the seed's cost tables, live).
+    #[serde(default)]
+    pub advisor: AdvisorView,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -244,6 +247,10 @@ pub struct CostView {
     /// The dashboard's AWS API spend since it started (discovery and backfill included).
     #[serde(default)]
     pub dashboard_api_usd_total: Option<f64>,
+    /// Billed month-to-date at its pace (MTD / hours elapsed in the month at `billed_as_of`
+    /// × 730), by class plus `total`: the billed counterpart of `projected_usd_per_month`.
+    #[serde(default)]
+    pub billed_projected_usd_per_month: Option<BTreeMap<String, f64>>,
     #[serde(skip)]
     pub daily: Vec<DailyCost>,
 }
@@ -279,13 +286,106 @@ pub struct Alert {
     pub code: String,
     pub path: Option<PathId>,
     pub message: String,
+    /// When this alert (at any severity) began; kept while it lasts.
     pub since: Option<DateTime<Utc>>,
+    /// The source a source alert is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceName>,
+}
+
+impl Alert {
+    /// Identity across derives: one alert per code, path and source, whatever its severity.
+    pub fn key(&self) -> String {
+        format!(
+            "{}|{}|{}",
+            self.code,
+            self.path.as_ref().map(|p| p.as_str()).unwrap_or(""),
+            self.source.map(|s| s.as_str()).unwrap_or("")
+        )
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PhaseView {
     pub current: u8,
     pub triggers: Vec<PhaseTrigger>,
+    /// `current` comes from `[advisor] current_phase` rather than the traffic.
+    #[serde(default)]
+    pub configured: bool,
+    /// The phase the listed triggers lead to next (null in phase 3).
+    #[serde(default)]
+    pub next: Option<u8>,
+    /// The seed's Phase 3 success metrics, measured.
+    #[serde(default)]
+    pub success_metrics: Vec<SuccessMetric>,
+}
+
+/// One of the seed's success metrics. `met` is `value >= target`; `baseline` and `actual` are
+/// what `value` was computed from (see each metric's doc in `model::phase`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SuccessMetric {
+    pub metric: String,
+    pub value: Option<f64>,
+    pub target: f64,
+    /// Upper end of a target range (cost reduction: 40–60 %).
+    pub target_max: Option<f64>,
+    pub met: bool,
+    pub baseline: Option<f64>,
+    pub actual: Option<f64>,
+}
+
+/// $/month of the whole platform under each routing mode, at the window's monthly volume.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AdvisorModes {
+    /// Every request on AgentCore (EKS traffic to the cheapest AgentCore path).
+    pub agentcore_only: Option<f64>,
+    /// Every request on EKS (spread like the EKS paths' current weights), no escalations.
+    pub eks_only: Option<f64>,
+    /// The estimate now (`cost.projected_usd_per_month`).
+    pub current: Option<f64>,
+    /// The cost-optimal split (`optimal_weights`), as the cost model projects it.
+    pub optimal: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Recommendation {
+    /// The path giving up the most points, and the one gaining the most.
+    pub from: PathId,
+    pub to: PathId,
+    /// Points moved in total (sum of |Δ| / 2).
+    pub points: u32,
+    /// The weights to apply.
+    pub weights: Weights,
+    /// Projected $/month after − estimated $/month now (negative: a saving).
+    pub usd_per_month_delta: f64,
+    /// EKS pods needed beyond the ready ones (0 when there are enough).
+    pub pods_needed: u32,
+    /// Within `max_shift_per_apply`, but the optimal split is further away.
+    pub partial: bool,
+    /// Beyond `max_shift_per_apply` (EKS over capacity by more than one shift can fix): applying
+    /// it needs the force confirmation.
+    #[serde(default)]
+    pub needs_force: bool,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AdvisorView {
+    /// The volume the modes are computed at: requests/min × 60 × 730.
+    pub monthly_requests: f64,
+    /// The split the advice starts from: `router` (its weights) or `observed` (shares, when the
+    /// router's weights are unknown).
+    pub split_basis: String,
+    pub current_weights: Weights,
+    pub modes: AdvisorModes,
+    pub optimal_weights: Option<Weights>,
+    /// Requests/min the EKS paths can take at the KEDA target (max replicas); null if unknown.
+    pub eks_capacity_rpm: Option<f64>,
+    /// Monthly volume above which one EKS pod costs less than the cheapest AgentCore path.
+    pub break_even_monthly_requests: Option<f64>,
+    pub recommendation: Option<Recommendation>,
+    /// Why there is no recommendation, or what the model could not price.
+    pub notes: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -5,6 +5,8 @@
 //! the newest traffic time before any clock arrived. Nothing here reads the wall clock, and
 //! nothing iterates a hash map into the output, so the same updates give byte-identical JSON.
 use crate::config::{AgentcorePath, AlertsConfig, Config, EksPath, RouterBackend};
+use crate::model::advisor::{self, AdvisorParams};
+use crate::model::alerts::SinceTracker;
 use crate::model::correlation::{self, Correlator};
 use crate::model::cost;
 use crate::model::fleet::Fleet;
@@ -91,6 +93,11 @@ pub struct State {
     read_only: bool,
     window: Duration,
     alerts: AlertsConfig,
+    advisor: AdvisorParams,
+    /// Each source's polling interval, for the stale alert.
+    intervals: Vec<(SourceName, Duration)>,
+    /// When each active alert began (derives take `&self`, as the session cache does).
+    alert_since: Mutex<SinceTracker>,
     tl: Timeline,
     clock_ms: Option<i64>,
     data_ms: Option<i64>,
@@ -183,6 +190,9 @@ impl State {
             read_only: config.general.read_only,
             window: config.general.window,
             alerts: config.alerts.clone(),
+            advisor: AdvisorParams::from_config(config),
+            intervals: source_intervals(config),
+            alert_since: Mutex::new(SinceTracker::default()),
             tl,
             clock_ms: None,
             data_ms: None,
@@ -471,12 +481,22 @@ impl State {
 
         let mut overall_sketch = Sketch::new();
         let mut overall_q = WeightedQuantiles::default();
+        // AgentCore requests alone: the "AgentCore standalone" p95 of the success metrics.
+        let mut ac_sketch = Sketch::new();
+        let mut ac_q = WeightedQuantiles::default();
+        let (mut requests, mut errors) = (0.0, 0.0);
         let mut paths: Vec<PathView> = Vec::with_capacity(self.paths.len());
         for (p, pa) in self.paths.iter().zip(&path_aggs) {
             let a = &pa.stats;
             let covered = pa.span_secs;
             overall_sketch.merge(&a.sketch);
             overall_q.merge(&a.quantiles);
+            if p.kind == Side::Agentcore {
+                ac_sketch.merge(&a.sketch);
+                ac_q.merge(&a.quantiles);
+            }
+            requests += fin(a.requests.max(0.0));
+            errors += fin(a.errors.max(0.0));
             let per_min = |count: f64| covered.map_or(0.0, |c| fin(count / c * 60.0));
             let rpm = per_min(a.requests);
             let latency = match quantile::combine(&a.sketch, &a.quantiles) {
@@ -582,6 +602,7 @@ impl State {
                 m
             }),
             billed_as_of: self.billed.as_ref().map(|b| b.as_of),
+            billed_projected_usd_per_month: self.billed.as_ref().and_then(billed_pace),
             estimated_usd_per_hour: estimated,
             projected_usd_per_month: cost::projected_month(estimated),
             dashboard_api_usd_per_hour: (!self.api_spend.is_empty()).then(|| {
@@ -607,21 +628,31 @@ impl State {
         };
 
         let sources = self.sources.view(now, redact);
-        let alerts = alerts::evaluate(&self.alerts, &paths, counts.context_loss_rate, &sources);
+        let mut alerts = alerts::evaluate(
+            &self.alerts,
+            &paths,
+            &alerts::Inputs {
+                context_loss_rate: counts.context_loss_rate,
+                estimated_usd_per_hour: cost.estimated_usd_per_hour,
+                sources: &sources,
+                intervals: &self.intervals,
+            },
+        );
+        {
+            let mut since = match self.alert_since.lock() {
+                Ok(g) => g,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            since.stamp(&mut alerts, now);
+        }
         let total_rpm: f64 = paths.iter().map(|p| p.requests_per_minute).sum();
-        let phase = phase::evaluate(&PhaseInputs {
-            eks_has_traffic: self
-                .paths
-                .iter()
-                .zip(&path_aggs)
-                .any(|(p, a)| p.kind == Side::Eks && a.stats.requests > 0.0),
-            monthly_requests: cost::monthly_requests(total_rpm),
-            monthly_cost_usd: cost.projected_usd_per_month,
-            p95_ms: quantile::combine(&overall_sketch, &overall_q).map(|q| q[1]),
-            context_loss_rate: counts.context_loss_rate,
-        });
+        let eks_has_traffic = self
+            .paths
+            .iter()
+            .zip(&path_aggs)
+            .any(|(p, a)| p.kind == Side::Eks && a.stats.requests > 0.0);
 
-        Snapshot {
+        let mut snap = Snapshot {
             schema: SCHEMA.to_string(),
             generated_at: now,
             mode: self.mode,
@@ -636,8 +667,28 @@ impl State {
             sessions,
             cost,
             alerts,
-            phase,
-        }
+            phase: Default::default(),
+            advisor: Default::default(),
+        };
+        // The advisor reads the snapshot it annotates: its numbers are the screen's numbers.
+        snap.advisor = advisor::evaluate(&snap, &self.advisor);
+        let a = &self.advisor.advisor;
+        snap.phase = phase::evaluate(&PhaseInputs {
+            eks_has_traffic,
+            monthly_requests: cost::monthly_requests(total_rpm),
+            monthly_cost_usd: snap.cost.projected_usd_per_month,
+            p95_ms: quantile::combine(&overall_sketch, &overall_q).map(|q| q[1]),
+            context_loss_rate: counts.context_loss_rate,
+            custom_model_needed: a.custom_model_needed,
+            team: a.team_k8s_capability,
+            configured_phase: a.current_phase,
+            agentcore_only_usd_per_month: snap.advisor.modes.agentcore_only,
+            agentcore_p95_ms: quantile::combine(&ac_sketch, &ac_q).map(|q| q[1]),
+            error_rate: (requests > 0.0)
+                .then(|| (errors / requests).clamp(0.0, 1.0))
+                .filter(|v| v.is_finite()),
+        });
+        snap
     }
 
     /// AgentCore: tokens over the window × prices, per hour, plus runtime usage as an hourly rate
@@ -828,6 +879,39 @@ impl State {
             },
         }
     }
+}
+
+/// Each source's polling interval (Kubernetes watches confirm themselves once a minute).
+fn source_intervals(config: &Config) -> Vec<(SourceName, Duration)> {
+    let aws = config.aws.clone().unwrap_or_default();
+    let langfuse = config.langfuse.clone().unwrap_or_default();
+    vec![
+        (SourceName::Cloudwatch, aws.cloudwatch_interval),
+        (SourceName::CostExplorer, aws.cost_explorer_interval),
+        (SourceName::Kubernetes, Duration::from_secs(60)),
+        (SourceName::Langfuse, langfuse.interval),
+    ]
+}
+
+/// Billed month-to-date at its pace: MTD / hours of the month elapsed at `as_of` × 730, by class
+/// plus `total` (unknown in the first hour of a month, when the pace means nothing yet).
+fn billed_pace(b: &BilledCost) -> Option<BTreeMap<String, f64>> {
+    use chrono::{Datelike, TimeZone};
+    let start = Utc
+        .with_ymd_and_hms(b.as_of.year(), b.as_of.month(), 1, 0, 0, 0)
+        .single()?;
+    let hours = (b.as_of - start).num_seconds() as f64 / 3600.0;
+    if hours.is_nan() || hours < 1.0 {
+        return None;
+    }
+    let mut m: BTreeMap<String, f64> = BTreeMap::new();
+    for (class, usd) in &b.month_to_date {
+        *m.entry(class_key(*class).to_string()).or_insert(0.0) +=
+            fin(*usd / hours * cost::HOURS_PER_MONTH);
+    }
+    let total = fin(m.values().sum());
+    m.insert("total".into(), total);
+    Some(m)
 }
 
 /// The split over the last minute (see `PathView::observed_share_1m`).

@@ -1,15 +1,14 @@
 //! What a weight change would do at current volumes: $/month per path and in total, and whether
 //! the EKS side has the ready pods for its new share. Pure: computed from the snapshot the
-//! operator is looking at, so the preview and the screen agree.
+//! operator is looking at, with the advisor's cost model (`model::advisor::CostModel`) — the
+//! same projection the Cost view's recommendation states, so the two never disagree.
 use crate::config::Config;
+use crate::model::advisor::{AdvisorParams, CostModel, PathCost};
+use crate::model::cost::HOURS_PER_MONTH;
 use crate::model::path::{PathId, Side};
 use crate::model::snapshot::Snapshot;
 use crate::model::weights::Weights;
 use std::time::Duration;
-
-/// KEDA scales EKS paths to keep pods at this share of their capacity (the demo's target too).
-pub const EKS_TARGET_UTILISATION: f64 = 0.75;
-const HOURS_PER_MONTH: f64 = 730.0;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct PathPreview {
@@ -43,91 +42,62 @@ pub struct Preview {
     pub notes: Vec<String>,
 }
 
+impl Preview {
+    /// After − now, $/month (the figure a recommendation states).
+    pub fn delta_usd_per_month(&self) -> Option<f64> {
+        self.total_after.zip(self.total_now).map(|(a, n)| a - n)
+    }
+}
+
 pub fn preview(snap: &Snapshot, cfg: &Config, from: &Weights, to: &Weights) -> Preview {
-    let total_rpm: f64 = snap.paths.iter().map(|p| p.requests_per_minute).sum();
+    let model = CostModel::from_snapshot(snap, &AdvisorParams::from_config(cfg));
+    let after = model.project(to);
     let mut out = Preview::default();
-    let mut now_sum = Some(0.0);
-    let mut after_sum = Some(0.0);
-    for p in &snap.paths {
-        let w_from = from.get(&p.id).unwrap_or(0);
-        let w_to = to.get(&p.id).unwrap_or(0);
-        let rpm_after = total_rpm * f64::from(w_to) / 100.0;
-        let usd_h_now = p.cost.usd_per_hour;
-        let usd_h_after = match p.kind {
-            Side::Agentcore => p
-                .cost
-                .usd_per_1k_requests
-                .map(|per_1k| per_1k * rpm_after * 60.0 / 1000.0)
-                .or_else(|| (rpm_after == 0.0).then_some(0.0)),
-            Side::Eks => {
-                let eks = cfg
-                    .path(&p.id)
-                    .and_then(|c| c.eks.clone())
-                    .unwrap_or_default();
-                let per_pod = per_pod_target(snap, &p.id, eks.pod_capacity_rpm);
-                let needed = if rpm_after <= 0.0 {
-                    0
-                } else {
-                    (rpm_after / per_pod).ceil().max(1.0) as u32
-                };
-                let ready = p.ready_pods.unwrap_or(0);
-                out.eks.push(EksCapacity {
-                    id: p.id.clone(),
-                    ready_pods: ready,
-                    pods_needed: needed,
-                    model_load: eks.model_load_time,
-                });
-                if needed > ready {
-                    out.notes.push(format!(
-                        "{} needs {} more pod{}; expect higher p95 until KEDA scales, about {}",
-                        p.id,
-                        needed - ready,
-                        if needed - ready == 1 { "" } else { "s" },
-                        humanize(eks.model_load_time + Duration::from_secs(30)),
-                    ));
-                }
-                // Nodes are whole: at least the pods KEDA keeps, however small the share.
-                let pods = needed.max(1);
-                let nodes = pods.div_ceil(eks.pods_per_node.max(1));
-                Some(f64::from(nodes) * eks.gpu_node_usd_per_hour)
+    for ((p, m), a) in snap.paths.iter().zip(&model.paths).zip(&after.paths) {
+        if let (PathCost::Eks(f), Some(needed)) = (&m.cost, a.pods) {
+            let ready = f.ready_pods;
+            out.eks.push(EksCapacity {
+                id: p.id.clone(),
+                ready_pods: ready,
+                pods_needed: needed,
+                model_load: f.model_load,
+            });
+            if needed > ready {
+                out.notes.push(format!(
+                    "{} needs {} more pod{}; expect higher p95 until KEDA scales, about {}",
+                    p.id,
+                    needed - ready,
+                    if needed - ready == 1 { "" } else { "s" },
+                    humanize(f.model_load + Duration::from_secs(30)),
+                ));
             }
-        };
-        let m_now = usd_h_now.map(|h| h * HOURS_PER_MONTH);
-        let m_after = usd_h_after.map(|h| h * HOURS_PER_MONTH);
-        now_sum = now_sum.zip(m_now).map(|(a, b)| a + b);
-        after_sum = after_sum.zip(m_after).map(|(a, b)| a + b);
+            if let Some(cap) = f.capacity_rpm().filter(|c| a.rpm > *c) {
+                out.notes.push(format!(
+                    "{} over capacity: {:.0} req/min > {:.0} at max replicas",
+                    p.id, a.rpm, cap
+                ));
+            }
+        }
         out.paths.push(PathPreview {
             id: p.id.clone(),
             label: p.label.clone(),
             kind: p.kind,
-            from: w_from,
-            to: w_to,
+            from: from.get(&p.id).unwrap_or(0),
+            to: to.get(&p.id).unwrap_or(0),
             rpm_now: p.requests_per_minute,
-            rpm_after,
-            usd_month_now: m_now,
-            usd_month_after: m_after,
+            rpm_after: a.rpm,
+            usd_month_now: p.cost.usd_per_hour.map(|h| h * HOURS_PER_MONTH),
+            usd_month_after: a.usd_per_hour.map(|h| h * HOURS_PER_MONTH),
             p95_now: p.latency_ms.p95,
         });
     }
-    out.total_now = now_sum;
-    out.total_after = after_sum;
-    if total_rpm <= 0.0 {
+    out.total_now = model.now_usd_per_hour().map(|h| h * HOURS_PER_MONTH);
+    out.total_after = after.usd_per_month();
+    if model.routed_rpm <= 0.0 {
         out.notes
             .push("no traffic in the window: cost effects are unknown".into());
     }
     out
-}
-
-/// Requests/min one pod takes before KEDA adds another: the ScaledObject's target when known.
-fn per_pod_target(snap: &Snapshot, id: &PathId, capacity_rpm: f64) -> f64 {
-    snap.fleet
-        .scaled_objects
-        .iter()
-        .find(|s| s.scaled_object.path.as_ref() == Some(id))
-        .and_then(|s| s.scaled_object.metric_target)
-        .filter(|t| t.is_finite() && *t > 0.0)
-        .unwrap_or(capacity_rpm * EKS_TARGET_UTILISATION)
-        .max(1e-6)
 }
 
 fn humanize(d: Duration) -> String {

@@ -583,7 +583,7 @@ pub fn sample_snapshot() -> Snapshot {
     billed.insert("other".to_string(), 12.0);
     billed.insert("total".to_string(), 1_279.4);
 
-    Snapshot {
+    let mut snap = Snapshot {
         schema: SCHEMA.to_string(),
         generated_at: now,
         mode: Mode::Demo,
@@ -610,12 +610,19 @@ pub fn sample_snapshot() -> Snapshot {
         },
         sessions: sessions(),
         cost: CostView {
-            billed_month_to_date_usd: Some(billed),
+            billed_month_to_date_usd: Some(billed.clone()),
             billed_as_of: Some(now - Duration::seconds(7_200)),
             estimated_usd_per_hour: Some(est),
             projected_usd_per_month: Some(est * 730.0),
             dashboard_api_usd_per_hour: Some(0.021),
             dashboard_api_usd_total: Some(0.05),
+            // MTD over the 24 days 6 hours to `billed_as_of` (11-25 06:00), at 730 h a month.
+            billed_projected_usd_per_month: Some(
+                billed
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v / (24.0 * 24.0 + 6.0) * 730.0))
+                    .collect(),
+            ),
             daily: daily(),
         },
         alerts: vec![
@@ -626,6 +633,7 @@ pub fn sample_snapshot() -> Snapshot {
                 message: "p95 118 ms > 100 ms: EKS is scaling behind traffic (3/5 pods ready)"
                     .into(),
                 since: Some(now - Duration::seconds(240)),
+                source: None,
             },
             Alert {
                 severity: Severity::Crit,
@@ -633,6 +641,7 @@ pub fn sample_snapshot() -> Snapshot {
                 path: Some(PathId::new("agentcore-sonnet")),
                 message: "p95 310 ms > 200 ms; 2.5 throttles/min".into(),
                 since: Some(now - Duration::seconds(95)),
+                source: None,
             },
         ],
         phase: PhaseView {
@@ -667,8 +676,18 @@ pub fn sample_snapshot() -> Snapshot {
                     toward_phase: 3,
                 },
             ],
+            configured: false,
+            next: Some(3),
+            success_metrics: Vec::new(),
         },
-    }
+        advisor: Default::default(),
+    };
+    // The advisor of this snapshot, as the state would derive it with the demo's config.
+    snap.advisor = crate::model::advisor::evaluate(
+        &snap,
+        &crate::model::advisor::AdvisorParams::from_config(&crate::config::Config::demo()),
+    );
+    snap
 }
 
 /// The fixture with `n` pods (for the fleet at scale), cycling through the five base pods.

@@ -684,44 +684,36 @@ fn alerts_panel(buf: &mut Buffer, area: Rect, cx: &Ctx) {
         put(buf, inner.x, inner.y, inner.width, &s, st.ok, g);
         return;
     }
-    // Most severe first, without allocating a sorted copy of the alerts.
-    let mut y = inner.y;
-    for sev in [
-        crate::model::snapshot::Severity::Crit,
-        crate::model::snapshot::Severity::Warn,
-        crate::model::snapshot::Severity::Info,
-    ] {
-        for a in snap.alerts.iter().filter(|a| a.severity == sev) {
-            if y >= inner.bottom() {
-                return;
-            }
-            let (sym, word, style) = parts::severity_mark(a.severity, g, st);
-            let mut c = Cursor::new(inner, y);
-            c.text(buf, &format!("{sym} {word:<4}"), style, g);
+    // Most severe first; within a severity the newest first (`since`), so what just broke is
+    // on top. A stable sort keeps the model's order (path order) for equal times.
+    let mut order: Vec<&crate::model::snapshot::Alert> = snap.alerts.iter().collect();
+    order.sort_by(|a, b| b.severity.cmp(&a.severity).then(b.since.cmp(&a.since)));
+    for (y, a) in (inner.y..inner.bottom()).zip(order) {
+        let (sym, word, style) = parts::severity_mark(a.severity, g, st);
+        let mut c = Cursor::new(inner, y);
+        c.text(buf, &format!("{sym} {word:<4}"), style, g);
+        c.skip(1);
+        // Messages usually lead with their path; don't say it twice.
+        if let Some(p) = a
+            .path
+            .as_ref()
+            .filter(|p| !a.message.starts_with(p.as_str()))
+        {
+            c.text(buf, p.as_str(), st.text, g);
             c.skip(1);
-            // Messages usually lead with their path; don't say it twice.
-            if let Some(p) = a
-                .path
-                .as_ref()
-                .filter(|p| !a.message.starts_with(p.as_str()))
-            {
-                c.text(buf, p.as_str(), st.text, g);
-                c.skip(1);
-            }
-            if cx.tier == Tier::Wide {
-                c.text(buf, &a.code, st.dim, g);
-                c.skip(1);
-            }
-            let since = a
-                .since
-                .map(|t| format!(" ({} ago)", text::age(parts::age_of(cx, Some(t)), g.none)));
-            let sw = since.as_deref().map(width).unwrap_or(0) as u16;
-            let (mx, mw) = c.take(c.remaining().saturating_sub(sw + 1));
-            let used = put(buf, mx, y, mw, &a.message, st.text, g);
-            if let Some(s) = since {
-                put(buf, mx + used, y, sw, &s, st.dim, g);
-            }
-            y += 1;
+        }
+        if cx.tier == Tier::Wide {
+            c.text(buf, &a.code, st.dim, g);
+            c.skip(1);
+        }
+        let since = a
+            .since
+            .map(|t| format!(" ({} ago)", text::age(parts::age_of(cx, Some(t)), g.none)));
+        let sw = since.as_deref().map(width).unwrap_or(0) as u16;
+        let (mx, mw) = c.take(c.remaining().saturating_sub(sw + 1));
+        let used = put(buf, mx, y, mw, &a.message, st.text, g);
+        if let Some(s) = since {
+            put(buf, mx + used, y, sw, &s, st.dim, g);
         }
     }
 }

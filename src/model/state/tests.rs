@@ -402,7 +402,7 @@ fn alerts_from_the_state() {
         [
             (Severity::Crit, "p95_over_threshold"),
             (Severity::Crit, "error_rate"),
-            (Severity::Warn, "source_unhealthy"),
+            (Severity::Warn, "source_stale"),
         ]
     );
     assert!(
@@ -410,7 +410,14 @@ fn alerts_from_the_state() {
         "{}",
         a[0].message
     );
-    assert_eq!(a[2].message, "langfuse stale: data 360 s old");
+    // Stale for longer than 3 of its 10 s polling intervals.
+    assert_eq!(a[2].message, "langfuse stale: data 360 s old (> 3 × 10s)");
+    // `since`: when first derived, and kept while the alert lasts.
+    assert!(a.iter().all(|x| x.since == Some(at(60.0))));
+    s.apply(clock(90.0));
+    let b = s.snapshot(&opts()).alerts;
+    assert_eq!(b.len(), 3);
+    assert!(b.iter().all(|x| x.since == Some(at(60.0))), "{b:?}");
 }
 
 #[test]
