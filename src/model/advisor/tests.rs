@@ -1,3 +1,4 @@
+// Test-only: the parent declares this module under #[cfg(test)].
 use super::*;
 use crate::config::AgentcorePath;
 use proptest::prelude::*;
