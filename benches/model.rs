@@ -1,5 +1,6 @@
-//! Model benchmarks: correlation ingest throughput, sketch insert/merge, and a full derive +
-//! JSON serialisation on a populated state.
+//! Model benchmarks: correlation ingest throughput and the heap that 1M retained observations
+//! take, sketch insert/merge, snapshot JSON serialisation alone and a full derive + JSON on a
+//! populated state.
 use chrono::{DateTime, TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use hybridtop::config::Config;
@@ -14,7 +15,32 @@ use hybridtop::model::update::{
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, LogNormal};
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Live heap bytes, so the bench can report what retained observations cost in memory.
+struct Counting;
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size, Ordering::Relaxed);
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
 
 const T0_MS: i64 = 1_800_000_000_000;
 
@@ -110,6 +136,7 @@ fn bench_correlation(c: &mut Criterion) {
         Ok(r) => r,
         Err(e) => panic!("demo rules: {e}"),
     };
+    retained_heap(&rules, &cfg);
     let n = 1_000_000;
     let obs = observations(n, 1, 40);
     let mut g = c.benchmark_group("correlation");
@@ -139,6 +166,33 @@ fn bench_correlation(c: &mut Criterion) {
         )
     });
     g.finish();
+}
+
+/// Heap held by a correlator that keeps at least 1M distinct observations (bounds raised so that
+/// nothing is evicted), measured by the counting allocator. Target: ≤ 300 MB.
+fn retained_heap(rules: &hybridtop::config::CorrelationRules, cfg: &Config) {
+    let mut rules = rules.clone();
+    rules.max_sessions = 1_000_000;
+    rules.max_spans_per_session = 10_000;
+    rules.retention = std::time::Duration::from_secs(30 * 86_400);
+    // One in ten generated observations is a re-delivery, so generate enough for 1M distinct.
+    let obs = observations(1_112_000, 7, 40);
+    let before = LIVE.load(Ordering::Relaxed);
+    let mut corr = Correlator::new(&rules, &cfg.paths);
+    for o in &obs {
+        corr.ingest(o);
+    }
+    corr.enforce_bounds();
+    let held = LIVE.load(Ordering::Relaxed).saturating_sub(before);
+    let spans = corr.span_count();
+    eprintln!(
+        "correlation/retained: {spans} spans in {} sessions hold {:.1} MB of heap ({:.0} B a span)",
+        corr.session_count(),
+        held as f64 / 1e6,
+        held as f64 / spans.max(1) as f64
+    );
+    assert!(spans >= 1_000_000, "only {spans} spans retained");
+    drop(corr);
 }
 
 fn bench_sketch(c: &mut Criterion) {
@@ -258,6 +312,15 @@ fn bench_snapshot(c: &mut Criterion) {
             .count()
     );
     let mut g = c.benchmark_group("snapshot");
+    g.bench_function("json_only", |b| {
+        b.iter(|| {
+            black_box(
+                serde_json::to_vec(black_box(&snap))
+                    .map(|j| j.len())
+                    .unwrap_or(0),
+            )
+        })
+    });
     g.bench_function("derive_and_json_cached_sessions", |b| {
         b.iter(|| {
             let snap = state.snapshot(&opts);
