@@ -248,9 +248,14 @@ where
                     return Some(Next::Rewatch);
                 }
                 Ok(None) => {
-                    // A watch that ends at once, again and again, must not spin.
-                    if !got_any && started.elapsed() < Duration::from_secs(1) {
-                        return self.pause(backoff).await.then_some(Next::Rewatch);
+                    // A watch that ends without a single event (not even a bookmark) well before
+                    // its server-side timeout is suspect: the answer may have been unreadable
+                    // (kube drops a line it cannot parse at the end of a stream) or the server
+                    // is in trouble. Relist after a pause: a list says plainly whether the data
+                    // can be read, and a watch that ends at once, again and again, must not spin.
+                    let early = Duration::from_secs(u64::from(self.tuning.watch_timeout_secs)) / 2;
+                    if !got_any && started.elapsed() < early.max(Duration::from_secs(1)) {
+                        return self.pause(backoff).await.then_some(Next::Relist);
                     }
                     return Some(Next::Rewatch);
                 }
