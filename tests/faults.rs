@@ -70,6 +70,10 @@ namespaces = ["agents"]
 interval = "1s"
 timeout = "2s"
 max_requests_per_minute = 600
+[router]
+backend = "configmap"
+namespace = "agents"
+name = "hybrid-router"
 "#;
 
 // ---- the test servers ----
@@ -117,6 +121,12 @@ fn kube() -> KubeApiServer {
                "spec": {"scaleTargetRef": {"name": "vllm-qwen3"}, "minReplicaCount": 1, "maxReplicaCount": 8,
                         "triggers": [{"type": "prometheus", "metadata": {"threshold": "45"}}]},
                "status": {"conditions": [{"type": "Ready", "status": "True"}]}}),
+    );
+    s.create(
+        &ResourceType::configmaps(),
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": "hybrid-router", "namespace": "agents"},
+               "data": {"weights.json": r#"{"eks-qwen3": 75, "agentcore-haiku": 25}"#}}),
     );
     s
 }
@@ -309,8 +319,6 @@ struct Probe {
 struct Screen {
     parser: vt100::Parser,
     text: String,
-    /// The last row (the footer: its key hints name the view).
-    footer: String,
     frames: u64,
     probe: Option<Probe>,
     /// Things that must never reach the terminal, found in the raw output.
@@ -318,13 +326,14 @@ struct Screen {
     tail: Vec<u8>,
 }
 
-fn view_of(text: &str, footer: &str) -> Option<View> {
-    if footer.contains("pause") && text.contains("Sources:") {
-        Some(View::Overview)
-    } else if footer.contains("next view") && !footer.contains("pause") {
-        Some(View::Cost)
-    } else {
-        None
+/// Which view the screen shows, from text only that view draws.
+fn view_of(text: &str) -> Option<View> {
+    let overview = text.contains("Sources:") && text.contains("Routing");
+    let cost = text.contains("Billed (Cost Explorer)");
+    match (overview, cost) {
+        (true, false) => Some(View::Overview),
+        (false, true) => Some(View::Cost),
+        _ => None,
     }
 }
 
@@ -360,7 +369,6 @@ fn spawn(w: &World) -> Term {
         Mutex::new(Screen {
             parser: vt100::Parser::new(ROWS, COLS, 0),
             text: String::new(),
-            footer: String::new(),
             frames: 0,
             probe: None,
             bad: Vec::new(),
@@ -397,18 +405,9 @@ fn spawn(w: &World) -> Term {
             let keep = window.len().saturating_sub(64);
             s.tail = window.split_off(keep);
             s.parser.process(&buf[..n]);
-            let (text, footer) = {
-                let screen = s.parser.screen();
-                let footer = screen
-                    .rows(0, COLS)
-                    .nth(usize::from(ROWS) - 1)
-                    .unwrap_or_default();
-                (screen.contents(), footer)
-            };
-            s.text = text;
-            s.footer = footer;
+            s.text = s.parser.screen().contents();
             s.frames += 1;
-            let view = view_of(&s.text, &s.footer);
+            let view = view_of(&s.text);
             if let Some(p) = s.probe.as_mut() {
                 if p.got.is_none() && view == Some(p.want) {
                     p.got = Some(p.sent.elapsed());
@@ -505,6 +504,21 @@ fn source_state(text: &str, source: &str) -> Option<(String, String)> {
     Some((state, age))
 }
 
+/// The error text beside the source line (`cloudwatch: …`), as far as the screen shows it.
+fn source_error(text: &str, source: &str) -> Option<String> {
+    let from = text.find("Sources:")?;
+    let rest = &text[from..];
+    let at = rest.find(&format!("{source}: "))?;
+    let err = &rest[at + source.len() + 2..];
+    let end = err
+        .find("  ")
+        .into_iter()
+        .chain(err.find('\n'))
+        .min()
+        .unwrap_or(err.len());
+    Some(err[..end].trim().to_string())
+}
+
 fn failing(state: &str) -> bool {
     state == "error" || state == "stale"
 }
@@ -528,6 +542,8 @@ struct Step {
 #[derive(Debug, Default, Clone)]
 struct Outcome {
     shown: Option<(String, String)>,
+    /// The error text beside it, as far as the screen shows it.
+    error_text: Option<String>,
     detect: Option<Duration>,
     recover: Option<Duration>,
     faulted_requests: u64,
@@ -638,6 +654,7 @@ fn run_steps(
             Ok(shown) => {
                 out.detect = Some(t0.elapsed());
                 out.shown = Some(shown);
+                out.error_text = source_error(&term.lock().unwrap(), source);
             }
             Err(e) => out.error = Some(format!("no failing state: {e}")),
         }
@@ -659,10 +676,11 @@ fn run_steps(
             }
         }
         eprintln!(
-            "  {label}: shown {:?} after {:?}, ok again after {:?}{}",
+            "  {label}: shown {:?} after {:?}, ok again after {:?}; error text {:?}{}",
             out.shown,
             out.detect,
             out.recover,
+            out.error_text,
             out.error
                 .as_ref()
                 .map(|e| format!("\n    PROBLEM: {e}"))
@@ -723,7 +741,7 @@ fn every_fault_on_every_source_keeps_the_dashboard_live() {
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 {
                     let s = screen.0.lock().unwrap();
-                    if view_of(&s.text, &s.footer) == Some(View::Overview) {
+                    if view_of(&s.text) == Some(View::Overview) {
                         *overview.lock().unwrap() = s.text.clone();
                     }
                 }

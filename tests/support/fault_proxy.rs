@@ -96,6 +96,8 @@ impl Flavor {
             503 => ("ServiceUnavailable", "Service Unavailable"),
             _ => ("InternalFailure", "internal error"),
         };
+        // Error texts are shown to the operator: carry control sequences that must be cleaned.
+        let msg = format!("{msg} \\u001b]0;pwned\\u0007\\u001b[2J");
         match self {
             Flavor::Kube => Bytes::from(format!(
                 "{{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{{}},\"status\":\"Failure\",\
@@ -112,7 +114,9 @@ impl Flavor {
                     ),
                     (
                         ciborium::Value::Text("message".into()),
-                        ciborium::Value::Text(msg.into()),
+                        ciborium::Value::Text(
+                            msg.replace("\\u001b", "\u{1b}").replace("\\u0007", "\u{7}"),
+                        ),
                     ),
                 ]);
                 ciborium::into_writer(&v, &mut out).expect("cbor");
