@@ -386,6 +386,7 @@ fn spawn(w: &World) -> Term {
     std::thread::spawn(move || {
         // This thread times the frames: it must not queue behind the test servers.
         // SAFETY: setpriority on this thread's own id; failure only leaves the priority as is.
+        #[cfg(target_os = "linux")]
         unsafe {
             libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, -10);
         }
