@@ -4,8 +4,9 @@
 //! could not tell a quiet healthy cluster from a dead connection, so `last_success` would go
 //! stale on a quiet cluster), and its dead-connection timeout is tied to the server-side watch
 //! timeout. This loop keeps the same semantics — paginated list, watch from the list's
-//! resourceVersion, resume from the last seen version when a watch ends, relist on 410 Gone —
-//! and adds what the dashboard needs: every bookmark and every (re)started watch is reported as
+//! resourceVersion, resume from the last seen version when a watch ends, relist on 410 Gone
+//! (and after a watch that ended at once without a single event: its answer may have been
+//! unreadable) — and adds what the dashboard needs: every bookmark and every (re)started watch is reported as
 //! a sign of life, a watch that goes silent for `stall_timeout` is dropped and re-watched, and
 //! failures are classified (unreachable / forbidden / not installed / other) so each can be
 //! shown where it belongs.
