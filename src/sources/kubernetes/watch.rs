@@ -6,10 +6,10 @@
 //! timeout. This loop keeps the same semantics — paginated list, watch from the list's
 //! resourceVersion, resume from the last seen version when a watch ends, relist on 410 Gone
 //! (and after a watch that ended at once without a single event: its answer may have been
-//! unreadable) — and adds what the dashboard needs: every bookmark and every (re)started watch is reported as
-//! a sign of life, a watch that goes silent for `stall_timeout` is dropped and re-watched, and
-//! failures are classified (unreachable / forbidden / not installed / other) so each can be
-//! shown where it belongs.
+//! unreadable) — and adds what the dashboard needs: every bookmark and every (re)started watch
+//! is reported as a sign of life, a watch that goes silent for `stall_timeout` is dropped and
+//! re-watched, and failures are classified (unreachable / forbidden / not installed / other) so
+//! each can be shown where it belongs.
 //!
 //! Objects are converted to compact model values page by page (`convert`), so a 5,000-pod
 //! namespace never sits in memory as full JSON.
