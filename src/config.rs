@@ -190,6 +190,10 @@ pub struct AwsConfig {
     #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
     pub cost_explorer_interval: Duration,
     pub cost_tag: Option<String>,
+    /// One HTTP attempt (the SDK makes up to 3 per refresh); the connect timeout is the
+    /// smaller of this and 5 s.
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    pub timeout: Duration,
 }
 
 impl Default for AwsConfig {
@@ -200,6 +204,7 @@ impl Default for AwsConfig {
             cloudwatch_interval: Duration::from_secs(60),
             cost_explorer_interval: Duration::from_secs(6 * 3600),
             cost_tag: None,
+            timeout: Duration::from_secs(15),
         }
     }
 }
@@ -228,6 +233,9 @@ pub struct LangfuseConfig {
     pub lookback: Option<Duration>,
     /// Fetch span input/output (the `io` field group) for the span detail pane.
     pub fetch_io: bool,
+    /// One request, body included; the connect timeout is the smaller of this and 10 s.
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    pub timeout: Duration,
 }
 
 impl Default for LangfuseConfig {
@@ -242,6 +250,7 @@ impl Default for LangfuseConfig {
             max_requests_per_minute: 20,
             lookback: None,
             fetch_io: true,
+            timeout: Duration::from_secs(60),
         }
     }
 }
@@ -1129,6 +1138,21 @@ mod tests {
             let e = err(text);
             assert!(e.contains(key), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn request_timeouts_default_and_parse() {
+        let c = Config::from_toml("[aws]\n[langfuse]\n", "t.toml").unwrap();
+        assert_eq!(c.aws.unwrap().timeout, Duration::from_secs(15));
+        assert_eq!(c.langfuse.unwrap().timeout, Duration::from_secs(60));
+        let c = Config::from_toml(
+            "[aws]\ntimeout = \"3s\"\n[langfuse]\ntimeout = \"2s\"\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(c.aws.unwrap().timeout, Duration::from_secs(3));
+        assert_eq!(c.langfuse.unwrap().timeout, Duration::from_secs(2));
+        assert!(err("[aws]\ntimeout = \"0s\"\n").contains("timeout"));
     }
 
     #[test]

@@ -192,6 +192,10 @@ pub fn apply_policy(config: &mut kube::Config) {
     // No read timeout on the connection: watches stay open for WATCH_TIMEOUT_SECS and are
     // guarded by the watcher's idle timeout; single requests are bounded by REQUEST_TIMEOUT.
     config.read_timeout = None;
+    // kube's built-in retry of 429/503/504 (15 attempts, honouring Retry-After, up to 1000 s
+    // apart) would hide a throttling or unavailable API behind REQUEST_TIMEOUT as "no answer".
+    // Callers retry with their own backoff and report what the server said.
+    config.default_retry = false;
     if let Some(exec) = config.auth_info.exec.as_mut() {
         exec.interactive_mode = Some(ExecInteractiveMode::Never);
     }
@@ -496,6 +500,7 @@ users:
         assert_eq!(exec.interactive_mode, Some(ExecInteractiveMode::Never));
         assert_eq!(exec.command.as_deref(), Some("aws"));
         assert_eq!(config.connect_timeout, Some(CONNECT_TIMEOUT));
+        assert!(!config.default_retry);
         assert_eq!(config.default_namespace, "agents");
     }
 

@@ -63,6 +63,33 @@ impl Default for AwsTuning {
     }
 }
 
+impl AwsTuning {
+    /// The defaults with `aws.timeout` per attempt (connect: at most 5 s; an operation: its
+    /// attempts' worth), and a first retry after a failed refresh no later than the next
+    /// regular refresh would have come (`interval`), doubling from there up to `backoff_cap`.
+    pub fn for_source(
+        aws: &AwsConfig,
+        interval: Duration,
+        backoff_base: Duration,
+        backoff_cap: Duration,
+    ) -> AwsTuning {
+        let d = AwsTuning::default();
+        let attempt = if aws.timeout.is_zero() {
+            d.attempt_timeout
+        } else {
+            aws.timeout
+        };
+        AwsTuning {
+            connect_timeout: d.connect_timeout.min(attempt),
+            attempt_timeout: attempt,
+            operation_timeout: attempt.saturating_mul(d.max_attempts.max(1)),
+            backoff_base: backoff_base.min(interval).max(Duration::from_secs(1)),
+            backoff_cap,
+            ..d
+        }
+    }
+}
+
 /// Load the SDK configuration: the default credential chain (environment, profiles incl. SSO,
 /// web identity, ECS/IMDS roles), `aws.region`, `aws.profile`, and the endpoint overrides from
 /// the environment. The HTTPS client is rustls with ring — the crypto provider kube uses too —
@@ -658,6 +685,35 @@ pub fn agentcore_paths(cfg: &Config) -> impl Iterator<Item = &crate::config::Pat
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tuning_follows_the_timeout_and_a_short_interval() {
+        let aws = AwsConfig {
+            timeout: Duration::from_secs(2),
+            ..AwsConfig::default()
+        };
+        let t = AwsTuning::for_source(
+            &aws,
+            Duration::from_secs(5),
+            Duration::from_secs(15),
+            Duration::from_secs(600),
+        );
+        assert_eq!(t.attempt_timeout, Duration::from_secs(2));
+        assert_eq!(t.connect_timeout, Duration::from_secs(2));
+        assert_eq!(t.operation_timeout, Duration::from_secs(6));
+        assert_eq!(t.backoff_base, Duration::from_secs(5));
+        let t = AwsTuning::for_source(
+            &AwsConfig::default(),
+            Duration::from_secs(60),
+            Duration::from_secs(15),
+            Duration::from_secs(600),
+        );
+        let d = AwsTuning::default();
+        assert_eq!(t.attempt_timeout, d.attempt_timeout);
+        assert_eq!(t.connect_timeout, d.connect_timeout);
+        assert_eq!(t.operation_timeout, d.operation_timeout);
+        assert_eq!(t.backoff_base, d.backoff_base);
+    }
 
     #[test]
     fn backoff_grows_jittered_and_capped() {

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cloudwatch;
+pub mod fault_proxy;
 pub mod kube_api;
 pub mod langfuse_api;
 pub mod moto;

@@ -54,8 +54,14 @@ impl CloudWatchTuning {
     pub fn from_config(cfg: &Config) -> CloudWatchTuning {
         let aws = cfg.aws.clone().unwrap_or_default();
         let tl = Timeline::new(cfg.general.window);
+        let d = AwsTuning::default();
         CloudWatchTuning {
-            aws: AwsTuning::default(),
+            aws: AwsTuning::for_source(
+                &aws,
+                aws.cloudwatch_interval,
+                d.backoff_base,
+                d.backoff_cap,
+            ),
             interval: aws.cloudwatch_interval,
             usage_interval: Duration::from_secs(300),
             usage_lookback: Duration::from_secs(3600),

@@ -39,12 +39,14 @@ impl CostExplorerTuning {
     pub fn from_config(cfg: &Config) -> CostExplorerTuning {
         let aws = cfg.aws.clone().unwrap_or_default();
         CostExplorerTuning {
-            aws: AwsTuning {
-                // A failed refresh is retried within minutes, never faster than every 30 s.
-                backoff_base: Duration::from_secs(30),
-                backoff_cap: Duration::from_secs(1800),
-                ..AwsTuning::default()
-            },
+            // A failed refresh is retried within minutes, never faster than every 30 s (or
+            // than the configured interval, when that is shorter).
+            aws: AwsTuning::for_source(
+                &aws,
+                aws.cost_explorer_interval,
+                Duration::from_secs(30),
+                Duration::from_secs(1800),
+            ),
             interval: aws.cost_explorer_interval,
             cache_dir: crate::config::cache_dir(),
         }

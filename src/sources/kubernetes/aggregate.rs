@@ -398,7 +398,9 @@ impl Aggregator {
         if !self.synced {
             return (SourceState::Connecting, None);
         }
-        if !self.slots.is_empty() && self.slots.iter().all(|s| !s.ever_ok) {
+        // Nothing readable: every watch has never worked or is failing now (a 5xx or 429
+        // storm, unreadable answers) — the data shown is not being kept current.
+        if !self.slots.is_empty() && self.slots.iter().all(|s| !s.ever_ok || s.failure.is_some()) {
             let first = self
                 .slots
                 .iter()
@@ -626,6 +628,29 @@ namespaces = ["agents"]
         assert!(fleet(&u)
             .iter()
             .any(|f| matches!(f, FleetUpdate::Problems { problems } if problems.is_empty())));
+    }
+
+    #[test]
+    fn every_watch_failing_after_working_is_an_error_until_one_recovers() {
+        let mut a = agg();
+        for id in 0..4 {
+            a.on(id, Signal::Listed(vec![]), t(1));
+        }
+        assert_eq!(a.state().0, SourceState::Ok);
+        let storm = Failure {
+            class: FailureClass::Other,
+            message: "the Kubernetes API at http://k answered 503 ServiceUnavailable".into(),
+        };
+        for id in 0..3 {
+            a.on(id, Signal::Failed(storm.clone()), t(2));
+            assert_eq!(a.state().0, SourceState::Ok, "one watch still reads");
+        }
+        let u = a.on(3, Signal::Failed(storm), t(2));
+        let (st, err) = health(&u).unwrap();
+        assert_eq!(st, SourceState::Error);
+        assert!(err.unwrap().contains("answered 503"));
+        let u = a.on(1, Signal::Alive, t(3));
+        assert_eq!(health(&u), Some((SourceState::Ok, None)));
     }
 
     #[test]

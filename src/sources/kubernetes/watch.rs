@@ -4,11 +4,12 @@
 //! could not tell a quiet healthy cluster from a dead connection, so `last_success` would go
 //! stale on a quiet cluster), and its dead-connection timeout is tied to the server-side watch
 //! timeout. This loop keeps the same semantics — paginated list, watch from the list's
-//! resourceVersion, resume from the last seen version when a watch ends, relist on 410 Gone —
-//! and adds what the dashboard needs: every bookmark and every (re)started watch is reported as
-//! a sign of life, a watch that goes silent for `stall_timeout` is dropped and re-watched, and
-//! failures are classified (unreachable / forbidden / not installed / other) so each can be
-//! shown where it belongs.
+//! resourceVersion, resume from the last seen version when a watch ends, relist on 410 Gone
+//! (and after a watch that ended at once without a single event: its answer may have been
+//! unreadable) — and adds what the dashboard needs: every bookmark and every (re)started watch
+//! is reported as a sign of life, a watch that goes silent for `stall_timeout` is dropped and
+//! re-watched, and failures are classified (unreachable / forbidden / not installed / other) so
+//! each can be shown where it belongs.
 //!
 //! Objects are converted to compact model values page by page (`convert`), so a 5,000-pod
 //! namespace never sits in memory as full JSON.
@@ -248,9 +249,14 @@ where
                     return Some(Next::Rewatch);
                 }
                 Ok(None) => {
-                    // A watch that ends at once, again and again, must not spin.
-                    if !got_any && started.elapsed() < Duration::from_secs(1) {
-                        return self.pause(backoff).await.then_some(Next::Rewatch);
+                    // A watch that ends without a single event (not even a bookmark) well before
+                    // its server-side timeout is suspect: the answer may have been unreadable
+                    // (kube drops a line it cannot parse at the end of a stream) or the server
+                    // is in trouble. Relist after a pause: a list says plainly whether the data
+                    // can be read, and a watch that ends at once, again and again, must not spin.
+                    let early = Duration::from_secs(u64::from(self.tuning.watch_timeout_secs)) / 2;
+                    if !got_any && started.elapsed() < early.max(Duration::from_secs(1)) {
+                        return self.pause(backoff).await.then_some(Next::Relist);
                     }
                     return Some(Next::Rewatch);
                 }

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// Connect timeout and whole-request timeout.
+/// Connect timeout and whole-request timeout (the default of `langfuse.timeout`).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Langfuse limits payloads to 5 MB; anything far larger is not a Langfuse answer.
 const MAX_BODY: usize = 32 << 20;
 /// 429s in a row before a request gives up (each retry waits its Retry-After and is budgeted).
@@ -255,10 +255,25 @@ fn retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
 
 impl Api {
     pub fn new(access: Access, budget: Budget, stats: Arc<LangfuseStats>) -> Result<Api, ApiError> {
+        Api::with_timeout(access, budget, stats, REQUEST_TIMEOUT)
+    }
+
+    /// [`Api::new`] with `timeout` for each request, body included (connect: at most 10 s).
+    pub fn with_timeout(
+        access: Access,
+        budget: Budget,
+        stats: Arc<LangfuseStats>,
+        timeout: Duration,
+    ) -> Result<Api, ApiError> {
         crate::router::kube_client::install_crypto_provider();
+        let timeout = if timeout.is_zero() {
+            REQUEST_TIMEOUT
+        } else {
+            timeout
+        };
         let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+            .timeout(timeout)
             .user_agent(concat!("hybridtop/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ApiError::Unreachable {

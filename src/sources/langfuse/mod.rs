@@ -177,6 +177,8 @@ struct Settings {
     period: Duration,
     parent_key: String,
     fetch_io: bool,
+    /// One request, body included (`langfuse.timeout`).
+    timeout: Duration,
 }
 
 fn resolve_access(cfg: &Config) -> Result<Access, ApiError> {
@@ -222,6 +224,7 @@ impl LangfuseSource {
                 period: Duration::from_secs(60),
                 parent_key: cfg.correlation.parent_metadata_key.clone(),
                 fetch_io: lf.fetch_io,
+                timeout: lf.timeout,
             },
             stats: Arc::new(LangfuseStats::default()),
         })
@@ -266,7 +269,7 @@ impl LangfuseSource {
             }
         };
         let budget = Budget::new(settings.max_per_period, settings.period);
-        let mut api = match Api::new(access, budget, stats.clone()) {
+        let mut api = match Api::with_timeout(access, budget, stats.clone(), settings.timeout) {
             Ok(a) => a,
             Err(e) => {
                 let _ = tx
