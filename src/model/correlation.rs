@@ -272,26 +272,68 @@ enum Parent {
     Other(u16, u16),
 }
 
-#[derive(Clone, Debug, PartialEq)]
+/// Retained spans dominate the correlator's memory, so the optional numbers are stored in
+/// sentinel form (80 bytes a span instead of 128): `NONE_U32` / NaN mean absent. A duration
+/// saturates at ~49 days and token counts at ~4.29 billion, far past anything a span carries.
+#[derive(Clone, Debug)]
 struct Span {
     texts: Texts,
     start_ms: i64,
-    end_ms: Option<i64>,
-    level: Level,
-    input_tokens: Option<u64>,
-    output_tokens: Option<u64>,
-    cost_usd: Option<f64>,
-    side: Option<Side>,
+    cost_usd: f64,
+    duration_ms: u32,
+    input_tokens: u32,
+    output_tokens: u32,
     path: Option<u16>,
     parent: Parent,
+    level: Level,
+    side: Option<Side>,
+}
+
+/// Field by field, the cost by its bits: an absent cost (NaN) equals an absent cost, so a
+/// re-delivered observation is recognised as unchanged.
+impl PartialEq for Span {
+    fn eq(&self, o: &Span) -> bool {
+        self.texts == o.texts
+            && self.start_ms == o.start_ms
+            && self.cost_usd.to_bits() == o.cost_usd.to_bits()
+            && self.duration_ms == o.duration_ms
+            && self.input_tokens == o.input_tokens
+            && self.output_tokens == o.output_tokens
+            && self.path == o.path
+            && self.parent == o.parent
+            && self.level == o.level
+            && self.side == o.side
+    }
+}
+
+const NONE_U32: u32 = u32::MAX;
+
+fn pack_u64(v: Option<u64>) -> u32 {
+    v.map_or(NONE_U32, |v| u32::try_from(v).unwrap_or(NONE_U32 - 1))
+}
+
+fn unpack_u32(v: u32) -> Option<u64> {
+    (v != NONE_U32).then_some(u64::from(v))
 }
 
 impl Span {
     fn id(&self) -> &str {
         self.texts.str(F_ID)
     }
+    fn duration_ms(&self) -> Option<i64> {
+        (self.duration_ms != NONE_U32).then_some(i64::from(self.duration_ms))
+    }
+    fn input_tokens(&self) -> Option<u64> {
+        unpack_u32(self.input_tokens)
+    }
+    fn output_tokens(&self) -> Option<u64> {
+        unpack_u32(self.output_tokens)
+    }
+    fn cost_usd(&self) -> Option<f64> {
+        (!self.cost_usd.is_nan()).then_some(self.cost_usd)
+    }
     fn last_ms(&self) -> i64 {
-        self.end_ms.map_or(self.start_ms, |e| e.max(self.start_ms))
+        self.start_ms + self.duration_ms().unwrap_or(0)
     }
     fn payload(&self) -> usize {
         self.texts.len_of(F_INPUT) + self.texts.len_of(F_OUTPUT)
@@ -850,11 +892,13 @@ impl Correlator {
         Span {
             texts,
             start_ms: c.start_ms,
-            end_ms: c.end_ms,
+            duration_ms: c.end_ms.map_or(NONE_U32, |e| {
+                u32::try_from(e.saturating_sub(c.start_ms).max(0)).unwrap_or(NONE_U32 - 1)
+            }),
             level: obs.level,
-            input_tokens: obs.input_tokens,
-            output_tokens: obs.output_tokens,
-            cost_usd: obs.cost_usd.filter(|v| v.is_finite()),
+            input_tokens: pack_u64(obs.input_tokens),
+            output_tokens: pack_u64(obs.output_tokens),
+            cost_usd: obs.cost_usd.filter(|v| v.is_finite()).unwrap_or(f64::NAN),
             side: c.side,
             path: c.path,
             parent,
@@ -1208,7 +1252,7 @@ impl Correlator {
             if s.level == Level::Error {
                 a.errors += 1;
             }
-            if let Some(c) = s.cost_usd {
+            if let Some(c) = s.cost_usd() {
                 a.cost = Some(a.cost.unwrap_or(0.0) + c);
             }
             // A span of unknown side may declare at ingest; it counts unless its trace turned
@@ -1342,13 +1386,13 @@ impl Correlator {
                     .and_then(|i| self.paths.get(i as usize))
                     .map(|p| p.id.clone()),
                 start_ms: s.start_ms.saturating_sub(first) as f64,
-                duration_ms: s.end_ms.map(|e| e.saturating_sub(s.start_ms).max(0) as f64),
+                duration_ms: s.duration_ms().map(|d| d as f64),
                 model: opt_text(s.texts.get(F_MODEL), redact),
                 level: s.level,
                 status_message: opt_text(s.texts.get(F_STATUS), redact),
-                input_tokens: s.input_tokens,
-                output_tokens: s.output_tokens,
-                cost_usd: s.cost_usd,
+                input_tokens: s.input_tokens(),
+                output_tokens: s.output_tokens(),
+                cost_usd: s.cost_usd(),
                 handoff: f.handoff,
                 escalation: f.escalation,
                 orphan_parent: if f.orphan {

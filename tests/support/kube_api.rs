@@ -746,6 +746,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     };
     let content_type = header("content-type");
     let authorization = header("authorization");
+    let wants_table = header("accept").is_some_and(|a| a.contains("as=Table"));
     let body = match req.into_body().collect().await {
         Ok(c) => String::from_utf8_lossy(&c.to_bytes()).into_owned(),
         Err(_) => String::new(),
@@ -774,6 +775,11 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     );
     let (code, resp) = match reply {
         Reply::Json(code, v) => {
+            let v = if wants_table && code == 200 {
+                as_table(v)
+            } else {
+                v
+            };
             let bytes = Bytes::from(v.to_string());
             let resp = Response::builder()
                 .status(StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
@@ -801,6 +807,75 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
         }
     }
     resp
+}
+
+/// Server-side printing, as kubectl asks for it (`Accept: application/json;as=Table;…`): a list
+/// becomes a `meta.k8s.io/v1` Table with the columns the API server prints (pods: name, ready,
+/// status, restarts, age; everything else: name, age). Anything else passes unchanged.
+fn as_table(v: Value) -> Value {
+    let Some(items) = v["items"].as_array() else {
+        return v;
+    };
+    let pods = v["kind"] == "PodList";
+    let age = |o: &Value| {
+        let created = o["metadata"]["creationTimestamp"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+        match created {
+            Some(t) => {
+                let s = (chrono::Utc::now() - t.with_timezone(&chrono::Utc))
+                    .num_seconds()
+                    .max(0);
+                match s {
+                    0..120 => format!("{s}s"),
+                    120..7200 => format!("{}m", s / 60),
+                    7200..172_800 => format!("{}h", s / 3600),
+                    _ => format!("{}d", s / 86_400),
+                }
+            }
+            None => "<unknown>".into(),
+        }
+    };
+    let col = |name: &str, ty: &str| json!({"name": name, "type": ty, "format": if name == "Name" { "name" } else { "" }, "description": "", "priority": 0});
+    let columns = if pods {
+        vec![
+            col("Name", "string"),
+            col("Ready", "string"),
+            col("Status", "string"),
+            col("Restarts", "string"),
+            col("Age", "string"),
+        ]
+    } else {
+        vec![col("Name", "string"), col("Age", "string")]
+    };
+    let rows: Vec<Value> = items
+        .iter()
+        .map(|o| {
+            let name = o["metadata"]["name"].clone();
+            let cells = if pods {
+                let cs = o["status"]["containerStatuses"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                let ready = cs.iter().filter(|c| c["ready"] == true).count();
+                let restarts: u64 = cs.iter().filter_map(|c| c["restartCount"].as_u64()).sum();
+                vec![
+                    name,
+                    json!(format!("{ready}/{}", cs.len())),
+                    o["status"]["phase"].clone(),
+                    json!(restarts.to_string()),
+                    json!(age(o)),
+                ]
+            } else {
+                vec![name, json!(age(o))]
+            };
+            json!({"cells": cells, "object": {"kind": "PartialObjectMetadata",
+                "apiVersion": "meta.k8s.io/v1", "metadata": o["metadata"].clone()}})
+        })
+        .collect();
+    json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1",
+           "metadata": {"resourceVersion": v["metadata"]["resourceVersion"].clone()},
+           "columnDefinitions": columns, "rows": rows})
 }
 
 /// The parts of a resource URL.

@@ -685,3 +685,35 @@ fn unsided_spans_inherit_their_traces_side() {
     assert!(row.hybrid && !row.escalated);
     assert_eq!(row.orphan_spans, 1);
 }
+
+#[test]
+fn spans_stay_compact_and_keep_their_numbers() {
+    // 1M retained spans must fit in 300 MB; the span record is most of it.
+    assert!(
+        std::mem::size_of::<Span>() <= 80,
+        "{}",
+        std::mem::size_of::<Span>()
+    );
+    let mut c = engine();
+    let mut o = eks("e", "s-1", 0, false);
+    o.end = Some(t(1_234));
+    o.input_tokens = Some(7);
+    o.output_tokens = Some(u64::MAX);
+    o.cost_usd = Some(0.0004);
+    c.ingest(&o);
+    let d = c.detail("s-1", t(0), false).unwrap();
+    let s = &d.spans[0];
+    assert_eq!(s.duration_ms, Some(1_234.0));
+    assert_eq!(s.input_tokens, Some(7));
+    assert_eq!(s.output_tokens, Some(u64::from(u32::MAX - 1)), "saturates");
+    assert_eq!(s.cost_usd, Some(0.0004));
+    let mut none = eks("f", "s-2", 0, false);
+    none.end = None;
+    c.ingest(&none);
+    let d = c.detail("s-2", t(0), false).unwrap();
+    let s = &d.spans[0];
+    assert_eq!(
+        (s.duration_ms, s.input_tokens, s.cost_usd),
+        (None, None, None)
+    );
+}
