@@ -48,12 +48,20 @@ fn ser_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&humantime::format_duration(*d).to_string())
 }
 
-/// `90s`, `5m`, `6h`, `1h30m`, `250ms`.
+/// Longest duration any setting accepts. Windows, intervals and retention are turned into
+/// millisecond and bucket arithmetic; a window of a few billion years overflowed it (found by the
+/// `config_parse` fuzz target). A recording's header reads its durations through here too.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// `90s`, `5m`, `6h`, `1h30m`, `250ms`; more than zero, at most [`MAX_DURATION`].
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(s.trim())
         .map_err(|e| format!("'{s}' is not a duration like 30s, 5m or 6h ({e})"))?;
     if d.is_zero() {
         return Err(format!("'{s}' must be longer than zero"));
+    }
+    if d > MAX_DURATION {
+        return Err(format!("'{s}' is longer than a year"));
     }
     Ok(d)
 }
@@ -1161,5 +1169,17 @@ mod tests {
         assert_eq!(parse_duration("6h").unwrap(), Duration::from_secs(21600));
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("x").is_err());
+        assert_eq!(parse_duration("365d").unwrap(), MAX_DURATION);
+        assert!(parse_duration("366d").is_err());
+    }
+
+    #[test]
+    fn absurd_window_is_an_error_not_an_overflow() {
+        // Found by the `config_parse` fuzz target: the window's bucket arithmetic overflowed.
+        for w in ["500000000000y", "300000000y", "18446744073709551615s"] {
+            let text = format!("[general]\nwindow = \"{w}\"\n");
+            let e = Config::from_toml(&text, "c.toml").unwrap_err().to_string();
+            assert!(e.contains("longer than a year"), "{w}: {e}");
+        }
     }
 }

@@ -664,11 +664,8 @@ impl Reader {
             if self.buf.iter().all(|b| b.is_ascii_whitespace()) {
                 continue;
             }
-            return match serde_json::from_slice::<LineIn>(&self.buf) {
-                Ok(l) => Some(Ok(Record {
-                    t: l.t,
-                    update: l.u,
-                })),
+            return match decode_record(&self.buf) {
+                Ok(r) => Some(Ok(r)),
                 Err(e) => {
                     self.done = true;
                     let message = if !terminated && e.is_eof() {
@@ -686,7 +683,18 @@ impl Reader {
     }
 }
 
-fn parse_header(path: &Path, line: &[u8]) -> Result<Header, OpenError> {
+/// Decode one record line (not the header). Public so the fuzz target drives the exact decoder
+/// a replay uses.
+pub fn decode_record(line: &[u8]) -> Result<Record, serde_json::Error> {
+    serde_json::from_slice::<LineIn>(line).map(|l| Record {
+        t: l.t,
+        update: l.u,
+    })
+}
+
+/// Check and decode a header line; `path` only names the file in errors. Public for the fuzz
+/// target, like [`decode_record`].
+pub fn parse_header(path: &Path, line: &[u8]) -> Result<Header, OpenError> {
     let not = |detail: String| OpenError::NotRecording {
         path: path.to_path_buf(),
         detail,

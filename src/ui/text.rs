@@ -18,6 +18,7 @@ pub fn truncate<'a>(s: &'a str, max: usize, ellipsis: &str) -> Cow<'a, str> {
     // Byte end of the prefix that fits into `budget` (with the ellipsis).
     let mut cut_end = 0usize;
     let mut cut_done = false;
+    let mut overflow = false;
     for (i, c) in s.char_indices() {
         let cw = c.width().unwrap_or(0);
         if !cut_done {
@@ -29,31 +30,65 @@ pub fn truncate<'a>(s: &'a str, max: usize, ellipsis: &str) -> Cow<'a, str> {
         }
         used += cw;
         if used > max {
-            // Does not fit: prefix + ellipsis (or as much of the ellipsis as fits).
-            if ew > max {
-                return Cow::Owned(truncate(ellipsis, max, "").into_owned());
-            }
-            let mut out = String::with_capacity(cut_end + ellipsis.len());
-            out.push_str(&s[..cut_end]);
-            out.push_str(ellipsis);
-            return Cow::Owned(out);
+            overflow = true;
+            break;
         }
     }
-    Cow::Borrowed(s)
+    // The whole string was scanned already, so measuring it as a terminal draws it costs no
+    // more: see `str_wider`.
+    if !overflow && !str_wider(s, max) {
+        return Cow::Borrowed(s);
+    }
+    // Does not fit: prefix + ellipsis (or as much of the ellipsis as fits).
+    if ew > max {
+        return Cow::Owned(truncate(ellipsis, max, "").into_owned());
+    }
+    let cut_end = fit_prefix(s, cut_end, budget);
+    let mut out = String::with_capacity(cut_end + ellipsis.len());
+    out.push_str(&s[..cut_end]);
+    out.push_str(ellipsis);
+    Cow::Owned(out)
+}
+
+/// Whether `s` is wider than `max` cells as a whole. Summing per-character widths undercounts
+/// some sequences — an emoji followed by the presentation selector U+FE0F draws two cells but
+/// its characters count one — so text fitted by character widths alone could overflow its
+/// column (found by the `sanitize` fuzz target). ASCII needs no second look.
+fn str_wider(s: &str, max: usize) -> bool {
+    !s.is_ascii() && s.width() > max
+}
+
+/// The longest `end <= prefix_end` whose `s[..end]` fits `budget` cells as a whole, dropping a
+/// character together with the zero-width characters after it (selectors, combining marks).
+fn fit_prefix(s: &str, prefix_end: usize, budget: usize) -> usize {
+    let mut end = prefix_end;
+    while end > 0 && str_wider(&s[..end], budget) {
+        let mut cut = 0;
+        for (i, c) in s[..end].char_indices().rev() {
+            cut = i;
+            if c.width().unwrap_or(0) > 0 {
+                break;
+            }
+        }
+        end = cut;
+    }
+    end
 }
 
 /// Split `s` after at most `w` cells (never inside a character; combining marks stay with their
 /// base). Returns `(head, tail)`.
 pub fn split_at_width(s: &str, w: usize) -> (&str, &str) {
     let mut used = 0usize;
+    let mut end = s.len();
     for (i, c) in s.char_indices() {
         let cw = c.width().unwrap_or(0);
         if used + cw > w {
-            return s.split_at(i);
+            end = i;
+            break;
         }
         used += cw;
     }
-    (s, "")
+    s.split_at(fit_prefix(s, end, w))
 }
 
 /// Replace every non-ASCII character: zero-width marks are dropped, others become `?`.
@@ -243,6 +278,26 @@ pub fn age(secs: Option<f64>, none: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fits_emoji_presentation_sequences() {
+        // Found by the `sanitize` fuzz target: U+2764 is one cell, U+FE0F zero, but together
+        // they draw two; fitting by character widths alone returned them for one cell.
+        let heart = "\u{2764}\u{FE0F}";
+        assert_eq!(width(heart), 2);
+        assert_eq!(truncate(heart, 1, ""), "");
+        assert_eq!(truncate(heart, 1, "…"), "…");
+        assert_eq!(truncate(heart, 2, "…"), heart);
+        let s = format!("ab{heart}cd");
+        for max in 0..8 {
+            assert!(width(&truncate(&s, max, "…")) <= max, "{max}");
+            let (head, tail) = split_at_width(&s, max);
+            assert!(width(head) <= max, "{max}");
+            assert_eq!(format!("{head}{tail}"), s);
+        }
+        assert_eq!(split_at_width(&s, 3), ("ab", &s[2..]));
+        assert_eq!(split_at_width(&s, 4), (&s[..8], "cd"));
+    }
 
     #[test]
     fn truncate_by_width() {

@@ -383,7 +383,8 @@ impl Api {
 }
 
 /// The first 200 characters of an error body, cleaned (a JSON `message` when there is one).
-fn snippet(body: &[u8]) -> String {
+/// Public for the fuzz target: error bodies are remote bytes that end up on screen.
+pub fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let msg = serde_json::from_str::<Value>(&text)
         .ok()

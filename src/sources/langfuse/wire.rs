@@ -257,7 +257,9 @@ fn map(raw: RawObservation, parent_key: &str, trace: Option<&TraceInfo>) -> Obse
                 (!parts.is_empty()).then(|| parts.iter().sum())
             })
         })
-        .filter(|c| *c >= 0.0);
+        // Each part is finite, their sum need not be (found by the `langfuse_json` fuzz
+        // target): an infinite cost would poison every total it is added to.
+        .filter(|c: &f64| c.is_finite() && *c >= 0.0);
     let trace_id = clean(raw.trace_id.as_deref().unwrap_or(""), MAX_TEXT);
     // v2 has no trace object: the trace's page in the Langfuse UI is derived from the project.
     let html_path = trace.and_then(|t| t.html_path.clone()).or_else(|| {
@@ -428,5 +430,17 @@ mod tests {
         assert_eq!((o.input_tokens, o.output_tokens), (Some(10), Some(20)));
         assert_eq!(o.cost_usd, Some(0.0005));
         assert_eq!(o.parent_ref.as_deref(), Some("ac-root"));
+    }
+
+    #[test]
+    fn cost_parts_that_overflow_are_no_cost() {
+        // Found by the `langfuse_json` fuzz target: two finite parts summing to infinity.
+        let v = json!({
+            "id": "o", "startTime": "2026-11-25T09:00:00Z",
+            "costDetails": {"input": 1e308, "output": 1e308}
+        });
+        let (obs, skipped) = observations(&[v], "parent", &HashMap::new());
+        assert_eq!(skipped, 0);
+        assert_eq!(obs[0].cost_usd, None);
     }
 }
