@@ -15,51 +15,28 @@
 //!    secret ever reached the terminal.
 mod support;
 
-use chrono::{Datelike, Utc};
+use chrono::Utc;
 use portable_pty::{native_pty_system, Child, CommandBuilder, PtySize};
-use serde_json::json;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use support::cloudwatch::{FakeCloudWatch, ListedMetric, MetricQuery};
 use support::fault_proxy::{Fault, FaultProxy, Flavor};
-use support::kube_api::{KubeApiServer, KubeconfigFile, ResourceType};
-use support::langfuse_api::{LangfuseApiServer, Obs, Trace, PUBLIC_KEY, SECRET_KEY};
+use support::kube_api::{KubeApiServer, KubeconfigFile};
+use support::langfuse_api::{LangfuseApiServer, Obs, Trace, SECRET_KEY};
+use support::live::{self, ARN, MODEL};
 use support::moto::Moto;
 
-const ARN: &str = "arn:aws:bedrock-agentcore:us-east-2:123456789012:runtime/hybrid_haiku-AbC123";
-const MODEL: &str = "us.anthropic.claude-haiku-4-5-20251001-v1:0";
 const AWS_SECRET: &str = "hybridtop-test-secret-do-not-show";
 const COLS: u16 = 120;
 const ROWS: u16 = 40;
 /// The acceptance bound on key-to-frame latency.
 const MAX_LATENCY: Duration = Duration::from_millis(50);
 
-const CONFIG: &str = r#"
-[general]
-environment = "faults"
-[[paths]]
-id = "eks-qwen3"
-kind = "eks"
-label = "EKS Qwen3-4B"
-[paths.eks]
-namespace = "agents"
-pod_selector = "app=vllm-qwen3"
-scaled_object = "vllm-qwen3"
-gpu_node_usd_per_hour = 1.006
-[paths.langfuse]
-tags = ["path:eks-qwen3"]
-[[paths]]
-id = "agentcore-haiku"
-kind = "agentcore"
-label = "AgentCore Haiku"
-[paths.agentcore]
-runtime_arn = "arn:aws:bedrock-agentcore:us-east-2:123456789012:runtime/hybrid_haiku-AbC123"
-model_id = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
-[paths.langfuse]
-tags = ["path:agentcore-haiku"]
-[aws]
+/// The source sections after `live::config_head`: intervals and timeouts short enough for
+/// every fault to show within seconds.
+const SOURCES_TOML: &str = r#"[aws]
 region = "us-east-2"
 cloudwatch_interval = "1s"
 cost_explorer_interval = "1s"
@@ -105,29 +82,7 @@ fn cloudwatch() -> FakeCloudWatch {
 
 fn kube() -> KubeApiServer {
     let s = KubeApiServer::start();
-    s.create(
-        &ResourceType::pods(),
-        json!({"apiVersion": "v1", "kind": "Pod",
-               "metadata": {"name": "vllm-qwen3-a", "namespace": "agents", "labels": {"app": "vllm-qwen3"}},
-               "spec": {"nodeName": "ip-10-0-1-23", "containers": [{"name": "vllm", "image": "vllm"}]},
-               "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
-                          "containerStatuses": [{"name": "vllm", "ready": true, "restartCount": 0,
-                                                 "state": {"running": {}}}]}}),
-    );
-    s.create(
-        &ResourceType::scaled_objects(),
-        json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
-               "metadata": {"name": "vllm-qwen3", "namespace": "agents"},
-               "spec": {"scaleTargetRef": {"name": "vllm-qwen3"}, "minReplicaCount": 1, "maxReplicaCount": 8,
-                        "triggers": [{"type": "prometheus", "metadata": {"threshold": "45"}}]},
-               "status": {"conditions": [{"type": "Ready", "status": "True"}]}}),
-    );
-    s.create(
-        &ResourceType::configmaps(),
-        json!({"apiVersion": "v1", "kind": "ConfigMap",
-               "metadata": {"name": "hybrid-router", "namespace": "agents"},
-               "data": {"weights.json": r#"{"eks-qwen3": 75, "agentcore-haiku": 25}"#}}),
-    );
+    live::seed_fleet(&s, &[("vllm-qwen3-a", "ip-10-0-1-23")]);
     s
 }
 
@@ -157,25 +112,12 @@ fn langfuse() -> LangfuseApiServer {
 
 fn moto() -> Moto {
     let m = Moto::start();
-    let today = Utc::now().date_naive();
-    let first = today.with_day(1).unwrap_or(today);
-    let mut days = Vec::new();
-    let mut d = first;
-    while d <= today {
-        let next = d.succ_opt().expect("date");
-        days.push(json!({
-            "TimePeriod": {"Start": d.to_string(), "End": next.to_string()},
-            "Total": {}, "Estimated": d == today,
-            "Groups": [
-                {"Keys": ["Amazon Bedrock AgentCore"], "Metrics": {"UnblendedCost": {"Amount": "10.0", "Unit": "USD"}}},
-                {"Keys": ["Amazon Elastic Compute Cloud - Compute"], "Metrics": {"UnblendedCost": {"Amount": "4.0", "Unit": "USD"}}}]
-        }));
-        d = next;
-    }
     // moto hands out one seeded answer per distinct request: seed plenty (the month changes
     // nothing within a run, but a restart of the dashboard's client may vary the body).
-    let one = json!({"ResultsByTime": days, "DimensionValueAttributes": [],
-                     "GroupDefinitions": [{"Type": "DIMENSION", "Key": "SERVICE"}]});
+    let one = live::month_to_date(&[
+        ("Amazon Bedrock AgentCore", 10.0),
+        ("Amazon Elastic Compute Cloud - Compute", 4.0),
+    ]);
     m.seed_cost_and_usage(vec![one; 8]);
     m
 }
@@ -216,35 +158,18 @@ fn world(start: Fault) -> World {
         .expect("kubeconfig")
         .replace(&kube.url(), &proxies["kubernetes"].url());
     let kc = kube.kubeconfig_file(&kc_yaml);
-    std::fs::write(dir.path().join("config.toml"), CONFIG).expect("config");
-    std::fs::write(dir.path().join("aws-config"), "").expect("aws config");
-    std::fs::create_dir_all(dir.path().join("home")).expect("home");
-    let p = |x: &str| dir.path().join(x).display().to_string();
-    let env = vec![
-        ("HOME", p("home")),
-        ("XDG_CONFIG_HOME", p("config")),
-        ("XDG_STATE_HOME", p("state")),
-        ("XDG_CACHE_HOME", p("cache")),
-        ("LANG", "C.UTF-8".into()),
-        ("TERM", "xterm-256color".into()),
-        ("KUBECONFIG", kc.path.display().to_string()),
-        ("AWS_CONFIG_FILE", p("aws-config")),
-        ("AWS_SHARED_CREDENTIALS_FILE", p("aws-config")),
-        ("AWS_ACCESS_KEY_ID", "AKIDHYBRIDTOPTEST".into()),
-        ("AWS_SECRET_ACCESS_KEY", AWS_SECRET.into()),
-        ("AWS_EC2_METADATA_DISABLED", "true".into()),
-        ("AWS_ENDPOINT_URL_CLOUDWATCH", proxies["cloudwatch"].url()),
-        (
-            "AWS_ENDPOINT_URL_COST_EXPLORER",
-            proxies["cost_explorer"].url(),
-        ),
-        ("LANGFUSE_BASE_URL", proxies["langfuse"].url()),
-        ("LANGFUSE_PUBLIC_KEY", PUBLIC_KEY.into()),
-        ("LANGFUSE_SECRET_KEY", SECRET_KEY.into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    let config = live::config_head("faults") + SOURCES_TOML;
+    std::fs::write(dir.path().join("config.toml"), config).expect("config");
+    let env = live::env(
+        dir.path(),
+        live::Endpoints {
+            kubeconfig: &kc.path,
+            cloudwatch: proxies["cloudwatch"].url(),
+            cost_explorer: proxies["cost_explorer"].url(),
+            langfuse: proxies["langfuse"].url(),
+        },
+        AWS_SECRET,
+    );
     World {
         cw: Mutex::new(Some(cw)),
         moto: Mutex::new(Some(mo)),

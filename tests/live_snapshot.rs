@@ -9,12 +9,11 @@ use serde_json::{json, Map, Value};
 use std::process::{Command, Output};
 use std::sync::Arc;
 use support::cloudwatch::{FakeCloudWatch, ListedMetric, MetricQuery};
-use support::kube_api::{KubeApiServer, ResourceType};
-use support::langfuse_api::{LangfuseApiServer, Obs, Trace, PUBLIC_KEY, SECRET_KEY};
+use support::kube_api::KubeApiServer;
+use support::langfuse_api::{LangfuseApiServer, Obs, Trace, SECRET_KEY};
+use support::live::{self, ARN, MODEL};
 use support::moto::Moto;
 
-const ARN: &str = "arn:aws:bedrock-agentcore:us-east-2:123456789012:runtime/hybrid_haiku-AbC123";
-const MODEL: &str = "us.anthropic.claude-haiku-4-5-20251001-v1:0";
 const AC: &str = "AWS/Bedrock-AgentCore";
 const BR: &str = "AWS/Bedrock";
 
@@ -59,36 +58,12 @@ fn cloudwatch() -> FakeCloudWatch {
 
 fn kube() -> KubeApiServer {
     let s = KubeApiServer::start();
-    for (name, node) in [
-        ("vllm-qwen3-a", "ip-10-0-1-23"),
-        ("vllm-qwen3-b", "ip-10-0-2-41"),
-    ] {
-        s.create(
-            &ResourceType::pods(),
-            json!({"apiVersion": "v1", "kind": "Pod",
-                   "metadata": {"name": name, "namespace": "agents", "labels": {"app": "vllm-qwen3"}},
-                   "spec": {"nodeName": node, "containers": [{"name": "vllm", "image": "vllm"}]},
-                   "status": {"phase": "Running",
-                              "conditions": [{"type": "Ready", "status": "True"}],
-                              "containerStatuses": [{"name": "vllm", "ready": true, "restartCount": 0,
-                                                     "state": {"running": {}}}]}}),
-        );
-    }
-    s.create(
-        &ResourceType::scaled_objects(),
-        json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
-               "metadata": {"name": "vllm-qwen3", "namespace": "agents"},
-               "spec": {"scaleTargetRef": {"name": "vllm-qwen3"}, "minReplicaCount": 1, "maxReplicaCount": 8,
-                        "triggers": [{"type": "prometheus", "metadata": {"threshold": "45"}}]},
-               "status": {"hpaName": "keda-hpa-vllm-qwen3", "conditions": [
-                   {"type": "Ready", "status": "True", "reason": "ScaledObjectReady"},
-                   {"type": "Active", "status": "True", "reason": "ScalerActive"}]}}),
-    );
-    s.create(
-        &ResourceType::configmaps(),
-        json!({"apiVersion": "v1", "kind": "ConfigMap",
-               "metadata": {"name": "hybrid-router", "namespace": "agents"},
-               "data": {"weights.json": r#"{"eks-qwen3": 75, "agentcore-haiku": 25}"#}}),
+    live::seed_fleet(
+        &s,
+        &[
+            ("vllm-qwen3-a", "ip-10-0-1-23"),
+            ("vllm-qwen3-b", "ip-10-0-2-41"),
+        ],
     );
     s
 }
@@ -142,49 +117,16 @@ fn langfuse() -> LangfuseApiServer {
 
 fn moto() -> Moto {
     let m = Moto::start();
-    let today = Utc::now().date_naive();
-    let first = today.with_day(1).unwrap_or(today);
-    let mut days = Vec::new();
-    let mut d = first;
-    while d <= today {
-        days.push(json!({
-            "TimePeriod": {"Start": d.to_string(), "End": d.succ_opt().unwrap().to_string()},
-            "Total": {}, "Estimated": d == today,
-            "Groups": [
-                {"Keys": ["Amazon Bedrock AgentCore"], "Metrics": {"UnblendedCost": {"Amount": "10.0", "Unit": "USD"}}},
-                {"Keys": ["Amazon Elastic Compute Cloud - Compute"], "Metrics": {"UnblendedCost": {"Amount": "4.0", "Unit": "USD"}}},
-                {"Keys": ["AWS Key Management Service"], "Metrics": {"UnblendedCost": {"Amount": "1.0", "Unit": "USD"}}}]
-        }));
-        d = d.succ_opt().unwrap();
-    }
-    m.seed_cost_and_usage(vec![json!({"ResultsByTime": days, "DimensionValueAttributes": [], "GroupDefinitions": [{"Type": "DIMENSION", "Key": "SERVICE"}]})]);
+    m.seed_cost_and_usage(vec![live::month_to_date(&[
+        ("Amazon Bedrock AgentCore", 10.0),
+        ("Amazon Elastic Compute Cloud - Compute", 4.0),
+        ("AWS Key Management Service", 1.0),
+    ])]);
     m
 }
 
-const CONFIG: &str = r#"
-[general]
-environment = "prod-us-east-2"
-[[paths]]
-id = "eks-qwen3"
-kind = "eks"
-label = "EKS Qwen3-4B"
-[paths.eks]
-namespace = "agents"
-pod_selector = "app=vllm-qwen3"
-scaled_object = "vllm-qwen3"
-gpu_node_usd_per_hour = 1.006
-[paths.langfuse]
-tags = ["path:eks-qwen3"]
-[[paths]]
-id = "agentcore-haiku"
-kind = "agentcore"
-label = "AgentCore Haiku"
-[paths.agentcore]
-runtime_arn = "arn:aws:bedrock-agentcore:us-east-2:123456789012:runtime/hybrid_haiku-AbC123"
-model_id = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
-[paths.langfuse]
-tags = ["path:agentcore-haiku"]
-[aws]
+/// The source sections after `live::config_head`.
+const SOURCES: &str = r#"[aws]
 region = "us-east-2"
 [kubernetes]
 namespaces = ["agents"]
@@ -213,30 +155,18 @@ fn world() -> World {
     let lf = langfuse();
     let kc = kube.kubeconfig();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("config.toml"), CONFIG).unwrap();
-    std::fs::write(dir.path().join("aws-config"), "").unwrap();
-    let p = |x: &str| dir.path().join(x).display().to_string();
-    let env = vec![
-        ("HOME", p("home")),
-        ("XDG_CONFIG_HOME", p("config")),
-        ("XDG_STATE_HOME", p("state")),
-        ("XDG_CACHE_HOME", p("cache")),
-        ("LANG", "C.UTF-8".into()),
-        ("KUBECONFIG", kc.path.display().to_string()),
-        ("AWS_CONFIG_FILE", p("aws-config")),
-        ("AWS_SHARED_CREDENTIALS_FILE", p("aws-config")),
-        ("AWS_ACCESS_KEY_ID", "AKIDHYBRIDTOPTEST".into()),
-        ("AWS_SECRET_ACCESS_KEY", "hybridtop-test-secret".into()),
-        ("AWS_EC2_METADATA_DISABLED", "true".into()),
-        ("AWS_ENDPOINT_URL_CLOUDWATCH", cw.url()),
-        ("AWS_ENDPOINT_URL_COST_EXPLORER", moto.url()),
-        ("LANGFUSE_BASE_URL", lf.url()),
-        ("LANGFUSE_PUBLIC_KEY", PUBLIC_KEY.into()),
-        ("LANGFUSE_SECRET_KEY", SECRET_KEY.into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    let config = live::config_head("prod-us-east-2") + SOURCES;
+    std::fs::write(dir.path().join("config.toml"), config).unwrap();
+    let env = live::env(
+        dir.path(),
+        live::Endpoints {
+            kubeconfig: &kc.path,
+            cloudwatch: cw.url(),
+            cost_explorer: moto.url(),
+            langfuse: lf.url(),
+        },
+        "hybridtop-test-secret",
+    );
     World {
         _cw: cw,
         _moto: moto,

@@ -6,4 +6,5 @@ pub mod cloudwatch;
 pub mod fault_proxy;
 pub mod kube_api;
 pub mod langfuse_api;
+pub mod live;
 pub mod moto;
