@@ -1,11 +1,13 @@
 //! Model benchmarks: correlation ingest throughput and the heap that 1M retained observations
 //! take, sketch insert/merge, snapshot JSON serialisation alone and a full derive + JSON on a
 //! populated state.
+// A bench (or test tool) may panic on a broken set-up: it is not the product.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use chrono::{DateTime, TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use hybridtop::config::Config;
+use hybridtop::domain::path::{PathId, Side};
 use hybridtop::model::correlation::Correlator;
-use hybridtop::model::path::{PathId, Side};
 use hybridtop::model::quantile::Sketch;
 use hybridtop::model::snapshot::Mode;
 use hybridtop::model::state::{DeriveOptions, State};
@@ -15,29 +17,12 @@ use hybridtop::model::update::{
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, LogNormal};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
-/// Live heap bytes, so the bench can report what retained observations cost in memory.
-struct Counting;
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size, Ordering::Relaxed);
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::{Counting, LIVE};
 
 #[global_allocator]
 static ALLOC: Counting = Counting;

@@ -4,12 +4,12 @@ mod replay;
 
 use crate::action::{Action, Keymap};
 use crate::config::Config;
-use crate::model::path::PathId;
+use crate::domain::path::PathId;
+use crate::domain::weights::{Guard, Weights};
+use crate::model::editor::{Stage, WeightsEditor};
 use crate::model::snapshot::{Mode, Snapshot};
 use crate::model::state::{DeriveOptions, State};
 use crate::model::update::Update;
-use crate::model::weights::{Guard, Weights};
-use crate::router::editor::{Stage, WeightsEditor};
 use crate::router::store::Change;
 use crate::router::task::{RouterEvent, RouterLink};
 use crate::router::{Actor, WeightsRead};
@@ -388,7 +388,7 @@ impl App {
 
     fn refresh_preview(&mut self) {
         if let Some(w) = self.ui.weights.as_mut() {
-            w.preview = crate::router::preview::preview(
+            w.preview = crate::model::preview::preview(
                 &self.snapshot,
                 &self.config,
                 &w.editor.from,

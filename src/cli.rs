@@ -1,4 +1,5 @@
-//! Command-line contract (DESIGN.md "CLI contract"). Flags may be added; these names are fixed.
+//! Command-line contract (ARCHITECTURE.md "Contracts" → "CLI"). Flags may be added; these names
+//! are fixed.
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 

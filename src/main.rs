@@ -3,6 +3,7 @@ fn main() {
     // as it does for other command-line tools, not panic in `println!`. A TTY never raises
     // SIGPIPE, so the dashboard is unaffected.
     // SAFETY: setting a signal disposition to its default before any thread is started.
+    #[allow(unsafe_code)] // the one FFI call the binary makes; libc has no safe wrapper for it
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }

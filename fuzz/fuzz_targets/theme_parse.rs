@@ -1,7 +1,8 @@
 //! `theme::parse` on arbitrary text must return `Err`, never panic; colours it accepts must
 //! write back to a name that parses to the same colour (style snapshots rely on it).
 #![no_main]
-use hybridtop::ui::theme::{colour_from_str, colour_name, modifier_names, parse};
+use hybridtop::config::colour_from_str;
+use hybridtop::ui::theme::{colour_name, modifier_names, parse};
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 

@@ -3,10 +3,10 @@
 use super::App;
 use crate::model::snapshot::Mode;
 use crate::model::update::Update;
+use crate::record::player::{Control, Event, ReplayLink, Status, SEEK_LARGE_MS, SEEK_SMALL_MS};
 use crate::record::{Header, Recorder};
-use crate::sources::replay::{Control, Event, ReplayLink, Status, SEEK_LARGE_MS, SEEK_SMALL_MS};
+use crate::ui::state::ReplayUi;
 use crate::ui::state::ToastLevel;
-use crate::ui::timeline::ReplayUi;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::path::Path;
 use tokio::sync::mpsc;

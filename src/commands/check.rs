@@ -43,7 +43,7 @@ pub fn run(global: &GlobalArgs) -> CliResult {
 pub async fn run_checks(cfg: &Config) -> Vec<CheckLine> {
     let mut lines = Vec::new();
     if cfg.aws.is_some() {
-        lines.extend(crate::sources::aws::check(cfg).await);
+        lines.extend(crate::sources::aws_check::check(cfg).await);
     }
     if cfg.kubernetes.is_some() {
         lines.extend(crate::sources::kubernetes::check(cfg).await);

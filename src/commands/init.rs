@@ -2,7 +2,7 @@
 use super::{config_path, CliError, CliResult, EXIT_OK};
 use crate::cli::GlobalArgs;
 
-pub const EXAMPLE: &str = include_str!("../example_config.toml");
+pub const EXAMPLE: &str = include_str!("../config/example_config.toml");
 
 pub fn run(global: &GlobalArgs, force: bool) -> CliResult {
     let path = config_path(global);

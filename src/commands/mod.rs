@@ -1,5 +1,6 @@
-//! Subcommands. Each returns an exit code per DESIGN.md: 0 ok, 1 runtime failure, 2 invalid input
-//! or refused, 3 conflict, 4 snapshot printed with an unhealthy source.
+//! Subcommands. Each returns an exit code per ARCHITECTURE.md "Contracts" → "Exit codes": 0 ok,
+//! 1 runtime failure, 2 invalid input or refused, 3 conflict, 4 snapshot printed with an unhealthy
+//! source.
 pub mod check;
 pub mod demo;
 pub mod info;

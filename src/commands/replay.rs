@@ -52,7 +52,7 @@ pub fn run(global: &GlobalArgs, args: &ReplayArgs) -> CliResult {
     crate::record::Reader::open(&args.file).map_err(open_error)?;
     let user_cfg = optional_user_config(global)?;
     let (header, link) =
-        crate::sources::replay::spawn(&args.file, args.speed, false).map_err(open_error)?;
+        crate::record::player::spawn(&args.file, args.speed, false).map_err(open_error)?;
     let mut config = header
         .config
         .to_config(&format!("recording {}", args.file.display()));

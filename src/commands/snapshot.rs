@@ -5,14 +5,14 @@ use super::{
 };
 use crate::cli::{GlobalArgs, SnapshotArgs, SnapshotFormat, ViewName};
 use crate::config::Config;
+use crate::model::editor::WeightsEditor;
 use crate::model::snapshot::{Mode, Snapshot};
 use crate::model::state::{DeriveOptions, State};
 use crate::model::update::SourceState;
 use crate::record::{DemoInfo, Recorder, Target};
-use crate::router::editor::WeightsEditor;
 use crate::sources::simulator::{Scenario, SimConfig, Simulator};
+use crate::ui::state::ReplayUi;
 use crate::ui::state::{UiState, View, WeightsUi};
-use crate::ui::timeline::ReplayUi;
 use chrono::{DateTime, TimeZone, Utc};
 
 /// `snapshot --demo` starts its simulated clock here so the same flags give the same bytes.
@@ -294,7 +294,7 @@ fn review(snap: &Snapshot, config: &Config, spec: &str) -> Result<WeightsUi, Cli
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect();
-    let to = crate::model::weights::parse_assignments(&args, &config.path_ids())
+    let to = crate::domain::weights::parse_assignments(&args, &config.path_ids())
         .map_err(|e| CliError::invalid(format!("--weights-review: {e}")))?;
     let guard = config.guard();
     let mut editor = WeightsEditor::open(
@@ -306,7 +306,7 @@ fn review(snap: &Snapshot, config: &Config, spec: &str) -> Result<WeightsUi, Cli
     editor
         .review(&guard)
         .map_err(|e| CliError::invalid(format!("--weights-review: {e}")))?;
-    let preview = crate::router::preview::preview(snap, config, &editor.from, &editor.proposal);
+    let preview = crate::model::preview::preview(snap, config, &editor.from, &editor.proposal);
     Ok(WeightsUi {
         editor,
         preview,

@@ -3,9 +3,10 @@
 use super::{config_path, tokio_runtime, CliError, CliResult, EXIT_OK};
 use crate::cli::{GlobalArgs, WeightsCommand, WeightsFormat};
 use crate::config::{Config, RouterBackend};
-use crate::model::weights::{parse_assignments, Weights};
+use crate::domain::weights::{parse_assignments, Weights};
+use crate::kube_client;
 use crate::router::store::{apply, ApplyError, Change, Router};
-use crate::router::{audit, kube_client, Actor, KubeRouter, StoreError, WeightsRead};
+use crate::router::{audit, Actor, KubeRouter, StoreError, WeightsRead};
 use std::io::{BufRead, IsTerminal, Write};
 
 pub fn run(global: &GlobalArgs, cmd: &WeightsCommand) -> CliResult {
@@ -110,7 +111,7 @@ pub async fn connect(cfg: &Config) -> Result<Router, CliError> {
     }
     let kc = kube_client::connect(cfg.kubernetes.as_ref())
         .await
-        .map_err(store_error)?;
+        .map_err(|e| store_error(e.into()))?;
     let k = KubeRouter::from_config(cfg, &kc).map_err(store_error)?;
     Ok(Router::Kube(Box::new(k)))
 }

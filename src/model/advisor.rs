@@ -21,17 +21,14 @@
 //! Cost is separable by path (each path's $/h depends on its own weight only), so the optimal
 //! split is an exact dynamic programme over integer weights: bounded by the router guard
 //! (`min_of`/`max_of`), reachable in the editor's `step`s, EKS within capacity.
+use super::fin;
 use crate::config::{AdvisorConfig, AgentcorePath, Config, EksPath};
+use crate::domain::path::{PathId, Side};
+use crate::domain::weights::{Guard, Weights};
 use crate::model::cost::{self, HOURS_PER_MONTH};
-use crate::model::path::{PathId, Side};
 use crate::model::snapshot::{AdvisorModes, AdvisorView, Recommendation, Snapshot};
-use crate::model::weights::{Guard, Weights};
 use std::collections::BTreeMap;
 use std::time::Duration;
-
-/// KEDA scales EKS paths to keep pods at this share of their capacity (the demo's target too;
-/// `[advisor] eks_target_utilisation` by default).
-pub const EKS_TARGET_UTILISATION: f64 = 0.75;
 
 /// Ties between splits of equal cost go to the one closest to the current split: each point
 /// moved costs this much ($/h) in the optimisation only.
@@ -153,14 +150,6 @@ pub struct Projection {
 impl Projection {
     pub fn usd_per_month(&self) -> Option<f64> {
         cost::projected_month(self.usd_per_hour)
-    }
-}
-
-fn fin(v: f64) -> f64 {
-    if v.is_finite() {
-        v
-    } else {
-        0.0
     }
 }
 

@@ -237,7 +237,7 @@ fn short(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::path::{PathId, Side};
+    use crate::domain::path::{PathId, Side};
     use crate::model::snapshot::{PathCost, PathHistory, Quantiles};
 
     fn pv(id: &str, p95: Option<f64>, er: Option<f64>, thr: f64) -> PathView {

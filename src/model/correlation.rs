@@ -1,7 +1,7 @@
 //! The correlation engine: joins observations (Langfuse spans) from both sides of the platform
 //! into sessions, following the seed's Trace Correlation ID Rules as configurable regexes.
 //!
-//! Definitions (DESIGN.md, "Domain" → Correlation):
+//! Definitions (ARCHITECTURE.md "Definitions" → "Correlation"):
 //! - **Session key**: the `session` group of the `session_id` rule applied to the Langfuse
 //!   sessionId (`hybrid-{session}`); else of the `agentcore_trace` rule applied to the trace id
 //!   (`ac-{session}-{ts}`); else the metadata parent reference (`ac-{session}`, the AgentCore trace
@@ -27,7 +27,7 @@
 //! `max_spans_per_session` spans per session (the earliest by start time are kept), sessions idle
 //! longer than `retention` are dropped by `sweep`, span payloads are truncated and budgeted.
 use crate::config::{CorrelationRules, PathConfig};
-use crate::model::path::{PathId, Side};
+use crate::domain::path::{PathId, Side};
 use crate::model::redact::{opt_text, text};
 use crate::model::snapshot::{SessionDetail, SessionRow, SpanView};
 use crate::model::update::{Level, Observation};
@@ -913,12 +913,6 @@ impl Correlator {
         };
         let span = self.make_span(obs, &c);
         self.place(p, span)
-    }
-
-    /// Ingest one owned observation (the same as `ingest`; spans copy what they keep into one
-    /// packed allocation either way).
-    pub fn ingest_owned(&mut self, obs: Observation) -> bool {
-        self.ingest(&obs)
     }
 
     /// Ingest a batch, then enforce the session bound exactly.

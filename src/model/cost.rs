@@ -1,4 +1,4 @@
-//! Cost formulas (DESIGN.md "Definitions"). Pure functions so every view, export and check uses
+//! Cost formulas (ARCHITECTURE.md "Definitions" → "Cost"). Pure functions so every view, export and check uses
 //! the same arithmetic.
 use crate::config::{AgentcorePath, EksPath};
 

@@ -1,5 +1,5 @@
 //! Pods and KEDA ScaledObjects as the Kubernetes source (or the simulator) reports them.
-use crate::model::path::PathId;
+use crate::domain::path::PathId;
 use crate::model::redact::{opt_text, text};
 use crate::model::snapshot::{FleetView, PodView, ScaledObjectView};
 use crate::model::update::{Condition, FleetProblem, FleetUpdate, Pod, ScaledObject};

@@ -4,10 +4,11 @@ pub mod advisor;
 pub mod alerts;
 pub mod correlation;
 pub mod cost;
+pub mod editor;
 pub mod fleet;
 pub mod health;
-pub mod path;
 pub mod phase;
+pub mod preview;
 pub mod quantile;
 pub mod redact;
 pub mod sanitize;
@@ -15,5 +16,13 @@ pub mod snapshot;
 pub mod state;
 pub mod trace_traffic;
 pub mod update;
-pub mod weights;
 pub mod window;
+
+/// A figure fit to show or sum: non-finite (NaN, ±∞ from a division by a zero span) becomes 0.
+pub fn fin(v: f64) -> f64 {
+    if v.is_finite() {
+        v
+    } else {
+        0.0
+    }
+}

@@ -149,25 +149,25 @@ impl WeightedQuantiles {
 
 /// Combine a sketch and weighted pre-computed percentiles into p50/p95/p99, each weighted by how
 /// many requests it stands for, then forced monotonic (p50 ≤ p95 ≤ p99).
-pub fn combine(sketch: &Sketch, wq: &WeightedQuantiles) -> Option<[f64; 3]> {
-    let from_sketch = if sketch.is_empty() {
-        None
-    } else {
-        match (
+pub fn combine(sketch: Option<&Sketch>, wq: &WeightedQuantiles) -> Option<[f64; 3]> {
+    let sketch = sketch.filter(|s| !s.is_empty());
+    let from_sketch = match sketch {
+        None => None,
+        Some(sketch) => match (
             sketch.quantile(0.50),
             sketch.quantile(0.95),
             sketch.quantile(0.99),
         ) {
             (Some(a), Some(b), Some(c)) => Some([a, b, c]),
             _ => None,
-        }
+        },
     };
     let q = match (from_sketch, wq.mean()) {
         (None, None) => return None,
         (Some(s), None) => s,
         (None, Some(m)) => m,
         (Some(s), Some(m)) => {
-            let ns = sketch.count() as f64;
+            let ns = sketch.map_or(0.0, |s| s.count() as f64);
             let nq = wq.weight;
             let t = ns + nq;
             [
@@ -293,7 +293,7 @@ mod tests {
         let mut wq = WeightedQuantiles::default();
         wq.add(100.0, 10.0, 50.0, 40.0); // p99 < p95 from a bad source
         wq.add(300.0, 20.0, 60.0, 90.0);
-        let q = combine(&Sketch::new(), &wq).unwrap();
+        let q = combine(Some(&Sketch::new()), &wq).unwrap();
         assert!((q[0] - 17.5).abs() < 1e-9);
         assert!((q[1] - 57.5).abs() < 1e-9);
         assert!((q[2] - 77.5).abs() < 1e-9);
@@ -302,7 +302,7 @@ mod tests {
         wq.add(f64::NAN, 1.0, 1.0, 1.0);
         wq.add(1.0, f64::INFINITY, 1.0, 1.0);
         assert_eq!(wq.weight, 400.0);
-        assert_eq!(combine(&Sketch::new(), &WeightedQuantiles::default()), None);
+        assert_eq!(combine(None, &WeightedQuantiles::default()), None);
     }
 
     proptest! {

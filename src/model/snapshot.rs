@@ -1,10 +1,10 @@
 //! `Snapshot`: the view model. Derived from `State`; the only thing views and exports read.
-//! Serialises to the `hybridtop.snapshot.v1` JSON schema (DESIGN.md); bulky detail is skipped.
-use crate::model::path::{PathId, Side};
+//! Serialises to the `hybridtop.snapshot.v1` JSON schema (ARCHITECTURE.md "Contracts" → "Snapshot JSON"); bulky detail is skipped.
+use crate::domain::path::{PathId, Side};
+use crate::domain::weights::Weights;
 use crate::model::update::{
     CostClass, DailyCost, FleetProblem, Level, Pod, ScaledObject, SourceName, SourceState,
 };
-use crate::model::weights::Weights;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -4,14 +4,16 @@
 //! Time is the model's own: `now` is the newest `Update::Clock` (virtual in demo and replay), or
 //! the newest traffic time before any clock arrived. Nothing here reads the wall clock, and
 //! nothing iterates a hash map into the output, so the same updates give byte-identical JSON.
+use super::fin;
 use crate::config::{AgentcorePath, AlertsConfig, Config, EksPath, RouterBackend};
+use crate::domain::path::{PathId, Side};
+use crate::domain::weights::Weights;
 use crate::model::advisor::{self, AdvisorParams};
 use crate::model::alerts::SinceTracker;
 use crate::model::correlation::{self, Correlator};
 use crate::model::cost;
 use crate::model::fleet::Fleet;
 use crate::model::health::Sources;
-use crate::model::path::{PathId, Side};
 use crate::model::phase::{self, PhaseInputs};
 use crate::model::quantile::{self, Sketch, WeightedQuantiles};
 use crate::model::redact::{opt_text, text};
@@ -21,7 +23,6 @@ use crate::model::snapshot::{
 };
 use crate::model::trace_traffic::TraceTraffic;
 use crate::model::update::{ApiSpend, BilledCost, SourceName, Update, WeightsReport};
-use crate::model::weights::Weights;
 use crate::model::window::{PathWindow, Timeline, WindowStats, HISTORY_POINTS};
 use crate::model::{alerts, correlation::Rows};
 use chrono::{DateTime, Utc};
@@ -116,14 +117,6 @@ pub struct State {
     dropped: u64,
 }
 
-fn fin(v: f64) -> f64 {
-    if v.is_finite() {
-        v
-    } else {
-        0.0
-    }
-}
-
 fn to_ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
@@ -210,14 +203,6 @@ impl State {
             stamped_idx: None,
             dropped: 0,
         }
-    }
-
-    pub fn set_read_only(&mut self, on: bool) {
-        self.read_only = on;
-    }
-
-    pub fn set_environment(&mut self, env: impl Into<String>) {
-        self.environment = env.into();
     }
 
     pub fn mode(&self) -> Mode {
@@ -499,7 +484,7 @@ impl State {
             errors += fin(a.errors.max(0.0));
             let per_min = |count: f64| covered.map_or(0.0, |c| fin(count / c * 60.0));
             let rpm = per_min(a.requests);
-            let latency = match quantile::combine(&a.sketch, &a.quantiles) {
+            let latency = match quantile::combine(Some(&a.sketch), &a.quantiles) {
                 Some([p50, p95, p99]) => Quantiles {
                     p50: Some(p50),
                     p95: Some(p95),
@@ -677,13 +662,13 @@ impl State {
             eks_has_traffic,
             monthly_requests: cost::monthly_requests(total_rpm),
             monthly_cost_usd: snap.cost.projected_usd_per_month,
-            p95_ms: quantile::combine(&overall_sketch, &overall_q).map(|q| q[1]),
+            p95_ms: quantile::combine(Some(&overall_sketch), &overall_q).map(|q| q[1]),
             context_loss_rate: counts.context_loss_rate,
             custom_model_needed: a.custom_model_needed,
             team: a.team_k8s_capability,
             configured_phase: a.current_phase,
             agentcore_only_usd_per_month: snap.advisor.modes.agentcore_only,
-            agentcore_p95_ms: quantile::combine(&ac_sketch, &ac_q).map(|q| q[1]),
+            agentcore_p95_ms: quantile::combine(Some(&ac_sketch), &ac_q).map(|q| q[1]),
             error_rate: (requests > 0.0)
                 .then(|| (errors / requests).clamp(0.0, 1.0))
                 .filter(|v| v.is_finite()),

@@ -1,7 +1,7 @@
 //! `Update`: the only thing sources send to the app loop. Plain owned data, serde-serialisable,
 //! so a recording is just this stream with timestamps.
-use crate::model::path::{PathId, Side};
-use crate::model::weights::Weights;
+use crate::domain::path::{PathId, Side};
+use crate::domain::weights::Weights;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

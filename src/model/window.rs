@@ -163,20 +163,10 @@ impl Bucket {
         };
     }
 
-    /// This bucket's p95: the sketch's, blended with pre-computed percentiles by request weight.
+    /// This bucket's p95: the sketch's, blended with pre-computed percentiles by request weight
+    /// (`quantile::combine`, so the history and the headline figure agree).
     pub fn p95(&self) -> Option<f64> {
-        let sk = self.sketch.as_deref().filter(|s| !s.is_empty());
-        let from_sketch = sk.and_then(|s| s.quantile(0.95));
-        let from_q = self.quantiles.mean().map(|m| m[1]);
-        match (from_sketch, from_q) {
-            (Some(a), Some(b)) => {
-                let na = sk.map_or(0.0, |s| s.count() as f64);
-                let nb = self.quantiles.weight;
-                Some((a * na + b * nb) / (na + nb))
-            }
-            (a, b) => a.or(b),
-        }
-        .filter(|v| v.is_finite())
+        super::quantile::combine(self.sketch.as_deref(), &self.quantiles).map(|q| q[1])
     }
 }
 
@@ -446,7 +436,7 @@ impl PathWindow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::path::PathId;
+    use crate::domain::path::PathId;
     use chrono::{DateTime, TimeZone, Utc};
 
     fn t(secs: i64) -> DateTime<Utc> {

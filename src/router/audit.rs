@@ -1,5 +1,5 @@
 //! The audit trail: one JSON line per attempted weight change — applied, dry-run or failed.
-use crate::model::weights::Weights;
+use crate::domain::weights::Weights;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use std::io::Write;

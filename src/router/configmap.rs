@@ -1,8 +1,8 @@
 //! `configmap` weight store: `data[key]` of a ConfigMap holds a JSON object
 //! `{"eks-qwen3": 70, "agentcore-haiku": 20, "agentcore-sonnet": 10}`.
-use crate::model::path::PathId;
-use crate::model::weights::Weights;
-use crate::router::kube_client::KubeClient;
+use crate::domain::path::PathId;
+use crate::domain::weights::Weights;
+use crate::kube_client::KubeClient;
 use crate::router::kube_object::{json_weight, PatchError, RouterObject};
 use crate::router::{StoreError, WeightsRead, WriteRequest};
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};

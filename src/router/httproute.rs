@@ -5,9 +5,9 @@
 //! `spec.rules` array: every other rule and every backendRef that is not a path is sent back
 //! exactly as read (the object is handled as untyped JSON so unknown fields survive); only the
 //! path backendRefs' `weight` changes.
-use crate::model::path::PathId;
-use crate::model::weights::Weights;
-use crate::router::kube_client::KubeClient;
+use crate::domain::path::PathId;
+use crate::domain::weights::Weights;
+use crate::kube_client::KubeClient;
 use crate::router::kube_object::{json_weight, PatchError, RouterObject};
 use crate::router::{StoreError, WeightsRead, WriteRequest};
 use indexmap::IndexMap;
@@ -228,7 +228,7 @@ mod tests {
     }
 
     fn store() -> HttpRouteStore {
-        crate::router::kube_client::install_crypto_provider();
+        crate::kube_client::install_crypto_provider();
         let config = kube::Config::new("http://127.0.0.1:1".parse().unwrap());
         let client = kube::Client::try_from(config).unwrap();
         let kc = KubeClient {

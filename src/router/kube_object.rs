@@ -1,9 +1,9 @@
 //! What the two Kubernetes weight stores share: the one object they read, patch and watch,
 //! request deadlines, error mapping, the pre-write refusal checks and the
 //! `hybridtop.io/last-change` annotation.
-use crate::model::path::PathId;
-use crate::model::weights::Weights;
-use crate::router::kube_client::{self, KubeClient, RequestTarget};
+use crate::domain::path::PathId;
+use crate::domain::weights::Weights;
+use crate::kube_client::{self, KubeClient, RequestTarget};
 use crate::router::{StoreError, WriteRequest};
 use chrono::{SecondsFormat, Utc};
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
@@ -89,8 +89,8 @@ impl RouterObject {
 
     pub async fn get(&self) -> Result<DynamicObject, StoreError> {
         match tokio::time::timeout(kube_client::REQUEST_TIMEOUT, self.api.get(&self.name)).await {
-            Err(_) => Err(kube_client::timeout_error(&self.server)),
-            Ok(Err(e)) => Err(kube_client::map_error(&e, &self.request_target("get"))),
+            Err(_) => Err(kube_client::timeout_error(&self.server).into()),
+            Ok(Err(e)) => Err(kube_client::map_error(&e, &self.request_target("get")).into()),
             Ok(Ok(o)) => Ok(o),
         }
     }
@@ -108,12 +108,13 @@ impl RouterObject {
         let patch = Patch::Merge(body);
         let call = self.api.patch(&self.name, &pp, &patch);
         match tokio::time::timeout(kube_client::REQUEST_TIMEOUT, call).await {
-            Err(_) => Err(PatchError::Store(kube_client::timeout_error(&self.server))),
+            Err(_) => Err(PatchError::Store(
+                kube_client::timeout_error(&self.server).into(),
+            )),
             Ok(Err(kube::Error::Api(s))) if s.code == 409 => Err(PatchError::Conflict),
-            Ok(Err(e)) => Err(PatchError::Store(kube_client::map_error(
-                &e,
-                &self.request_target("patch"),
-            ))),
+            Ok(Err(e)) => Err(PatchError::Store(
+                kube_client::map_error(&e, &self.request_target("patch")).into(),
+            )),
             Ok(Ok(o)) => Ok(o),
         }
     }

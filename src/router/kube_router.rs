@@ -1,11 +1,11 @@
 //! The Kubernetes weight stores behind one enum: built from `[router]`, read, write, and watch
 //! the router object so outside changes show up live.
 use crate::config::{Config, RouterBackend};
-use crate::model::path::PathId;
+use crate::domain::path::PathId;
+use crate::kube_client::KubeClient;
 use crate::model::update::Update;
 use crate::router::configmap::ConfigMapStore;
 use crate::router::httproute::HttpRouteStore;
-use crate::router::kube_client::KubeClient;
 use crate::router::kube_object::RouterObject;
 use crate::router::watch::spawn_object_watch;
 use crate::router::{StoreError, WeightsRead, WriteRequest};

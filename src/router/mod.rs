@@ -1,8 +1,6 @@
 //! The router's weights: where they live (`WeightStore` backends), the guard every change passes,
 //! and the audit trail. Backends are an enum, not trait objects, so async methods stay plain.
 pub mod audit;
-pub mod editor;
-pub mod preview;
 pub mod simulator;
 pub mod store;
 pub mod task;
@@ -10,15 +8,14 @@ pub mod task;
 // Kubernetes weight stores (configmap, httproute) and the shared kube client.
 pub mod configmap;
 pub mod httproute;
-pub mod kube_client;
 pub mod kube_object;
 pub mod kube_router;
 pub mod watch;
 
-pub use kube_client::KubeClient;
+pub use crate::kube_client::KubeClient;
 pub use kube_router::KubeRouter;
 
-use crate::model::weights::Weights;
+use crate::domain::weights::Weights;
 use thiserror::Error;
 
 /// What a backend reports: the weights, and the version to write against.
@@ -84,4 +81,16 @@ pub enum StoreError {
     Invalid(String),
     #[error("{0}")]
     Other(String),
+}
+
+impl From<crate::kube_client::KubeError> for StoreError {
+    fn from(e: crate::kube_client::KubeError) -> Self {
+        use crate::kube_client::KubeError as K;
+        match e {
+            K::Forbidden(m) => StoreError::Forbidden(m),
+            K::Unreachable(m) => StoreError::Unreachable(m),
+            K::Invalid(m) => StoreError::Invalid(m),
+            K::Other(m) => StoreError::Other(m),
+        }
+    }
 }

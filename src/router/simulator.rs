@@ -1,7 +1,7 @@
 //! The demo's weight store: the simulator routes by whatever is written here, from its next
 //! request on.
 use super::{StoreError, WeightsRead, WriteRequest};
-use crate::model::weights::Weights;
+use crate::domain::weights::Weights;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::watch;
 

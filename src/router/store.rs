@@ -3,8 +3,8 @@
 use super::audit::{self, AuditEntry};
 use super::simulator::SimulatorStore;
 use super::{Actor, KubeRouter, StoreError, WeightsRead, WriteRequest};
-use crate::model::path::PathId;
-use crate::model::weights::{Guard, Weights, WeightsError};
+use crate::domain::path::PathId;
+use crate::domain::weights::{Guard, Weights, WeightsError};
 use std::path::PathBuf;
 use thiserror::Error;
 
@@ -67,7 +67,7 @@ pub enum ApplyError {
 }
 
 impl ApplyError {
-    /// DESIGN.md exit codes: 2 refused/invalid, 3 conflict, 1 anything else.
+    /// ARCHITECTURE.md "Contracts" → "Exit codes": 2 refused/invalid, 3 conflict, 1 anything else.
     pub fn exit_code(&self) -> i32 {
         match self {
             ApplyError::Guard(_) => 2,

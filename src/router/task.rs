@@ -2,8 +2,8 @@
 //! answering each with an event.
 use super::store::{apply, ApplyError, Change, Router};
 use super::{StoreError, WeightsRead};
-use crate::model::path::PathId;
-use crate::model::weights::Guard;
+use crate::domain::path::PathId;
+use crate::domain::weights::Guard;
 use std::path::PathBuf;
 use tokio::sync::mpsc;
 

@@ -1,7 +1,7 @@
 //! Watching one router object: a kube-rs watcher with a `metadata.name=` field selector, turned
 //! into `Update::Weights` on every new resourceVersion.
+use crate::kube_client::{WatchBackoff, WATCH_TIMEOUT_SECS};
 use crate::model::update::{Update, WeightsReport};
-use crate::router::kube_client::{WatchBackoff, WATCH_TIMEOUT_SECS};
 use crate::router::{StoreError, WeightsRead};
 use futures_util::StreamExt;
 use kube::api::{Api, DynamicObject};

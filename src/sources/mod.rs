@@ -1,11 +1,11 @@
 //! Sources own their I/O: client, interval, backoff and health. They know nothing of the UI and
 //! talk to the app loop only by sending `Update`s.
 pub mod aws;
+pub mod aws_check;
 pub mod cloudwatch;
 pub mod cost_explorer;
 pub mod kubernetes;
 pub mod langfuse;
-pub mod replay;
 pub mod simulator;
 
 use crate::model::update::Update;

@@ -1,6 +1,7 @@
 //! Colour depth and colour arithmetic: what the terminal can show, the nearest colour it has for
 //! a truecolor theme, WCAG contrast, and the per-environment header accent.
-use super::theme::{colour_from_str, Theme};
+use super::theme::Theme;
+use crate::config::colour_from_str;
 use ratatui::style::Color;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

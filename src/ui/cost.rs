@@ -8,8 +8,8 @@ use super::paint::{
 };
 use super::parts;
 use super::text::{self, width};
+use crate::domain::path::Side;
 use crate::model::cost::HOURS_PER_MONTH;
-use crate::model::path::Side;
 use crate::model::snapshot::{class_key, PhaseTrigger, SuccessMetric};
 use crate::model::update::CostClass;
 use ratatui::buffer::Buffer;
@@ -376,7 +376,7 @@ fn wrap(s: &str, w: usize) -> Vec<String> {
     lines
 }
 
-fn weights_text(w: &crate::model::weights::Weights) -> String {
+fn weights_text(w: &crate::domain::weights::Weights) -> String {
     w.iter()
         .map(|(_, v)| v.to_string())
         .collect::<Vec<_>>()

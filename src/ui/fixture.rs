@@ -5,18 +5,21 @@
 //!
 //! Strings are as the sanitiser leaves them (no control characters) but include wide characters
 //! and combining marks, which the views must fit by display width.
-use crate::model::path::{PathId, Side};
-use crate::model::snapshot::{
+//!
+//! Built only for tests (`#[cfg(test)]` in `ui/mod.rs`) and by `benches/render.rs` through
+//! `#[path]`, never into the release binary; it names the crate `hybridtop::` so both can build it.
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use hybridtop::domain::path::{PathId, Side};
+use hybridtop::domain::weights::Weights;
+use hybridtop::model::snapshot::{
     Alert, CostView, FleetView, Mode, PathCost, PathHistory, PathView, PhaseTrigger, PhaseView,
     PodView, Quantiles, RouterView, ScaledObjectView, SessionDetail, SessionRow, SessionsView,
     Severity, Snapshot, SourceStatus, SpanView, SCHEMA,
 };
-use crate::model::update::{
+use hybridtop::model::update::{
     Condition, CostClass, DailyCost, FleetProblem, Level, Pod, ProblemKind, ScaledObject,
     SourceName, SourceState,
 };
-use crate::model::weights::Weights;
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -683,9 +686,9 @@ pub fn sample_snapshot() -> Snapshot {
         advisor: Default::default(),
     };
     // The advisor of this snapshot, as the state would derive it with the demo's config.
-    snap.advisor = crate::model::advisor::evaluate(
+    snap.advisor = hybridtop::model::advisor::evaluate(
         &snap,
-        &crate::model::advisor::AdvisorParams::from_config(&crate::config::Config::demo()),
+        &hybridtop::model::advisor::AdvisorParams::from_config(&hybridtop::config::Config::demo()),
     );
     snap
 }

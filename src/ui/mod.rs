@@ -7,6 +7,7 @@
 pub mod buffer;
 pub mod colors;
 mod cost;
+#[cfg(test)]
 pub mod fixture;
 mod fleet;
 pub mod glyphs;

@@ -5,7 +5,7 @@ use super::paint::{
 };
 use super::parts::{self, latency_level, Level3};
 use super::text::{self, width};
-use crate::model::path::Side;
+use crate::domain::path::Side;
 use crate::model::snapshot::PathView;
 use crate::model::update::ProblemKind;
 use ratatui::buffer::Buffer;

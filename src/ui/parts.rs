@@ -4,7 +4,7 @@ use super::glyphs::Glyphs;
 use super::paint::Ctx;
 use super::state::Thresholds;
 use super::theme::Styles;
-use crate::model::path::Side;
+use crate::domain::path::Side;
 use crate::model::snapshot::Severity;
 use crate::model::update::{Level, ScaledObject, SourceState};
 use ratatui::style::Style;

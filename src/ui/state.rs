@@ -176,18 +176,40 @@ pub struct UiState {
     /// The weights editor / review dialog, when open.
     pub weights: Option<WeightsUi>,
     /// Replay mode: what the timeline shows.
-    pub replay: Option<crate::ui::timeline::ReplayUi>,
+    pub replay: Option<ReplayUi>,
 }
 
 /// The weights dialog: the editor's state plus what the view needs to show its effect.
 #[derive(Clone, Debug)]
 pub struct WeightsUi {
-    pub editor: crate::router::editor::WeightsEditor,
-    pub preview: crate::router::preview::Preview,
+    pub editor: crate::model::editor::WeightsEditor,
+    pub preview: crate::model::preview::Preview,
     /// `simulator` | `configmap` | `httproute`, and the object, for the title.
     pub backend: String,
     pub target: Option<String>,
     pub step: u32,
     /// The write is in flight.
     pub applying: bool,
+}
+
+/// What the timeline shows; the app keeps it from the replay's status and index events.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReplayUi {
+    /// The recording's file name.
+    pub file: String,
+    /// The mode that was recorded (`demo`, `live`).
+    pub recorded: String,
+    /// Virtual clock, first and last record (ms since the epoch).
+    pub position_ms: i64,
+    pub start_ms: Option<i64>,
+    pub end_ms: Option<i64>,
+    pub speed: f64,
+    pub paused: bool,
+    pub at_end: bool,
+    /// Times the router's weights changed.
+    pub markers: Vec<i64>,
+    /// A damaged line: replay stops before it.
+    pub damage_line: Option<u64>,
+    /// The background index is done (end and markers are known).
+    pub indexed: bool,
 }

@@ -638,7 +638,7 @@ fn overview_puts_a_problem_in_place_of_the_paths_data() {
     // Pods of the path forbidden; the ScaledObject gone and KEDA not installed.
     snap.fleet.problems[0].namespace = "agents".into();
     snap.fleet.problems[0].message = "forbidden: needs list and watch on pods in agents".into();
-    snap.fleet.problems[0].paths = vec![crate::model::path::PathId::new("eks-qwen3")];
+    snap.fleet.problems[0].paths = vec![crate::domain::path::PathId::new("eks-qwen3")];
     let mut keda = snap.fleet.problems[0].clone();
     keda.resource = "scaledobjects.keda.sh".into();
     keda.kind = crate::model::update::ProblemKind::NotInstalled;
@@ -655,7 +655,7 @@ fn overview_puts_a_problem_in_place_of_the_paths_data() {
     assert!(!text.contains("no ScaledObject"), "{text}");
     // Problems for other paths stay out of this path's lines.
     for p in snap.fleet.problems.iter_mut() {
-        p.paths = vec![crate::model::path::PathId::new("eks-other")];
+        p.paths = vec![crate::domain::path::PathId::new("eks-other")];
     }
     let text = buffer_text(&render(120, 40, &snap, &ui_for(View::Overview), &dark()));
     assert!(text.contains("pods 3/5 ready"), "{text}");

@@ -17,6 +17,7 @@
 //! `lightcyan`, `white`) and `reset`, `"#rrggbb"`, or an integer 0-255. Modifiers: `bold`, `dim`,
 //! `italic`, `underlined`, `slow_blink`, `rapid_blink`, `reversed`, `hidden`, `crossed_out`.
 //! A style not named in the file is taken from `extends`, or left unstyled.
+use crate::config::colour_from_str;
 use ratatui::style::{Color, Modifier, Style};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -402,43 +403,6 @@ fn parse_colour(file: &str, key: &str, v: &toml::Value) -> Result<Color, ThemeEr
             format!("{other} is not a colour ({COLOUR_HINT})"),
         )),
     }
-}
-
-/// Parse a colour as written in a theme file.
-pub fn colour_from_str(s: &str) -> Option<Color> {
-    if let Some(hex) = s.strip_prefix('#') {
-        if hex.len() != 6 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-            return None;
-        }
-        let n = u32::from_str_radix(hex, 16).ok()?;
-        return Some(Color::Rgb((n >> 16) as u8, (n >> 8) as u8, n as u8));
-    }
-    let mut norm = String::with_capacity(s.len());
-    for c in s.chars() {
-        if !matches!(c, ' ' | '_' | '-') {
-            norm.push(c.to_ascii_lowercase());
-        }
-    }
-    Some(match norm.as_str() {
-        "reset" | "default" => Color::Reset,
-        "black" => Color::Black,
-        "red" => Color::Red,
-        "green" => Color::Green,
-        "yellow" => Color::Yellow,
-        "blue" => Color::Blue,
-        "magenta" => Color::Magenta,
-        "cyan" => Color::Cyan,
-        "gray" | "grey" => Color::Gray,
-        "darkgray" | "darkgrey" => Color::DarkGray,
-        "lightred" => Color::LightRed,
-        "lightgreen" => Color::LightGreen,
-        "lightyellow" => Color::LightYellow,
-        "lightblue" => Color::LightBlue,
-        "lightmagenta" => Color::LightMagenta,
-        "lightcyan" => Color::LightCyan,
-        "white" => Color::White,
-        _ => return None,
-    })
 }
 
 fn parse_modifier(s: &str) -> Option<Modifier> {

@@ -7,32 +7,11 @@
 //! position and a marker wherever the router's weights changed, then the end and the elapsed /
 //! total time. Damage shows as a mark at the end of the bar.
 use super::paint::{put, put_right, repeat, Ctx, Tier};
+use super::state::ReplayUi;
 use super::text::width;
 use chrono::{DateTime, Utc};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-
-/// What the timeline shows; the app keeps it from the replay's status and index events.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ReplayUi {
-    /// The recording's file name.
-    pub file: String,
-    /// The mode that was recorded (`demo`, `live`).
-    pub recorded: String,
-    /// Virtual clock, first and last record (ms since the epoch).
-    pub position_ms: i64,
-    pub start_ms: Option<i64>,
-    pub end_ms: Option<i64>,
-    pub speed: f64,
-    pub paused: bool,
-    pub at_end: bool,
-    /// Times the router's weights changed.
-    pub markers: Vec<i64>,
-    /// A damaged line: replay stops before it.
-    pub damage_line: Option<u64>,
-    /// The background index is done (end and markers are known).
-    pub indexed: bool,
-}
 
 /// The timeline's glyphs, Unicode and ASCII, kept here so the row is self-contained.
 struct Marks {

@@ -3,7 +3,7 @@
 use super::paint::{draw_box, put, put_right, Ctx};
 use super::state::WeightsUi;
 use super::text::{usd, width};
-use crate::router::editor::Stage;
+use crate::model::editor::Stage;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 

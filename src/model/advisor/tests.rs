@@ -424,7 +424,7 @@ fn demo_recommendation_matches_the_preview() {
             false,
         )
         .expect("appliable without --force");
-    let pv = crate::router::preview::preview(&snap, &cfg, &snap.router.weights, &rec.weights);
+    let pv = crate::model::preview::preview(&snap, &cfg, &snap.router.weights, &rec.weights);
     let delta = pv.delta_usd_per_month().unwrap();
     assert!(
         (delta - rec.usd_per_month_delta).abs() < 1e-6,

@@ -2,7 +2,7 @@
 //! the dimension sets ListMetrics found for them, and the GetMetricData queries built from both.
 //! Pure: no I/O, so the mapping from config to queries is unit-tested.
 use crate::config::Config;
-use crate::model::path::{PathId, Side};
+use crate::domain::path::{PathId, Side};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const AGENTCORE_NS: &str = "AWS/Bedrock-AgentCore";

@@ -1,6 +1,6 @@
 //! Cost Explorer groups → cost classes, and month-to-date / daily sums. Pure.
 use crate::config::Config;
-use crate::model::path::{PathId, Side};
+use crate::domain::path::{PathId, Side};
 use crate::model::update::{CostClass, DailyCost};
 use chrono::{Datelike, Days, NaiveDate};
 use serde::{Deserialize, Serialize};

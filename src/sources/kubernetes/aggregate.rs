@@ -435,7 +435,7 @@ impl Aggregator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::path::PathId;
+    use crate::domain::path::PathId;
     use crate::sources::kubernetes::keda::tests as kt;
     use chrono::TimeZone;
     use kube::api::DynamicObject;

@@ -4,8 +4,8 @@
 //! ScaledObjects the paths name.
 use super::plan::{Plan, Resource, WatchTarget};
 use crate::config::{Config, KubernetesConfig};
+use crate::kube_client::{self, error_chain, KubeClient, REQUEST_TIMEOUT};
 use crate::model::sanitize::clean;
-use crate::router::kube_client::{self, error_chain, KubeClient, REQUEST_TIMEOUT};
 use crate::sources::kubernetes::json::{clip, MAX_MESSAGE};
 use crate::sources::CheckLine;
 use kube::api::{Api, DynamicObject, ListParams, WatchParams};

@@ -8,7 +8,7 @@
 //! default name `keda-hpa-<name>`.
 use super::json::{arr, clip, count, obj, string, MAX_ITEMS, MAX_MESSAGE, MAX_REASON};
 use super::quantity::parse_quantity;
-use crate::model::path::PathId;
+use crate::domain::path::PathId;
 use crate::model::update::{Condition, ScaledObject};
 use chrono::{DateTime, Utc};
 use kube::api::DynamicObject;

@@ -28,9 +28,9 @@ pub use check::{check, check_with};
 pub use quantity::parse_quantity;
 
 use crate::config::Config;
+use crate::kube_client::KubeError;
+use crate::kube_client::{self, KubeClient, WatchBackoff, WATCH_TIMEOUT_SECS};
 use crate::model::update::{SourceHealth, SourceName, SourceState, Update};
-use crate::router::kube_client::{self, KubeClient, WatchBackoff, WATCH_TIMEOUT_SECS};
-use crate::router::StoreError;
 use crate::sources::{Source, UpdateTx};
 use aggregate::{Aggregator, Item};
 use chrono::Utc;
@@ -113,7 +113,7 @@ impl Source for KubernetesSource {
 }
 
 /// The shared client for the plan's context, from explicit files or the environment.
-async fn connect(plan: &Plan, kubeconfig: Option<&[PathBuf]>) -> Result<KubeClient, StoreError> {
+async fn connect(plan: &Plan, kubeconfig: Option<&[PathBuf]>) -> Result<KubeClient, KubeError> {
     match kubeconfig {
         Some(paths) => kube_client::connect_with_kubeconfig(paths, plan.context.as_deref()).await,
         None => kube_client::connect(Some(&check::client_config(plan))).await,

@@ -2,7 +2,7 @@
 //! `pod_selector`), ScaledObject and HPA watches per namespace, and which path each
 //! ScaledObject belongs to.
 use crate::config::Config;
-use crate::model::path::{PathId, Side};
+use crate::domain::path::{PathId, Side};
 use std::collections::BTreeMap;
 
 /// The three kinds of object the source watches.

@@ -4,7 +4,7 @@
 //! Read from untyped JSON on purpose: a field of an unexpected type degrades that one field
 //! instead of losing the whole event, and nothing here can panic on remote data.
 use super::json::{arr, boolean, clip, int, obj, string, MAX_MESSAGE, MAX_REASON};
-use crate::model::path::PathId;
+use crate::domain::path::PathId;
 use crate::model::update::Pod;
 use chrono::{DateTime, Utc};
 use kube::api::DynamicObject;

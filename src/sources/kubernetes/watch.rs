@@ -15,7 +15,7 @@
 //! namespace never sits in memory as full JSON.
 use super::plan::WatchTarget;
 use super::Tuning;
-use crate::router::kube_client::{describe_auth_error, error_chain, WatchBackoff, REQUEST_TIMEOUT};
+use crate::kube_client::{describe_auth_error, error_chain, WatchBackoff, REQUEST_TIMEOUT};
 use futures_util::StreamExt;
 use kube::api::{Api, DynamicObject, ListParams, WatchEvent, WatchParams};
 use kube::runtime::utils::Backoff;

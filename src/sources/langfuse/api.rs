@@ -265,7 +265,7 @@ impl Api {
         stats: Arc<LangfuseStats>,
         timeout: Duration,
     ) -> Result<Api, ApiError> {
-        crate::router::kube_client::install_crypto_provider();
+        crate::kube_client::install_crypto_provider();
         let timeout = if timeout.is_zero() {
             REQUEST_TIMEOUT
         } else {

@@ -3,7 +3,7 @@
 //!
 //! Times are milliseconds since the simulation start (`rel` ms); views convert them to UTC.
 use crate::config::EksPath;
-use crate::model::path::PathId;
+use crate::domain::path::PathId;
 use crate::model::update::{Pod, ScaledObject};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use rand::Rng;

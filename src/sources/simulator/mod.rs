@@ -42,12 +42,12 @@ pub use scenario::{Scenario, Timeline, ONSET};
 pub use source::SimulatorSource;
 
 use crate::config::Config;
-use crate::model::path::{PathId, Side};
+use crate::domain::path::{PathId, Side};
+use crate::domain::weights::Weights;
 use crate::model::update::{
     FleetUpdate, Latency, Level, Observation, Pod, ScaledObject, SourceHealth, SourceName,
     SourceState, TrafficBatch, Update, UsageBatch, WeightsReport,
 };
-use crate::model::weights::Weights;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use fleet::{Fleet, QueueState, TIMEOUT_MS};
 use rand::{Rng, SeedableRng};

@@ -1,6 +1,6 @@
 //! The simulator as a `Source`: a tokio task that steps the model on a (sped-up) clock.
 use super::Simulator;
-use crate::model::weights::Weights;
+use crate::domain::weights::Weights;
 use crate::sources::{Source, UpdateTx};
 use std::time::Duration;
 use tokio::sync::watch;

@@ -2,7 +2,7 @@
 //! AgentCore `ac-{session}-{unix_ms}`, EKS `eks-{pod}-{16 hex}`, sessionId `hybrid-{session}`,
 //! EKS spans that call AgentCore declare the parent `ac-{session}`.
 use crate::config::PathConfig;
-use crate::model::path::Side;
+use crate::domain::path::Side;
 use crate::model::update::{Level, Observation};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use rand::Rng;

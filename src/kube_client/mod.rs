@@ -4,10 +4,27 @@
 //! never draw over the UI or wait on stdin, and timeouts. Also the mapping of `kube::Error` to
 //! messages that say what is missing (permission, object, connection).
 use crate::config::KubernetesConfig;
-use crate::router::StoreError;
 use kube::config::{ExecInteractiveMode, KubeConfigOptions, Kubeconfig};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use thiserror::Error;
+
+/// Why a Kubernetes call failed, in words that say what is missing. The router wraps it in its
+/// own `StoreError` (which adds the write conflict); sources report it as their state.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum KubeError {
+    /// RBAC says no: the message names the verb, resource and namespace.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Connection, TLS, timeout, credentials.
+    #[error("{0}")]
+    Unreachable(String),
+    /// The object or the kubeconfig doesn't hold what the config says.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Other(String),
+}
 
 /// How long to wait for a TCP/TLS connection to the API server.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -60,17 +77,17 @@ impl From<KubeClient> for kube::Client {
 }
 
 /// A `kube::Client` from the environment's kubeconfig (see [`connect`]).
-pub async fn client(kube_cfg: Option<&KubernetesConfig>) -> Result<kube::Client, StoreError> {
+pub async fn client(kube_cfg: Option<&KubernetesConfig>) -> Result<kube::Client, KubeError> {
     Ok(connect(kube_cfg).await?.client)
 }
 
 /// Build a client from `KUBECONFIG` (a `:`-separated list, merged like kubectl does) or
 /// `~/.kube/config`; in a pod with no kubeconfig, the in-cluster service account.
-pub async fn connect(kube_cfg: Option<&KubernetesConfig>) -> Result<KubeClient, StoreError> {
+pub async fn connect(kube_cfg: Option<&KubernetesConfig>) -> Result<KubeClient, KubeError> {
     let context = kube_cfg.and_then(|k| k.context.as_deref());
     match kubeconfig_paths() {
         Some(paths) => connect_with_kubeconfig(&paths, context).await,
-        None => Err(StoreError::Unreachable(
+        None => Err(KubeError::Unreachable(
             "no kubeconfig: KUBECONFIG is not set and the home directory is unknown".into(),
         )),
     }
@@ -99,10 +116,10 @@ fn join_paths(paths: &[PathBuf]) -> String {
 
 /// Read and merge the kubeconfig files that exist (kubectl skips missing entries of
 /// `KUBECONFIG`); error if none does or one cannot be parsed.
-pub fn load_kubeconfig(paths: &[PathBuf]) -> Result<Kubeconfig, StoreError> {
+pub fn load_kubeconfig(paths: &[PathBuf]) -> Result<Kubeconfig, KubeError> {
     let existing: Vec<&PathBuf> = paths.iter().filter(|p| p.is_file()).collect();
     if existing.is_empty() {
-        return Err(StoreError::Unreachable(format!(
+        return Err(KubeError::Unreachable(format!(
             "no kubeconfig at {} (set KUBECONFIG, or run `aws eks update-kubeconfig`)",
             join_paths(paths)
         )));
@@ -110,10 +127,10 @@ pub fn load_kubeconfig(paths: &[PathBuf]) -> Result<Kubeconfig, StoreError> {
     let mut merged = Kubeconfig::default();
     for p in existing {
         let kc = Kubeconfig::read_from(p).map_err(|e| {
-            StoreError::Invalid(format!("cannot read kubeconfig {}: {e}", p.display()))
+            KubeError::Invalid(format!("cannot read kubeconfig {}: {e}", p.display()))
         })?;
         merged = merged.merge(kc).map_err(|e| {
-            StoreError::Invalid(format!("cannot merge kubeconfig {}: {e}", p.display()))
+            KubeError::Invalid(format!("cannot merge kubeconfig {}: {e}", p.display()))
         })?;
     }
     Ok(merged)
@@ -136,7 +153,7 @@ pub async fn config_from_kubeconfig(
     mut kc: Kubeconfig,
     context: Option<&str>,
     origin: &str,
-) -> Result<(kube::Config, String), StoreError> {
+) -> Result<(kube::Config, String), KubeError> {
     make_non_interactive(&mut kc);
     let names: Vec<String> = kc.contexts.iter().map(|c| c.name.clone()).collect();
     let list = if names.is_empty() {
@@ -147,7 +164,7 @@ pub async fn config_from_kubeconfig(
     let chosen = match context {
         Some(c) => {
             if !names.iter().any(|n| n == c) {
-                return Err(StoreError::Invalid(format!(
+                return Err(KubeError::Invalid(format!(
                     "kubernetes context '{c}' not found in {origin} (contexts: {list})"
                 )));
             }
@@ -156,14 +173,14 @@ pub async fn config_from_kubeconfig(
         None => match kc.current_context.clone().filter(|c| !c.is_empty()) {
             Some(c) => {
                 if !names.contains(&c) {
-                    return Err(StoreError::Invalid(format!(
+                    return Err(KubeError::Invalid(format!(
                         "current-context '{c}' of {origin} is not among its contexts ({list})"
                     )));
                 }
                 c
             }
             None => {
-                return Err(StoreError::Invalid(format!(
+                return Err(KubeError::Invalid(format!(
                     "{origin} has no current-context; set [kubernetes] context (contexts: {list})"
                 )))
             }
@@ -177,7 +194,7 @@ pub async fn config_from_kubeconfig(
     let mut config = kube::Config::from_custom_kubeconfig(kc, &opts)
         .await
         .map_err(|e| {
-            StoreError::Invalid(format!(
+            KubeError::Invalid(format!(
                 "kubernetes context '{chosen}' in {origin} is unusable: {e}"
             ))
         })?;
@@ -215,7 +232,7 @@ pub fn install_crypto_provider() {
 pub async fn connect_with_kubeconfig(
     paths: &[PathBuf],
     context: Option<&str>,
-) -> Result<KubeClient, StoreError> {
+) -> Result<KubeClient, KubeError> {
     let origin = join_paths(paths);
     let kc = match load_kubeconfig(paths) {
         Ok(kc) => kc,
@@ -237,11 +254,11 @@ pub async fn connect_with_kubeconfig(
 pub async fn connect_with_file(
     path: &Path,
     context: Option<&str>,
-) -> Result<KubeClient, StoreError> {
+) -> Result<KubeClient, KubeError> {
     connect_with_kubeconfig(&[path.to_path_buf()], context).await
 }
 
-fn build(mut config: kube::Config, context: Option<String>) -> Result<KubeClient, StoreError> {
+fn build(mut config: kube::Config, context: Option<String>) -> Result<KubeClient, KubeError> {
     install_crypto_provider();
     apply_policy(&mut config);
     let server = {
@@ -259,11 +276,11 @@ fn build(mut config: kube::Config, context: Option<String>) -> Result<KubeClient
     let ctx = context.as_deref().unwrap_or("in-cluster");
     // Building the client runs the exec credential plugin once (non-interactively).
     let client = kube::Client::try_from(config).map_err(|e| match &e {
-        kube::Error::Auth(a) => StoreError::Unreachable(format!(
+        kube::Error::Auth(a) => KubeError::Unreachable(format!(
             "cannot get credentials for the Kubernetes API at {server} (context '{ctx}'): {}",
             describe_auth_error(a, plugin.as_deref())
         )),
-        _ => StoreError::Unreachable(format!(
+        _ => KubeError::Unreachable(format!(
             "cannot set up a client for the Kubernetes API at {server}: {}",
             error_chain(&e)
         )),
@@ -347,26 +364,26 @@ pub struct RequestTarget<'a> {
     pub server: &'a str,
 }
 
-/// Map a `kube::Error` to a `StoreError` whose text says what is missing. 409 is the caller's
+/// Map a `kube::Error` to a `KubeError` whose text says what is missing. 409 is the caller's
 /// business (it needs a fresh read) and comes back as `Other` here.
-pub fn map_error(e: &kube::Error, t: &RequestTarget<'_>) -> StoreError {
+pub fn map_error(e: &kube::Error, t: &RequestTarget<'_>) -> KubeError {
     match e {
         kube::Error::Api(status) => match status.code {
-            403 => StoreError::Forbidden(format!(
+            403 => KubeError::Forbidden(format!(
                 "RBAC forbids {} on {} in namespace {}",
                 t.verb, t.resource, t.namespace
             )),
-            404 => StoreError::Invalid(format!("{} {}/{} not found", t.kind, t.namespace, t.name)),
-            401 => StoreError::Unreachable(format!(
+            404 => KubeError::Invalid(format!("{} {}/{} not found", t.kind, t.namespace, t.name)),
+            401 => KubeError::Unreachable(format!(
                 "the Kubernetes API at {} rejected the credentials (401 Unauthorized){}",
                 t.server,
                 suffix(&status.message)
             )),
-            400 | 422 => StoreError::Invalid(format!(
+            400 | 422 => KubeError::Invalid(format!(
                 "the Kubernetes API rejected the change to {} {}/{}: {}",
                 t.kind, t.namespace, t.name, status.message
             )),
-            code => StoreError::Other(format!(
+            code => KubeError::Other(format!(
                 "the Kubernetes API at {} answered {} {} to {} {} {}/{}{}",
                 t.server,
                 code,
@@ -378,16 +395,16 @@ pub fn map_error(e: &kube::Error, t: &RequestTarget<'_>) -> StoreError {
                 suffix(&status.message)
             )),
         },
-        kube::Error::Auth(a) => StoreError::Unreachable(format!(
+        kube::Error::Auth(a) => KubeError::Unreachable(format!(
             "cannot get credentials for the Kubernetes API at {}: {}",
             t.server,
             describe_auth_error(a, None)
         )),
-        kube::Error::SerdeError(s) => StoreError::Other(format!(
+        kube::Error::SerdeError(s) => KubeError::Other(format!(
             "unexpected answer from the Kubernetes API at {} for {} {}/{}: {s}",
             t.server, t.kind, t.namespace, t.name
         )),
-        other => StoreError::Unreachable(format!(
+        other => KubeError::Unreachable(format!(
             "Kubernetes API unreachable at {}: {}",
             t.server,
             error_chain(other)
@@ -404,8 +421,8 @@ fn suffix(msg: &str) -> String {
 }
 
 /// The error for a request that did not complete within [`REQUEST_TIMEOUT`].
-pub fn timeout_error(server: &str) -> StoreError {
-    StoreError::Unreachable(format!(
+pub fn timeout_error(server: &str) -> KubeError {
+    KubeError::Unreachable(format!(
         "Kubernetes API unreachable at {server}: no answer within {}s",
         REQUEST_TIMEOUT.as_secs()
     ))

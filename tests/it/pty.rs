@@ -114,6 +114,7 @@ impl Running {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+    #[allow(unsafe_code)] // libc has no safe wrapper for kill
     fn signal(&self, sig: i32) {
         let pid = self.child.process_id().expect("pid") as i32;
         // SAFETY: sending a signal to our own child process.

@@ -3,7 +3,7 @@
 //! while the source runs, failures (403, 404, 410, restart, stall) and `check`.
 //!
 //! Every wait polls with a deadline; "within 2 s" is the product's promise for a change to show.
-mod support;
+use crate::support;
 
 use chrono::Utc;
 use hybridtop::config::Config;

@@ -1,7 +1,7 @@
 //! The weights editor's state machine: select, step, review, confirm. Pure logic, no I/O: the app
 //! loop feeds it keys and performs the write it asks for.
-use crate::model::path::PathId;
-use crate::model::weights::{Guard, Weights, WeightsError};
+use crate::domain::path::PathId;
+use crate::domain::weights::{Guard, Weights, WeightsError};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Stage {

@@ -1,5 +1,5 @@
 //! Router weights and the guard that every change passes through — one place for the invariants.
-use crate::model::path::PathId;
+use crate::domain::path::PathId;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -1,12 +1,12 @@
 //! The Langfuse source against a local Langfuse API server (tests/support/langfuse_api.rs):
 //! polling, fallback, budget, errors and secrets, hostile strings, redaction, correlation on
 //! real-shaped data, and the acceptance run of issue 6.
-mod support;
+use crate::support;
 
 use chrono::{DateTime, Duration as CDuration, SubsecRound, Utc};
 use hybridtop::config::Config;
+use hybridtop::domain::path::Side;
 use hybridtop::model::correlation::Correlator;
-use hybridtop::model::path::Side;
 use hybridtop::model::snapshot::{Mode, Snapshot};
 use hybridtop::model::state::{DeriveOptions, State};
 use hybridtop::model::update::{Observation, SourceHealth, SourceName, SourceState, Update};

@@ -1,6 +1,6 @@
 //! `hybridtop weights get|set` as an operator runs it: the real binary, a config file, and a
 //! Kubernetes API (the local test server) reached through KUBECONFIG.
-mod support;
+use crate::support;
 
 use serde_json::{json, Value};
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! services on loopback — Kubernetes (fake API server), CloudWatch (CBOR server), Cost
 //! Explorer (moto) and Langfuse (fake public API) — through KUBECONFIG, AWS_ENDPOINT_URL_* and
 //! LANGFUSE_BASE_URL. `snapshot` waits for each source's first answer; `check` passes.
-mod support;
+use crate::support;
 
 use chrono::{Datelike, Duration as CDuration, Utc};
 use serde_json::{json, Map, Value};

@@ -7,10 +7,10 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use hybridtop::app::{App, AppOptions};
 use hybridtop::commands::snapshot::{demo_snapshot, demo_start};
 use hybridtop::config::Config;
+use hybridtop::domain::weights::Weights;
+use hybridtop::model::editor::Stage;
 use hybridtop::model::snapshot::{Mode, Severity, Snapshot};
 use hybridtop::model::state::DeriveOptions;
-use hybridtop::model::weights::Weights;
-use hybridtop::router::editor::Stage;
 use hybridtop::router::simulator::SimulatorStore;
 use hybridtop::router::store::Router;
 use hybridtop::router::task;
@@ -91,7 +91,7 @@ fn cost_view_and_phase_advisor_agree_with_hand_calculations() {
     let eks_h: f64 = s
         .paths
         .iter()
-        .filter(|p| p.kind == hybridtop::model::path::Side::Eks)
+        .filter(|p| p.kind == hybridtop::domain::path::Side::Eks)
         .map(|p| p.cost.usd_per_hour.unwrap())
         .sum();
     assert!(wide.contains(&usd(Some(eks_h * MONTH_H), 0, "—")));
@@ -166,7 +166,7 @@ fn cost_view_and_phase_advisor_agree_with_hand_calculations() {
     let be = 1.006 * MONTH_H / (c_h - 0.04 * (c_s + extra));
     assert!(close(adv.break_even_monthly_requests.unwrap(), be));
     // The review dialog previews the same delta for the same weights.
-    let pv = hybridtop::router::preview::preview(&s, &cfg, &s.router.weights, &rec.weights);
+    let pv = hybridtop::model::preview::preview(&s, &cfg, &s.router.weights, &rec.weights);
     assert!(close(pv.delta_usd_per_month().unwrap(), delta));
 
     // Phase advisor.

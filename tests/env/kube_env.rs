@@ -1,7 +1,7 @@
 //! The Kubernetes source as the binary wires it: `from_config` alone, the kubeconfig found
-//! through `KUBECONFIG`. Its own test binary with a single test, because it sets an environment
-//! variable (which must not race other tests' threads reading the environment).
-mod support;
+//! through `KUBECONFIG`. It sets `KUBECONFIG` for the process, so it lives in the
+//! environment-changing binary and holds `kubeconfig_lock`.
+use crate::support;
 
 use hybridtop::config::Config;
 use hybridtop::model::update::{FleetUpdate, SourceState, Update};
@@ -31,6 +31,7 @@ namespaces = ["agents"]
 
 #[test]
 fn kubeconfig_from_the_environment_and_from_config_alone() {
+    let _env = crate::kubeconfig_lock();
     let server = KubeApiServer::start();
     for name in ["vllm-qwen3-a", "vllm-qwen3-b"] {
         server.create(

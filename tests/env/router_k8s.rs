@@ -1,11 +1,11 @@
 //! Router weights on Kubernetes (ConfigMap and HTTPRoute backends) against the local fake API
 //! server in `tests/support/`, over real HTTP through a kubeconfig file.
-mod support;
+use crate::support;
 
 use hybridtop::config::Config;
+use hybridtop::domain::weights::Weights;
+use hybridtop::kube_client::{self, KubeClient, KubeError};
 use hybridtop::model::update::Update;
-use hybridtop::model::weights::Weights;
-use hybridtop::router::kube_client::{self, KubeClient};
 use hybridtop::router::kube_object::LAST_CHANGE_ANNOTATION;
 use hybridtop::router::{Actor, KubeRouter, StoreError, WeightsRead, WriteRequest};
 use serde_json::{json, Value};
@@ -743,7 +743,7 @@ async fn exec_credential_plugin_runs_non_interactive() {
         .await
         .unwrap_err();
     let msg = err.to_string();
-    assert!(matches!(err, StoreError::Unreachable(_)), "{err:?}");
+    assert!(matches!(err, KubeError::Unreachable(_)), "{err:?}");
     assert!(
         msg.starts_with(&format!(
             "cannot get credentials for the Kubernetes API at {} (context 'eks'): credential plugin `{} eks get-token` failed",
@@ -755,8 +755,12 @@ async fn exec_credential_plugin_runs_non_interactive() {
     assert!(!msg.contains("KUBERNETES_EXEC_INFO"), "{msg}");
 }
 
+// The lock is held across awaits on purpose: `KUBECONFIG` must stay this test's while it runs, and
+// the test's runtime is single-threaded, so nothing else waits on it there.
+#[allow(clippy::await_holding_lock)]
 #[tokio::test]
 async fn kubeconfig_from_env_context_selection_and_missing_file() {
+    let _env = crate::kubeconfig_lock();
     let server = KubeApiServer::start();
     seed_configmap(&server);
     let yaml = format!(

@@ -5,7 +5,7 @@
 //! credentials.
 //!
 //! The SDK reads the environment, which is process-wide: tests take a lock and set it up.
-mod support;
+use crate::support;
 
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use hybridtop::config::Config;
@@ -28,7 +28,7 @@ use tokio::sync::mpsc;
 
 const AC: &str = "AWS/Bedrock-AgentCore";
 const BR: &str = "AWS/Bedrock";
-const DESIGN: &str = include_str!("fixtures/design_config.toml");
+const DESIGN: &str = include_str!("../fixtures/design_config.toml");
 const HAIKU_ARN: &str =
     "arn:aws:bedrock-agentcore:us-east-2:123456789012:runtime/hybrid_haiku-AbC123";
 const SONNET_ARN: &str =
@@ -639,7 +639,13 @@ async fn cloudwatch_slow_server_times_out() {
     cw.set_always_on("GetMetricData", Some(Fault::Slow(Duration::from_secs(5))));
     let t0 = Instant::now();
     let err = p.refresh(Utc::now()).await.expect_err("times out");
-    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+    // The answer would take 5 s: ending well before it is the timeout at work (the bound leaves
+    // a loaded machine four seconds of slack over the 0.9 s operation timeout).
+    assert!(
+        t0.elapsed() < Duration::from_millis(4_500),
+        "{:?}",
+        t0.elapsed()
+    );
     assert_eq!(err.kind, FailureKind::Timeout, "{err:?}");
     assert!(err.message.contains("in time"), "{}", err.message);
     // Through the source: an error state, not a hang or a panic.
@@ -1019,9 +1025,12 @@ async fn cost_explorer_cache_second_refresh_sends_no_request() {
     let src = CostExplorerSource::from_config(&cfg)
         .unwrap()
         .with_tuning(ce_tuning(&env, &cfg));
-    let t0 = Instant::now();
     let (got, task, mut rx) = run_ce_until_billed(src, Duration::from_secs(5)).await;
-    assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+    assert_eq!(
+        moto.cost_and_usage_requests().len(),
+        1,
+        "answered from the cache, not by a request"
+    );
     let again = billed(&got).unwrap();
     assert_eq!(again, &first, "same figures, same as_of");
     let h = healths(&got, SourceName::CostExplorer)
@@ -1133,7 +1142,7 @@ async fn check_lines_for_credentials_resources_and_permissions() {
     cw.set_listed(listed_for(HAIKU_ARN, HAIKU_MODEL)); // sonnet's resources are missing
     let env = env(Some(&cw.url()), Some(&moto.url()));
     let cfg = design();
-    let lines = hybridtop::sources::aws::check_with(&cfg, &fast_aws()).await;
+    let lines = hybridtop::sources::aws_check::check_with(&cfg, &fast_aws()).await;
     let show: Vec<String> = lines
         .iter()
         .map(|l| format!("{} {} {} — {}", l.source, l.ok, l.check, l.detail))
@@ -1165,7 +1174,7 @@ async fn check_lines_for_credentials_resources_and_permissions() {
         .any(|l| l.source == "cost_explorer" && l.check == "GetCostAndUsage permitted" && l.ok));
     // Denied: the line names the IAM action.
     cw.set_always_on("GetMetricData", Some(Fault::AccessDenied));
-    let lines = hybridtop::sources::aws::check_with(&cfg, &fast_aws()).await;
+    let lines = hybridtop::sources::aws_check::check_with(&cfg, &fast_aws()).await;
     let l = lines
         .iter()
         .find(|l| l.check == "GetMetricData permitted")
@@ -1177,7 +1186,7 @@ async fn check_lines_for_credentials_resources_and_permissions() {
     );
     // No credentials: one failing line that says what to run, and nothing else is tried.
     env.no_credentials();
-    let lines = hybridtop::sources::aws::check_with(&cfg, &fast_aws()).await;
+    let lines = hybridtop::sources::aws_check::check_with(&cfg, &fast_aws()).await;
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(
         !lines[0].ok && lines[0].detail.contains("aws sso login"),
@@ -1187,7 +1196,7 @@ async fn check_lines_for_credentials_resources_and_permissions() {
     // No [aws]: disabled, said once.
     let mut none = design();
     none.aws = None;
-    let lines = hybridtop::sources::aws::check(&none).await;
+    let lines = hybridtop::sources::aws_check::check(&none).await;
     assert_eq!(lines.len(), 1);
     assert!(lines[0].detail.contains("disabled"));
     assert!(CloudWatchSource::from_config(&none).is_none());
@@ -1195,7 +1204,7 @@ async fn check_lines_for_credentials_resources_and_permissions() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Acceptance: a snapshot from the DESIGN.md config
+// Acceptance: a snapshot from the reference config (tests/fixtures/design_config.toml)
 
 /// Start both sources as the live dashboard would, feed the model until each has answered,
 /// and derive the snapshot.
@@ -1395,12 +1404,10 @@ async fn kube_and_aws_clients_share_one_crypto_provider() {
     assert!(rustls::crypto::CryptoProvider::get_default().is_some());
     let api = KubeApiServer::start();
     let kc = api.kubeconfig();
-    let client = hybridtop::router::kube_client::connect_with_kubeconfig(
-        std::slice::from_ref(&kc.path),
-        None,
-    )
-    .await
-    .expect("kube client");
+    let client =
+        hybridtop::kube_client::connect_with_kubeconfig(std::slice::from_ref(&kc.path), None)
+            .await
+            .expect("kube client");
     let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
         kube::Api::namespaced(client.client.clone(), "agents");
     pods.list(&Default::default()).await.expect("kube list");

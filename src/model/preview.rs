@@ -3,11 +3,11 @@
 //! operator is looking at, with the advisor's cost model (`model::advisor::CostModel`) — the
 //! same projection the Cost view's recommendation states, so the two never disagree.
 use crate::config::Config;
+use crate::domain::path::{PathId, Side};
+use crate::domain::weights::Weights;
 use crate::model::advisor::{AdvisorParams, CostModel, PathCost};
 use crate::model::cost::HOURS_PER_MONTH;
-use crate::model::path::{PathId, Side};
 use crate::model::snapshot::Snapshot;
-use crate::model::weights::Weights;
 use std::time::Duration;
 
 #[derive(Clone, Debug, PartialEq)]

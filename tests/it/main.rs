@@ -1,0 +1,23 @@
+//! The integration tests, one binary: a clean build links the AWS SDK and the kube stack once
+//! rather than once per file. Every module here leaves the process environment alone, so the
+//! tests can share the process; those that change it live in `tests/env/`.
+//!
+//! Servers they run against live in `tests/support/`: a CloudWatch that speaks CBOR, a
+//! kube-apiserver, the Langfuse public API, moto for Cost Explorer, and a fault proxy.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod advisor;
+mod cli;
+mod editor_flow;
+mod faults;
+mod kube_source;
+mod layers;
+mod live_snapshot;
+mod pty;
+mod record_replay;
+mod themes;
+mod views;
+mod weights_cli;
