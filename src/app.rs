@@ -2,7 +2,8 @@
 //! in as `Action`s, and a frame is drawn only when something changed.
 mod replay;
 
-use crate::action::{Action, Keymap};
+use crate::action::Key;
+use crate::action::{Action, KeyMode, Keymap};
 use crate::config::Config;
 use crate::domain::path::PathId;
 use crate::domain::weights::{Guard, Weights};
@@ -18,7 +19,7 @@ use crate::terminal::{self, RestoreGuard};
 use crate::ui::state::WeightsUi;
 use crate::ui::state::{FleetPane, Toast, ToastLevel, UiState, View};
 use crate::ui::theme::Theme;
-use crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind};
 use futures_util::StreamExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -241,45 +242,71 @@ impl App {
         }
     }
 
-    /// A key press. Text entry (the `/` filter) takes keys before the keymap does.
-    pub fn on_key(&mut self, ev: KeyEvent) {
-        if self.ui.weights.is_some() {
-            self.editor_key(ev);
-            return;
+    /// Which part of the keymap a key is looked up in now.
+    pub fn key_mode(&self) -> KeyMode {
+        if let Some(w) = &self.ui.weights {
+            return if w.editor.reason_editing {
+                KeyMode::Reason
+            } else if w.editor.stage == Stage::Editing {
+                KeyMode::Editor
+            } else {
+                KeyMode::Review
+            };
         }
         if self.ui.filter_editing {
-            let filter = match self.ui.view {
-                View::Fleet => &mut self.ui.fleet.filter,
-                _ => &mut self.ui.traces.filter,
-            };
-            match ev.code {
-                KeyCode::Esc => {
-                    filter.clear();
-                    self.ui.filter_editing = false;
+            KeyMode::Filter
+        } else if self.ui.traces.url.is_some() {
+            KeyMode::Popup
+        } else if self.mode == Mode::Replay && self.replay.is_some() {
+            KeyMode::Replay
+        } else {
+            KeyMode::Normal
+        }
+    }
+
+    /// A key press, looked up in the keymap of the mode the app is in (`action::KeyMode`).
+    /// Prompts take printable characters as text.
+    pub fn on_key(&mut self, ev: KeyEvent) {
+        let mode = self.key_mode();
+        let km = &self.ui.keymap;
+        if !matches!(mode, KeyMode::Normal | KeyMode::Replay) && km.quits_anywhere(&ev) {
+            self.quit = true;
+            return;
+        }
+        let action = km.action_in(mode, &ev);
+        match mode {
+            KeyMode::Editor | KeyMode::Review | KeyMode::Reason => self.editor_key(action, &ev),
+            KeyMode::Filter => self.filter_key(action, &ev),
+            KeyMode::Popup if action == Some(Action::PopupClose) => self.ui.traces.url = None,
+            KeyMode::Replay if action.is_some() => self.replay_action(action),
+            _ => {
+                if let Some(a) = self.ui.keymap.action(&ev) {
+                    self.on_action(a);
                 }
-                KeyCode::Enter => self.ui.filter_editing = false,
-                KeyCode::Backspace => {
-                    filter.pop();
-                }
-                KeyCode::Char('c') if ev.modifiers.contains(KeyModifiers::CONTROL) => {
-                    self.quit = true;
-                }
-                KeyCode::Char(c) if !c.is_control() && filter.chars().count() < 64 => {
-                    filter.push(c);
-                }
-                _ => {}
             }
-            self.ui.traces.selected = 0;
-            self.ui.fleet.selected = 0;
-            return;
         }
-        // Replay keys come before the keymap, in replay mode only.
-        if self.replay_key(&ev) {
-            return;
+    }
+
+    fn filter_key(&mut self, action: Option<Action>, ev: &KeyEvent) {
+        let filter = match self.ui.view {
+            View::Fleet => &mut self.ui.fleet.filter,
+            _ => &mut self.ui.traces.filter,
+        };
+        match (action, text_char(ev)) {
+            (_, Some(c)) if filter.chars().count() < 64 => filter.push(c),
+            (_, Some(_)) => {}
+            (Some(Action::FilterClear), None) => {
+                filter.clear();
+                self.ui.filter_editing = false;
+            }
+            (Some(Action::FilterAccept), None) => self.ui.filter_editing = false,
+            (Some(Action::FilterDelete), None) => {
+                filter.pop();
+            }
+            _ => {}
         }
-        if let Some(a) = self.ui.keymap.action(&ev) {
-            self.on_action(a);
-        }
+        self.ui.traces.selected = 0;
+        self.ui.fleet.selected = 0;
     }
 
     pub fn on_action(&mut self, a: Action) {
@@ -323,16 +350,19 @@ impl App {
                     self.derive();
                 }
             }
-            Action::Sort => {
-                // Pods only: the ScaledObjects list is short and already in name order.
-                if self.ui.view == View::Fleet && self.ui.fleet.pane == FleetPane::Pods {
-                    self.ui.fleet.sort = self.ui.fleet.sort.next();
-                    self.ui.fleet.selected = 0;
-                }
+            // Pods only: the ScaledObjects list is short and already in name order.
+            Action::Sort
+                if self.ui.view == View::Fleet && self.ui.fleet.pane == FleetPane::Pods =>
+            {
+                self.ui.fleet.sort = self.ui.fleet.sort.next();
+                self.ui.fleet.selected = 0;
             }
             Action::TraceUrl => self.trace_url(),
             Action::Weights => self.open_editor(false),
             Action::Undo => self.open_editor(true),
+            // The other modes' actions arrive through `on_key` in their mode; outside it they
+            // mean nothing.
+            _ => {}
         }
     }
 
@@ -397,50 +427,43 @@ impl App {
         }
     }
 
-    fn editor_key(&mut self, ev: KeyEvent) {
+    fn editor_key(&mut self, action: Option<Action>, ev: &KeyEvent) {
         let Some(w) = self.ui.weights.as_mut() else {
             return;
         };
-        if ev.code == KeyCode::Char('c') && ev.modifiers.contains(KeyModifiers::CONTROL) {
-            self.quit = true;
-            return;
-        }
         if w.applying {
             return;
         }
         let ed = &mut w.editor;
         if ed.reason_editing {
-            match ev.code {
-                KeyCode::Enter | KeyCode::Esc => ed.reason_editing = false,
-                KeyCode::Backspace => {
+            match (action, text_char(ev)) {
+                (_, Some(c)) if ed.reason.chars().count() < 200 => ed.reason.push(c),
+                (_, Some(_)) => {}
+                (Some(Action::ReasonDone), None) => ed.reason_editing = false,
+                (Some(Action::ReasonDelete), None) => {
                     ed.reason.pop();
-                }
-                KeyCode::Char(c) if !c.is_control() && ed.reason.chars().count() < 200 => {
-                    ed.reason.push(c)
                 }
                 _ => {}
             }
             return;
         }
         let guard = &self.guard;
-        match (&ed.stage, ev.code) {
-            (_, KeyCode::Esc) | (_, KeyCode::Char('n')) => {
+        match action {
+            Some(Action::EditorCancel | Action::ReviewBack) => {
                 if ed.cancel() {
                     self.ui.weights = None;
                 }
                 return;
             }
-            (Stage::Editing, KeyCode::Char('j') | KeyCode::Down) => ed.select(1),
-            (Stage::Editing, KeyCode::Char('k') | KeyCode::Up) => ed.select(-1),
-            (Stage::Editing, KeyCode::Char('+' | '=' | 'l') | KeyCode::Right) => ed.step(guard, 1),
-            (Stage::Editing, KeyCode::Char('-' | 'h') | KeyCode::Left) => ed.step(guard, -1),
-            (Stage::Editing, KeyCode::Enter) => {
+            Some(Action::EditorDown) => ed.select(1),
+            Some(Action::EditorUp) => ed.select(-1),
+            Some(Action::EditorMore) => ed.step(guard, 1),
+            Some(Action::EditorLess) => ed.step(guard, -1),
+            Some(Action::EditorReview) => {
                 let _ = ed.review(guard);
             }
-            (Stage::Review | Stage::ConfirmForce { .. }, KeyCode::Char('r')) => {
-                ed.reason_editing = true
-            }
-            (Stage::Review | Stage::ConfirmForce { .. }, KeyCode::Char('y')) => {
+            Some(Action::ReviewReason) => ed.reason_editing = true,
+            Some(Action::ReviewApply) => {
                 if let Some(force) = ed.confirm(guard) {
                     self.submit(force);
                 }
@@ -529,7 +552,7 @@ impl App {
             MouseEventKind::ScrollDown => self.on_action(Action::Down),
             MouseEventKind::ScrollUp => self.on_action(Action::Up),
             MouseEventKind::Down(MouseButton::Left) => {
-                if let Some(v) = crate::ui::tab_at(area, m.column, m.row) {
+                if let Some(v) = crate::ui::tab_at(area, &self.ui.keymap, m.column, m.row) {
                     self.ui.view = v;
                 } else if let Some(i) = crate::ui::row_at(area, &self.snapshot, &self.ui, m.row) {
                     match self.ui.view {
@@ -693,6 +716,7 @@ pub async fn run_tui(
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sigquit = signal(SignalKind::quit())?;
     let mut tick = tokio::time::interval(opts.refresh);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let live = app.mode() == Mode::Live;
@@ -779,6 +803,7 @@ pub async fn run_tui(
             _ = sigterm.recv() => break,
             _ = sighup.recv() => break,
             _ = sigint.recv() => break,
+            _ = sigquit.recv() => break,
         }
         if app.quit {
             break;
@@ -787,11 +812,20 @@ pub async fn run_tui(
     Ok(())
 }
 
+/// The character a key types into a prompt, if it is text (not a control or modified key).
+fn text_char(ev: &KeyEvent) -> Option<char> {
+    match ev.code {
+        KeyCode::Char(c) if Key::from_event(ev).is_text() => Some(c),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::update::{Level, Observation};
     use crate::ui::state::PodSort;
+    use crossterm::event::KeyModifiers;
 
     fn options(mode: Mode, config: Config, read_only: bool) -> AppOptions {
         AppOptions {

@@ -69,7 +69,7 @@ pub enum Command {
     Demo(DemoArgs),
     /// Replay a recording in the same UI, read-only
     #[command(
-        after_help = "Keys: space pause/resume · left/right ±1 min (shift: ±10 min) · +/- speed ×2/÷2 · g/G start/end\n\nExample:\n  hybridtop --record incident.jsonl.zst demo\n  hybridtop replay incident.jsonl.zst --speed 4"
+        after_help = "Keys (defaults; remappable as replay_* in [keys]): space pause/resume · left/right ±1 min (shift: ±10 min) · +/- speed ×2/÷2 · g/G start/end\n\nExample:\n  hybridtop --record incident.jsonl.zst demo\n  hybridtop replay incident.jsonl.zst --speed 4"
     )]
     Replay(ReplayArgs),
     /// Print one snapshot of the dashboard and exit
@@ -78,7 +78,10 @@ pub enum Command {
     )]
     Snapshot(SnapshotArgs),
     /// Read or change the router's weights
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  hybridtop weights get\n  hybridtop weights set eks-qwen3=80 agentcore-haiku=15 agentcore-sonnet=5 --reason 'haiku throttling' --dry-run"
+    )]
     Weights(WeightsCommand),
     /// Check the config and every source: credentials, reachability, permissions
     #[command(after_help = "Example:\n  hybridtop -c prod.toml check")]
@@ -250,4 +253,36 @@ pub enum WeightsCommand {
 pub enum WeightsFormat {
     Json,
     Text,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every command's `--help`, groups included, ends with an example (the README promises it).
+    #[test]
+    fn every_help_ends_with_an_example() {
+        fn walk(cmd: &mut clap::Command, path: String, out: &mut Vec<String>) {
+            let help = cmd.render_help().to_string();
+            let tail: Vec<&str> = help.trim_end().lines().rev().take(4).collect();
+            if !tail.iter().any(|l| l.trim_start().starts_with("hybridtop"))
+                || !help.contains("Example")
+            {
+                out.push(path.clone());
+            }
+            for sub in cmd.get_subcommands_mut() {
+                if sub.get_name() == "help" {
+                    continue;
+                }
+                let p = format!("{path} {}", sub.get_name());
+                walk(sub, p, out);
+            }
+        }
+        let mut cmd = Cli::command();
+        cmd.build();
+        let mut missing = Vec::new();
+        walk(&mut cmd, "hybridtop".into(), &mut missing);
+        assert!(missing.is_empty(), "--help without an example: {missing:?}");
+    }
 }

@@ -1,13 +1,12 @@
 //! The app's side of record and replay: the recorder tap on applied updates, the replay keys,
 //! and the replay player's events. Kept apart from `app.rs` so the event loop stays readable.
 use super::App;
-use crate::model::snapshot::Mode;
+use crate::action::Action;
 use crate::model::update::Update;
 use crate::record::player::{Control, Event, ReplayLink, Status, SEEK_LARGE_MS, SEEK_SMALL_MS};
 use crate::record::{Header, Recorder};
 use crate::ui::state::ReplayUi;
 use crate::ui::state::ToastLevel;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::path::Path;
 use tokio::sync::mpsc;
 
@@ -71,25 +70,21 @@ impl App {
     }
 
     /// Replay keys, before the keymap: space, ←/→ (Shift: ×10), +/-, g/G.
-    pub(super) fn replay_key(&mut self, ev: &KeyEvent) -> bool {
-        if self.mode != Mode::Replay || self.replay.is_none() {
-            return false;
-        }
-        let shift = ev.modifiers.contains(KeyModifiers::SHIFT);
-        let c = match ev.code {
-            KeyCode::Char(' ') => Control::TogglePause,
-            KeyCode::Left if shift => Control::Seek(-SEEK_LARGE_MS),
-            KeyCode::Right if shift => Control::Seek(SEEK_LARGE_MS),
-            KeyCode::Left => Control::Seek(-SEEK_SMALL_MS),
-            KeyCode::Right => Control::Seek(SEEK_SMALL_MS),
-            KeyCode::Char('+' | '=') => Control::Faster,
-            KeyCode::Char('-') => Control::Slower,
-            KeyCode::Char('g') => Control::Start,
-            KeyCode::Char('G') => Control::End,
-            _ => return false,
+    /// A replay key (`action::KeyMode::Replay`, looked up before the normal keymap).
+    pub(super) fn replay_action(&mut self, action: Option<Action>) {
+        let c = match action {
+            Some(Action::ReplayPause) => Control::TogglePause,
+            Some(Action::ReplayBackFar) => Control::Seek(-SEEK_LARGE_MS),
+            Some(Action::ReplayForwardFar) => Control::Seek(SEEK_LARGE_MS),
+            Some(Action::ReplayBack) => Control::Seek(-SEEK_SMALL_MS),
+            Some(Action::ReplayForward) => Control::Seek(SEEK_SMALL_MS),
+            Some(Action::ReplayFaster) => Control::Faster,
+            Some(Action::ReplaySlower) => Control::Slower,
+            Some(Action::ReplayStart) => Control::Start,
+            Some(Action::ReplayEnd) => Control::End,
+            _ => return,
         };
         self.replay_control(c);
-        true
     }
 
     fn replay_status(&mut self, s: Status) {

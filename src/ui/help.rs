@@ -1,7 +1,9 @@
-//! Help: the effective key bindings (after `[keys]` overrides), the weights editor's keys and
-//! a legend of the symbols the views use. Flows into as many columns as the width allows.
+//! Help: every section of the action table (`Action::ALL`) with the effective keys (after `[keys]`
+//! overrides), and a legend of the symbols the views use. Flows into as many columns as the width
+//! allows.
 use super::paint::{draw_box, put, Ctx};
 use super::text::width;
+use crate::action::{Action, KeyMode};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
@@ -10,62 +12,50 @@ enum Item {
     Row(String, String),
 }
 
-/// Weights editor keys (fixed, from DESIGN.md).
-const EDITOR: &[(&str, &str)] = &[
-    ("j / k", "select path"),
-    ("+ l right", "add step to path"),
-    ("- h left", "remove step from path"),
-    ("enter", "review from -> to"),
-    ("y", "apply"),
-    ("n / esc", "cancel"),
-];
-
-/// Replay keys (fixed; `hybridtop replay` only).
-const REPLAY: &[(&str, &str)] = &[
-    ("space", "play / pause"),
-    ("left right", "back / forward 1 min"),
-    ("shift-left right", "back / forward 10 min"),
-    ("+ -", "double / halve speed"),
-    ("g G", "start / end"),
-];
-
-fn items(cx: &Ctx) -> Vec<Item> {
-    let g = cx.g;
-    let mut v = Vec::with_capacity(48);
-    if cx.ui.replay.is_some() {
-        // Replay keys come before the keymap in replay mode (so g/G move the replay there), and
-        // the weights editor is off: it is read-only.
-        v.push(Item::Heading("Replay"));
-        for (k, d) in REPLAY {
-            v.push(Item::Row((*k).to_string(), (*d).to_string()));
+/// The key sections in the order they are shown: in replay its keys come first (they take
+/// precedence there) and the weights editor is left out (a replay is read-only).
+fn modes(replay: bool) -> Vec<KeyMode> {
+    let mut out = Vec::with_capacity(KeyMode::ALL.len());
+    if replay {
+        out.push(KeyMode::Replay);
+    }
+    for m in KeyMode::ALL {
+        let skip = match m {
+            KeyMode::Replay => true,
+            KeyMode::Editor | KeyMode::Review | KeyMode::Reason => replay,
+            _ => false,
+        };
+        if !skip {
+            out.push(m);
         }
     }
-    v.push(Item::Heading("Keys"));
-    for (action, keys) in &cx.ui.keymap.bindings {
-        let k = if keys.is_empty() {
-            "(unbound)".to_string()
-        } else {
-            keys.iter()
-                .map(|k| k.to_string())
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        v.push(Item::Row(k, action.description().to_string()));
-    }
-    if cx.ui.replay.is_some() {
-        return legend(cx, v);
-    }
-    v.push(Item::Heading("Weights editor (w)"));
-    for (k, d) in EDITOR {
-        let d = if g.ascii {
-            d.to_string()
-        } else {
-            d.replace("->", g.arrow)
-        };
-        v.push(Item::Row((*k).to_string(), d));
-    }
-    if cx.snap.read_only {
-        v.push(Item::Row(String::new(), "read-only: w, u disabled".into()));
+    out
+}
+
+/// Every section of the action table (`Action::ALL`) with the effective keys, then the legend.
+fn items(cx: &Ctx) -> Vec<Item> {
+    let (g, km) = (cx.g, &cx.ui.keymap);
+    let mut v = Vec::with_capacity(Action::ALL.len() + 20);
+    for mode in modes(cx.ui.replay.is_some()) {
+        v.push(Item::Heading(mode.title()));
+        for row in Action::ALL.iter().filter(|b| b.mode == mode) {
+            let d = if g.ascii {
+                row.help.to_string()
+            } else {
+                row.help.replace("->", g.arrow)
+            };
+            v.push(Item::Row(km.labels(row.action), d));
+        }
+        if mode == KeyMode::Editor && cx.snap.read_only {
+            v.push(Item::Row(
+                String::new(),
+                format!(
+                    "read-only: {}, {} disabled",
+                    km.label(Action::Weights),
+                    km.label(Action::Undo)
+                ),
+            ));
+        }
     }
     legend(cx, v)
 }

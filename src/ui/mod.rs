@@ -30,7 +30,7 @@ pub use buffer::{buffer_text, buffer_to_styled_text};
 pub use fleet::{pod_matches, so_matches};
 pub use traces::session_matches;
 
-use crate::action::Action;
+use crate::action::{Action, Keymap};
 use crate::model::snapshot::{Mode, Snapshot};
 use glyphs::Glyphs;
 use paint::{put, put_center, put_right, Ctx, Tier};
@@ -185,15 +185,7 @@ fn header(buf: &mut Buffer, area: Rect, cx: &Ctx) {
     // Tabs with their keys, then the window and router on the right.
     let y = area.y + 1;
     let mut c = paint::Cursor::new(area, y);
-    for v in View::ALL {
-        let action = match v {
-            View::Overview => Action::ViewOverview,
-            View::Traces => Action::ViewTraces,
-            View::Fleet => Action::ViewFleet,
-            View::Cost => Action::ViewCost,
-            View::Help => Action::ViewHelp,
-        };
-        let label = format!(" {} {} ", cx.ui.keymap.label(action), v.title());
+    for (v, label) in tabs(&cx.ui.keymap) {
         let style = if v == cx.ui.view {
             st.tab_active
         } else {
@@ -213,53 +205,54 @@ fn header(buf: &mut Buffer, area: Rect, cx: &Ctx) {
     }
 }
 
-/// Footer key hints for the current view: `(action, description)`.
-fn hints(cx: &Ctx) -> &'static [(Action, &'static str)] {
+/// Footer key hints for the current view: the action and, where the view gives it a meaning of
+/// its own, the words for it (otherwise the action table's hint).
+fn hints(cx: &Ctx) -> &'static [(Action, Option<&'static str>)] {
     match cx.ui.view {
         View::Overview => &[
-            (Action::Help, "help"),
-            (Action::NextView, "next view"),
-            (Action::Weights, "weights"),
-            (Action::Pause, "pause"),
-            (Action::Theme, "theme"),
-            (Action::Quit, "quit"),
+            (Action::Help, None),
+            (Action::NextView, None),
+            (Action::Weights, None),
+            (Action::Pause, None),
+            (Action::Theme, None),
+            (Action::Quit, None),
         ],
         View::Traces if cx.ui.traces.open.is_some() => &[
-            (Action::Down, "next span"),
-            (Action::Up, "prev span"),
-            (Action::Back, "close"),
-            (Action::TraceUrl, "link"),
-            (Action::Help, "help"),
-            (Action::Quit, "quit"),
+            (Action::Down, Some("next span")),
+            (Action::Up, Some("prev span")),
+            (Action::Back, Some("close")),
+            (Action::TraceUrl, None),
+            (Action::Help, None),
+            (Action::Quit, None),
         ],
         View::Traces => &[
-            (Action::Down, "down"),
-            (Action::Up, "up"),
-            (Action::Open, "waterfall"),
-            (Action::Filter, "filter"),
-            (Action::TraceUrl, "link"),
-            (Action::Help, "help"),
-            (Action::Quit, "quit"),
+            (Action::Down, None),
+            (Action::Up, None),
+            (Action::Open, Some("waterfall")),
+            (Action::Filter, None),
+            (Action::TraceUrl, None),
+            (Action::Help, None),
+            (Action::Quit, None),
         ],
         View::Fleet => &[
-            (Action::Down, "down"),
-            (Action::Up, "up"),
-            (Action::Open, "switch pane"),
-            (Action::Filter, "filter"),
-            (Action::Sort, "sort"),
-            (Action::Help, "help"),
-            (Action::Quit, "quit"),
+            (Action::Down, None),
+            (Action::Up, None),
+            (Action::Open, Some("switch pane")),
+            (Action::Filter, None),
+            (Action::Sort, None),
+            (Action::Help, None),
+            (Action::Quit, None),
         ],
         View::Cost => &[
-            (Action::NextView, "next view"),
-            (Action::Weights, "weights"),
-            (Action::Help, "help"),
-            (Action::Quit, "quit"),
+            (Action::NextView, None),
+            (Action::Weights, None),
+            (Action::Help, None),
+            (Action::Quit, None),
         ],
         View::Help => &[
-            (Action::Back, "back"),
-            (Action::NextView, "next view"),
-            (Action::Quit, "quit"),
+            (Action::Back, None),
+            (Action::NextView, None),
+            (Action::Quit, None),
         ],
     }
 }
@@ -277,9 +270,11 @@ fn footer(buf: &mut Buffer, area: Rect, cx: &Ctx) {
         c.text(buf, text, st.filter, g);
         c.text(buf, g.cursor, st.filter, g);
         let help = format!(
-            "{} apply  {} clear",
-            ui.keymap.label(Action::Open),
-            ui.keymap.label(Action::Back)
+            "{} {}  {} {}",
+            ui.keymap.label(Action::FilterAccept),
+            Action::FilterAccept.hint(),
+            ui.keymap.label(Action::FilterClear),
+            Action::FilterClear.hint()
         );
         let hw = width(&help) as u16;
         if c.remaining() > hw + 2 {
@@ -300,7 +295,8 @@ fn footer(buf: &mut Buffer, area: Rect, cx: &Ctx) {
         let used = put(buf, c.x, y, max, &t.message, style, g);
         c.skip(used + 3);
     }
-    for (action, desc) in hints(cx) {
+    for (action, words) in hints(cx) {
+        let desc = words.unwrap_or(action.hint());
         let key = ui.keymap.label(*action);
         let need = (width(&key) + 1 + width(desc)) as u16;
         if need > c.remaining() {
@@ -344,20 +340,26 @@ pub fn fleet_rows(snap: &Snapshot, ui: &state::UiState) -> usize {
     }
 }
 
-/// The view whose tab is at `(x, y)` (the second header row), for mouse clicks. Mirrors the tab
-/// layout in `header`.
-pub fn tab_at(area: Rect, x: u16, y: u16) -> Option<View> {
+/// The header's tabs, each view with its label (` key Title `, the key as bound in `[keys]`):
+/// drawn by `header` and hit by `tab_at`, so a click lands on what is drawn.
+fn tabs(km: &Keymap) -> impl Iterator<Item = (View, String)> + '_ {
+    View::ALL
+        .into_iter()
+        .map(|v| (v, format!(" {} {} ", km.label(v.action()), v.title())))
+}
+
+/// The view whose tab is at `(x, y)` (the second header row), for mouse clicks.
+pub fn tab_at(area: Rect, km: &Keymap, x: u16, y: u16) -> Option<View> {
     if y != area.y + 1 || area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         return None;
     }
     let mut left = area.x;
-    for (i, v) in View::ALL.iter().enumerate() {
-        // " N Title " with the default single-character keys.
-        let w = format!(" {} {} ", i + 1, v.title()).chars().count() as u16;
-        if x >= left && x < left + w {
-            return Some(*v);
+    for (v, label) in tabs(km) {
+        let w = width(&label) as u16;
+        if x >= left && x < left.saturating_add(w) {
+            return Some(v);
         }
-        left += w;
+        left = left.saturating_add(w);
     }
     None
 }

@@ -1,6 +1,6 @@
 //! `UiState`: what the operator is looking at (view, selection, filter, open session). Owned by
 //! the app loop, read by the pure views.
-use crate::action::Keymap;
+use crate::action::{Action, Keymap};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum View {
@@ -29,6 +29,17 @@ impl View {
             View::Help => "Help",
         }
     }
+    /// The action that shows the view (its tab's key).
+    pub fn action(self) -> Action {
+        match self {
+            View::Overview => Action::ViewOverview,
+            View::Traces => Action::ViewTraces,
+            View::Fleet => Action::ViewFleet,
+            View::Cost => Action::ViewCost,
+            View::Help => Action::ViewHelp,
+        }
+    }
+
     pub fn index(self) -> usize {
         View::ALL.iter().position(|v| *v == self).unwrap_or(0)
     }

@@ -661,3 +661,43 @@ fn overview_puts_a_problem_in_place_of_the_paths_data() {
     assert!(text.contains("pods 3/5 ready"), "{text}");
     assert!(text.contains("no ScaledObject"), "{text}");
 }
+
+#[test]
+fn tab_clicks_land_on_the_tab_drawn_whatever_its_key() {
+    // Multi-character keys widen the tabs; a click must hit the tab where it is drawn.
+    let mut keys = std::collections::BTreeMap::new();
+    keys.insert("view_overview".to_string(), vec!["f1".to_string()]);
+    keys.insert("view_traces".to_string(), vec!["ctrl-t".to_string()]);
+    keys.insert("view_fleet".to_string(), vec!["f3".to_string()]);
+    let ui = UiState {
+        keymap: crate::action::Keymap::new(&keys).unwrap(),
+        ..UiState::default()
+    };
+    let (w, h) = (120, 40);
+    let buf = render(w, h, &sample_snapshot(), &ui, &dark());
+    let row: String = (0..w).map(|x| buf[(x, 1)].symbol().to_string()).collect();
+    let area = ratatui::layout::Rect::new(0, 0, w, h);
+    for (title, view) in [
+        ("Overview", View::Overview),
+        ("Traces", View::Traces),
+        ("Fleet", View::Fleet),
+        ("Cost", View::Cost),
+        ("Help", View::Help),
+    ] {
+        let x = row
+            .find(title)
+            .unwrap_or_else(|| panic!("{title} in {row}")) as u16;
+        assert_eq!(
+            super::tab_at(area, &ui.keymap, x, 1),
+            Some(view),
+            "{title} in {row}"
+        );
+        let last = x + title.len() as u16 - 1;
+        assert_eq!(
+            super::tab_at(area, &ui.keymap, last, 1),
+            Some(view),
+            "{title} end"
+        );
+    }
+    assert!(row.contains(" ctrl-t Traces "), "{row}");
+}

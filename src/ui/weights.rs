@@ -3,6 +3,7 @@
 use super::paint::{draw_box, put, put_right, Ctx};
 use super::state::WeightsUi;
 use super::text::{usd, width};
+use crate::action::Action;
 use crate::model::editor::Stage;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -183,23 +184,46 @@ pub fn draw(buf: &mut Buffer, body: Rect, cx: &Ctx, w: &WeightsUi) {
         };
         put(buf, x, msg_y, wdt, &text, style, g);
     }
-    let keys = match ed.stage {
-        Stage::Editing => format!(
-            "j/k select  +/- {} points  enter review  esc cancel",
-            w.step
-        ),
-        Stage::Review => "y apply  n back  r reason".to_string(),
-        Stage::ConfirmForce { .. } => "y force it  n back".to_string(),
-    };
-    let keys = if ed.reason_editing {
-        "type the reason  enter done".to_string()
-    } else {
-        keys
-    };
+    let keys = key_hints(cx, w);
     if width(&keys) <= wdt as usize {
         put_right(buf, x, keys_y, wdt, &keys, st.key, g);
     } else {
         put(buf, x, keys_y, wdt, &keys, st.key, g);
+    }
+}
+
+/// The dialog's key line, from the keymap (`Action::ALL`'s editor, review and reason rows).
+fn key_hints(cx: &Ctx, w: &WeightsUi) -> String {
+    let km = &cx.ui.keymap;
+    let k = |a: Action| km.label(a);
+    let kh = |a: Action| format!("{} {}", km.label(a), a.hint());
+    if w.editor.reason_editing {
+        return format!("type the reason  {}", kh(Action::ReasonDone));
+    }
+    match w.editor.stage {
+        Stage::Editing => format!(
+            "{}/{} {}  {}/{} {} {}  {}  {}",
+            k(Action::EditorDown),
+            k(Action::EditorUp),
+            Action::EditorDown.hint(),
+            k(Action::EditorMore),
+            k(Action::EditorLess),
+            w.step,
+            Action::EditorMore.hint(),
+            kh(Action::EditorReview),
+            kh(Action::EditorCancel),
+        ),
+        Stage::Review => format!(
+            "{}  {}  {}",
+            kh(Action::ReviewApply),
+            kh(Action::ReviewBack),
+            kh(Action::ReviewReason)
+        ),
+        Stage::ConfirmForce { .. } => format!(
+            "{} force it  {}",
+            k(Action::ReviewApply),
+            kh(Action::ReviewBack)
+        ),
     }
 }
 

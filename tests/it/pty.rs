@@ -1,5 +1,5 @@
 //! The real binary in a pseudo-terminal: it draws, quits on `q`, and always leaves the terminal
-//! as it found it — on quit, SIGTERM and SIGHUP.
+//! as it found it — on quit, SIGTERM, SIGHUP and SIGQUIT.
 use portable_pty::{native_pty_system, Child, CommandBuilder, PtySize};
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
@@ -163,6 +163,15 @@ fn sigterm_restores_the_terminal() {
     let mut r = spawn(&["demo"], 100, 30);
     r.wait_for("DEMO", Duration::from_secs(15));
     r.signal(libc::SIGTERM);
+    r.wait_exit(Duration::from_secs(10));
+    assert_restored(&r.bytes());
+}
+
+#[test]
+fn sigquit_restores_the_terminal() {
+    let mut r = spawn(&["demo"], 100, 30);
+    r.wait_for("DEMO", Duration::from_secs(15));
+    r.signal(libc::SIGQUIT);
     r.wait_exit(Duration::from_secs(10));
     assert_restored(&r.bytes());
 }
