@@ -1,5 +1,6 @@
 // Test-only: the parent declares this module under #[cfg(test)].
 use super::*;
+use super::{analysis::*, matcher::*};
 use crate::config::Config;
 use chrono::TimeZone;
 use proptest::prelude::*;

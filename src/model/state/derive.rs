@@ -1,427 +1,13 @@
-//! `State`: everything the app loop knows, owned by the app loop alone. Fed `Update`s, it derives
-//! the `Snapshot` views read.
-//!
-//! Time is the model's own: `now` is the newest `Update::Clock` (virtual in demo and replay), or
-//! the newest traffic time before any clock arrived. Nothing here reads the wall clock, and
-//! nothing iterates a hash map into the output, so the same updates give byte-identical JSON.
-use super::fin;
-use crate::config::{AgentcorePath, AlertsConfig, Config, EksPath, RouterBackend};
-use crate::domain::path::{PathId, Side};
-use crate::domain::weights::Weights;
-use crate::model::advisor::{self, AdvisorParams};
-use crate::model::alerts::SinceTracker;
-use crate::model::correlation::{self, Correlator};
-use crate::model::cost;
-use crate::model::fleet::Fleet;
-use crate::model::health::Sources;
-use crate::model::phase::{self, PhaseInputs};
-use crate::model::quantile::{self, Sketch, WeightedQuantiles};
-use crate::model::redact::{opt_text, text};
-use crate::model::snapshot::{
-    class_key, CostView, Mode, PathCost, PathHistory, PathView, Quantiles, RouterView, SessionRow,
-    SessionsView, Snapshot, TrafficSource, SCHEMA,
-};
-use crate::model::trace_traffic::TraceTraffic;
-use crate::model::update::{ApiSpend, BilledCost, SourceName, Update, WeightsReport};
-use crate::model::window::{PathWindow, Timeline, WindowStats, HISTORY_POINTS};
-use crate::model::{alerts, correlation::Rows};
-use chrono::{DateTime, Utc};
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-/// Sessions listed in the JSON (`sessions.recent`).
-pub const RECENT_SESSIONS: usize = 20;
-/// How often (model time) the correlator's retention sweep runs.
-const SWEEP_EVERY_MS: i64 = 1_000;
-
-/// What a derive needs beyond the data: the UI's open session, redaction and read-only flags.
-#[derive(Clone, Debug, Default)]
-pub struct DeriveOptions {
-    pub selected_session: Option<String>,
-    pub redact: bool,
-    pub read_only: bool,
-}
-
-struct PathState {
-    id: PathId,
-    kind: Side,
-    label: String,
-    eks: EksPath,
-    agentcore: AgentcorePath,
-    window: PathWindow,
-    /// Requests and latency from Langfuse root observations: used when no `Update::Traffic` for
-    /// the path falls in the window, so a metric source and the traces never add up (the
-    /// simulator reports traffic directly and wins). Meant for EKS paths, which no CloudWatch
-    /// namespace covers; an AgentCore path without CloudWatch gets the same, its cost stays
-    /// unknown (tokens and runtime usage are metric-source figures).
-    traces: PathWindow,
-    /// End of the newest `Update::Traffic` for this path.
-    last_traffic_ms: Option<i64>,
-    /// Traffic or usage was ever seen (cost is unknown, not zero, before).
-    seen: bool,
-    /// Paths fed by delayed metrics (CloudWatch): the span `[from, through)` reported so far, in
-    /// ms. Their window ends at `through`, not at `now`, so data minutes old is not divided by
-    /// minutes it never covered.
-    cover: Option<(i64, i64)>,
-    /// A source reports this path's session count.
-    sessions_known: bool,
-}
-
-/// One path's window as the derive sees it: sums, the seconds they cover, and where the data
-/// ends for a metrics-fed path.
-struct PathAgg {
-    stats: WindowStats,
-    span_secs: Option<f64>,
-    through_ms: Option<i64>,
-    /// Metrics, or Langfuse root observations when a path has no metrics in the window.
-    source: Option<TrafficSource>,
-}
-
-/// Session rows are the costly part of a derive; they are reused while nothing changed.
-struct SessionCache {
-    generation: u64,
-    redact: bool,
-    computed_ms: i64,
-    valid_until_ms: i64,
-    rows: Arc<Vec<SessionRow>>,
-    last_activity_ms: Arc<Vec<i64>>,
-}
-
-pub struct State {
-    mode: Mode,
-    environment: String,
-    read_only: bool,
-    window: Duration,
-    alerts: AlertsConfig,
-    advisor: AdvisorParams,
-    /// Each source's polling interval, for the stale alert.
-    intervals: Vec<(SourceName, Duration)>,
-    /// When each active alert began (derives take `&self`, as the session cache does).
-    alert_since: Mutex<SinceTracker>,
-    tl: Timeline,
-    clock_ms: Option<i64>,
-    data_ms: Option<i64>,
-    paths: Vec<PathState>,
-    fleet: Fleet,
-    sources: Sources,
-    router_default: RouterView,
-    router: Option<WeightsReport>,
-    billed: Option<BilledCost>,
-    api_spend: BTreeMap<SourceName, ApiSpend>,
-    correlator: Correlator,
-    trace_traffic: TraceTraffic,
-    session_cache: Mutex<Option<SessionCache>>,
-    last_sweep_ms: Option<i64>,
-    stamped_idx: Option<i64>,
-    dropped: u64,
-}
-
-fn to_ms(t: DateTime<Utc>) -> i64 {
-    t.timestamp_millis()
-}
+//! Derive: the `Snapshot` the views and the exports read, computed from `State` on demand
+//! (each path's rates, latency, cost and shares, the session lists, the router view).
+use super::*;
 
 impl State {
-    pub fn new(config: &Config, mode: Mode) -> State {
-        // The config was validated; should the rules still not compile, fall back to defaults
-        // rather than refuse to start.
-        let rules = config
-            .correlation_rules()
-            .or_else(|_| Config::default().correlation_rules());
-        let correlator = match rules {
-            Ok(r) => Correlator::new(&r, &config.paths),
-            Err(_) => Correlator::inert(&config.paths),
-        };
-        let tl = Timeline::new(config.general.window);
-        let paths = config
-            .paths
-            .iter()
-            .map(|p| PathState {
-                id: p.id.clone(),
-                kind: p.kind,
-                label: p.label().to_string(),
-                eks: p.eks.clone().unwrap_or_default(),
-                agentcore: p.agentcore.clone().unwrap_or_default(),
-                window: PathWindow::new(&tl),
-                traces: PathWindow::new(&tl),
-                last_traffic_ms: None,
-                seen: false,
-                cover: None,
-                sessions_known: false,
-            })
-            .collect();
-        let router_default = match mode {
-            Mode::Demo => RouterView {
-                backend: "simulator".into(),
-                target: None,
-                weights: Weights::default(),
-                version: None,
-            },
-            _ => {
-                let r = config.router.as_ref();
-                RouterView {
-                    backend: match r.map(|r| r.backend) {
-                        Some(RouterBackend::Httproute) => "httproute",
-                        Some(RouterBackend::Configmap) => "configmap",
-                        Some(RouterBackend::None) | None => "none",
-                    }
-                    .into(),
-                    target: r.and_then(|r| match (&r.namespace, &r.name) {
-                        (Some(ns), Some(n)) if r.backend != RouterBackend::None => {
-                            Some(format!("{ns}/{n}"))
-                        }
-                        _ => None,
-                    }),
-                    weights: Weights::default(),
-                    version: None,
-                }
-            }
-        };
-        State {
-            mode,
-            environment: config.general.environment.clone(),
-            read_only: config.general.read_only,
-            window: config.general.window,
-            alerts: config.alerts.clone(),
-            advisor: AdvisorParams::from_config(config),
-            intervals: source_intervals(config),
-            alert_since: Mutex::new(SinceTracker::default()),
-            tl,
-            clock_ms: None,
-            data_ms: None,
-            paths,
-            fleet: Fleet::default(),
-            sources: Sources::new(config, mode),
-            router_default,
-            router: None,
-            billed: None,
-            api_spend: BTreeMap::new(),
-            correlator,
-            trace_traffic: TraceTraffic::new(),
-            session_cache: Mutex::new(None),
-            last_sweep_ms: None,
-            stamped_idx: None,
-            dropped: 0,
-        }
-    }
-
-    pub fn mode(&self) -> Mode {
-        self.mode
-    }
-
-    /// The correlation engine (read-only), e.g. for diagnostics.
-    pub fn correlator(&self) -> &Correlator {
-        &self.correlator
-    }
-
-    /// Updates that named an unknown path (ignored).
-    pub fn dropped_updates(&self) -> u64 {
-        self.dropped
-    }
-
-    fn now_ms(&self) -> i64 {
-        self.clock_ms.or(self.data_ms).unwrap_or(0)
-    }
-
-    /// The newest `Update::Clock`, or before any, the newest traffic time.
-    pub fn now(&self) -> DateTime<Utc> {
-        correlation::ms_to_time(self.now_ms())
-    }
-
-    fn path_idx(&self, id: &PathId) -> Option<usize> {
-        self.paths.iter().position(|p| p.id == *id)
-    }
-
-    /// Ingest one update. Never panics on odd data: unknown paths and out-of-order times are
-    /// tolerated.
-    pub fn apply(&mut self, update: Update) {
-        match update {
-            Update::Clock { now } => {
-                let n = to_ms(now);
-                if self.clock_ms.is_none_or(|c| n > c) {
-                    self.clock_ms = Some(n);
-                    self.advance();
-                }
-            }
-            Update::Traffic(b) => {
-                let Some(i) = self.path_idx(&b.path) else {
-                    self.dropped += 1;
-                    return;
-                };
-                self.note_data(to_ms(b.end).max(to_ms(b.start)));
-                let s = to_ms(b.start).min(to_ms(b.end));
-                // A metrics-fed path keeps its own start (its coverage); its backfill must not
-                // make the other paths' start-up rates look diluted.
-                if self.paths[i].cover.is_none() {
-                    self.tl.first_data_ms = Some(self.tl.first_data_ms.map_or(s, |f| f.min(s)));
-                }
-                let p = &mut self.paths[i];
-                p.window.add_traffic(&self.tl, &b);
-                let end = to_ms(b.end).max(to_ms(b.start));
-                p.last_traffic_ms = Some(p.last_traffic_ms.map_or(end, |l| l.max(end)));
-                p.seen = true;
-            }
-            Update::Usage(u) => {
-                let Some(i) = self.path_idx(&u.path) else {
-                    self.dropped += 1;
-                    return;
-                };
-                if self.paths[i].kind != Side::Agentcore {
-                    self.dropped += 1;
-                    return;
-                }
-                self.note_data(to_ms(u.end).max(to_ms(u.start)));
-                let p = &mut self.paths[i];
-                let usd = cost::agentcore_usage_usd(&p.agentcore, u.vcpu_hours, u.gb_hours);
-                p.window
-                    .add_usage(&self.tl, to_ms(u.start), to_ms(u.end), usd);
-                p.seen = true;
-            }
-            Update::Fleet(f) => {
-                self.fleet.apply(f);
-                self.stamp_nodes();
-            }
-            Update::Observations { items } => {
-                self.count_roots(&items);
-                self.correlator.ingest_batch(items);
-            }
-            Update::Health(h) => self.sources.apply(h),
-            Update::Weights(w) => self.router = Some(w),
-            Update::Billed(b) => {
-                if self.billed.as_ref().is_none_or(|old| b.as_of >= old.as_of) {
-                    self.billed = Some(b);
-                }
-            }
-            Update::Coverage(c) => {
-                let Some(i) = self.path_idx(&c.path) else {
-                    self.dropped += 1;
-                    return;
-                };
-                let (a, b) = (to_ms(c.start), to_ms(c.end));
-                let (s, e) = (a.min(b), a.max(b));
-                self.note_data(e);
-                let p = &mut self.paths[i];
-                p.cover = Some(p.cover.map_or((s, e), |(f, t)| (f.min(s), t.max(e))));
-                if let Some(n) = c.sessions {
-                    p.window.add_sessions(&self.tl, s, e, n as f64);
-                    p.sessions_known = true;
-                }
-                // A covered period with no traffic is a real zero: cost is known from here on.
-                p.seen = true;
-            }
-            Update::ApiSpend(a) => {
-                self.api_spend.insert(a.source, a);
-            }
-        }
-    }
-
-    /// The window as each path sees it: up to `now`, or for a metrics-fed path the window's
-    /// length ending where its data ends.
-    fn path_aggs(&self) -> Vec<PathAgg> {
-        let covered = self.tl.covered_secs();
-        self.paths
-            .iter()
-            .map(|p| match p.cover {
-                None => {
-                    let (w, source) = self.traffic_window(p);
-                    PathAgg {
-                        stats: w.aggregate(&self.tl),
-                        span_secs: covered,
-                        through_ms: None,
-                        source,
-                    }
-                }
-                Some((from, through)) => match self.tl.covered_window(from, through) {
-                    Some((first, last, span)) => PathAgg {
-                        stats: p.window.aggregate_range(&self.tl, first, last),
-                        span_secs: Some(span),
-                        through_ms: Some(through),
-                        source: Some(TrafficSource::Metrics),
-                    },
-                    None => PathAgg {
-                        stats: WindowStats::default(),
-                        span_secs: None,
-                        through_ms: Some(through),
-                        source: Some(TrafficSource::Metrics),
-                    },
-                },
-            })
-            .collect()
-    }
-
-    /// Data time moves `now` only until a clock has been seen.
-    fn note_data(&mut self, t: i64) {
-        if self.data_ms.is_none_or(|d| t > d) {
-            self.data_ms = Some(t);
-            if self.clock_ms.is_none() {
-                self.advance();
-            }
-        }
-    }
-
-    fn advance(&mut self) {
-        let now = self.now_ms();
-        self.tl.now_ms = now;
-        let idx = self.tl.now_idx();
-        if self.stamped_idx != Some(idx) {
-            self.stamp_nodes();
-        }
-        if self.last_sweep_ms.is_none_or(|l| now - l >= SWEEP_EVERY_MS) {
-            self.last_sweep_ms = Some(now);
-            self.correlator.sweep(correlation::ms_to_time(now));
-            // Roots older than the ring can never be counted again: forget them.
-            let horizon = (self.tl.now_idx() + 1 - self.tl.ring_len) * self.tl.bucket_ms;
-            self.trace_traffic.prune(horizon);
-        }
-    }
-
-    /// Root observations as requests (see `PathState::traces`).
-    fn count_roots(&mut self, items: &[crate::model::update::Observation]) {
-        let corr = &self.correlator;
-        let requests = self.trace_traffic.ingest(items, |o| corr.attribute(o));
-        for r in requests {
-            let Some(p) = self.paths.get_mut(r.path) else {
-                continue;
-            };
-            p.traces
-                .add_request(&self.tl, r.start_ms, r.latency_ms, r.error);
-            // Rates divide by the span since the first data: a trace-only path has data too.
-            if self.tl.accepts(self.tl.idx(r.start_ms)) {
-                let f = self
-                    .tl
-                    .first_data_ms
-                    .map_or(r.start_ms, |f| f.min(r.start_ms));
-                self.tl.first_data_ms = Some(f);
-            }
-        }
-    }
-
-    /// Which window gives a path's rate and latency: its metrics while any fall in the window,
-    /// else its traces when they hold requests.
-    fn traffic_window<'a>(&self, p: &'a PathState) -> (&'a PathWindow, Option<TrafficSource>) {
-        let from = self.tl.window_first_idx() * self.tl.bucket_ms;
-        let metrics = p.last_traffic_ms.is_some_and(|t| t >= from);
-        if !metrics && p.traces.has_requests(&self.tl) {
-            return (&p.traces, Some(TrafficSource::Traces));
-        }
-        let src = p.last_traffic_ms.map(|_| TrafficSource::Metrics);
-        (&p.window, src)
-    }
-
-    /// Record each EKS path's GPU nodes in the current bucket (for the $/h sparkline).
-    fn stamp_nodes(&mut self) {
-        if !self.fleet.is_known() {
-            return;
-        }
-        let now = self.tl.now_ms;
-        self.stamped_idx = Some(self.tl.now_idx());
-        for p in self.paths.iter_mut().filter(|p| p.kind == Side::Eks) {
-            let n = self.fleet.nodes_in_use(&p.id, p.eks.pods_per_node);
-            p.window.note_nodes(&self.tl, now, f64::from(n));
-        }
-    }
-
-    fn session_rows(&self, now_ms: i64, redact: bool) -> (Arc<Vec<SessionRow>>, Arc<Vec<i64>>) {
+    pub(super) fn session_rows(
+        &self,
+        now_ms: i64,
+        redact: bool,
+    ) -> (Arc<Vec<SessionRow>>, Arc<Vec<i64>>) {
         let generation = self.correlator.generation();
         let mut guard = match self.session_cache.lock() {
             Ok(g) => g,
@@ -678,7 +264,7 @@ impl State {
 
     /// AgentCore: tokens over the window × prices, per hour, plus runtime usage as an hourly rate
     /// over the intervals it covered. EKS: GPU nodes in use × node price.
-    fn path_usd_per_hour(
+    pub(super) fn path_usd_per_hour(
         &self,
         p: &PathState,
         a: &WindowStats,
@@ -720,7 +306,7 @@ impl State {
     /// Per-bucket sparkline series, oldest first, from the first data (at most
     /// `HISTORY_POINTS` buckets). A metrics-fed path has no points (NaN: drawn as gaps) after
     /// the end of what its source has reported, rather than zeros that would look like an outage.
-    fn fill_history(&self, paths: &mut [PathView]) {
+    pub(super) fn fill_history(&self, paths: &mut [PathView]) {
         let cover_from = self.paths.iter().filter_map(|p| p.cover.map(|c| c.0)).min();
         let first = match (self.tl.first_data_ms, cover_from) {
             (Some(a), Some(b)) => a.min(b),
@@ -842,7 +428,7 @@ impl State {
         }
     }
 
-    fn router_view(&self, redact: bool) -> RouterView {
+    pub(super) fn router_view(&self, redact: bool) -> RouterView {
         match &self.router {
             None => RouterView {
                 backend: self.router_default.backend.clone(),
@@ -866,21 +452,9 @@ impl State {
     }
 }
 
-/// Each source's polling interval (Kubernetes watches confirm themselves once a minute).
-fn source_intervals(config: &Config) -> Vec<(SourceName, Duration)> {
-    let aws = config.aws.clone().unwrap_or_default();
-    let langfuse = config.langfuse.clone().unwrap_or_default();
-    vec![
-        (SourceName::Cloudwatch, aws.cloudwatch_interval),
-        (SourceName::CostExplorer, aws.cost_explorer_interval),
-        (SourceName::Kubernetes, Duration::from_secs(60)),
-        (SourceName::Langfuse, langfuse.interval),
-    ]
-}
-
 /// Billed month-to-date at its pace: MTD / hours of the month elapsed at `as_of` × 730, by class
 /// plus `total` (unknown in the first hour of a month, when the pace means nothing yet).
-fn billed_pace(b: &BilledCost) -> Option<BTreeMap<String, f64>> {
+pub(super) fn billed_pace(b: &BilledCost) -> Option<BTreeMap<String, f64>> {
     use chrono::{Datelike, TimeZone};
     let start = Utc
         .with_ymd_and_hms(b.as_of.year(), b.as_of.month(), 1, 0, 0, 0)
@@ -900,7 +474,7 @@ fn billed_pace(b: &BilledCost) -> Option<BTreeMap<String, f64>> {
 }
 
 /// The split over the last minute (see `PathView::observed_share_1m`).
-fn set_recent_shares(paths: &mut [PathView], recent: &[f64]) {
+pub(super) fn set_recent_shares(paths: &mut [PathView], recent: &[f64]) {
     let total: f64 = recent.iter().sum();
     if !(total > 0.0 && total.is_finite()) {
         return;
@@ -912,7 +486,7 @@ fn set_recent_shares(paths: &mut [PathView], recent: &[f64]) {
 
 /// Observed share = path requests / all requests in the window; the largest share absorbs the
 /// rounding so the shares sum to 1 (all zero when there were no requests).
-fn set_shares(paths: &mut [PathView], basis: &[f64]) {
+pub(super) fn set_shares(paths: &mut [PathView], basis: &[f64]) {
     let total: f64 = basis.iter().sum();
     if !(total > 0.0 && total.is_finite()) {
         return;
@@ -936,6 +510,3 @@ fn set_shares(paths: &mut [PathView], basis: &[f64]) {
         .sum();
     paths[big].observed_share = (1.0 - others).clamp(0.0, 1.0);
 }
-
-#[cfg(test)]
-mod tests;

@@ -1,0 +1,367 @@
+//! The cost advisor: one cost model for "what would this split cost", used by the break-even
+//! modes, the cost-optimal split and its recommendation here, and by the weights review dialog
+//! (`router::preview`) — so a preview and a recommendation can never disagree.
+//!
+//! The model, from the snapshot's own numbers:
+//! - **Volume**: the routed requests/min `T` = all requests in the window minus the escalations
+//!   the model attributes to EKS (`[advisor] escalation_rate` × EKS requests). A path with weight
+//!   `w` gets `T × w / 100`; the escalation path also gets `escalation_rate` × the EKS requests.
+//! - **AgentCore**: linear. $/request = the path's `usd_per_1k_requests` / 1000 over the window,
+//!   i.e. its current token mix and runtime usage. A path with no requests in the window has no
+//!   price: its weight is kept as it is.
+//! - **EKS**: a step function. Pods = ⌈rpm / per-pod target⌉ (KEDA's target: `pod_capacity_rpm`
+//!   × `[advisor] eks_target_utilisation`; not the ScaledObject's `metric_target`, whose unit is
+//!   the trigger's — queue length, rate, … — not requests/min), never below the ScaledObject's
+//!   `min_replicas` (1 when unknown), at most `max_replicas`; nodes = ⌈pods / pods_per_node⌉;
+//!   $/h = nodes × `gpu_node_usd_per_hour`. Each EKS request also carries its escalation's
+//!   AgentCore cost.
+//! - **Now** is the snapshot's estimate (what the operator sees and will compare with); the
+//!   alternatives are projections. Month = 730 h, as everywhere.
+//!
+//! Cost is separable by path (each path's $/h depends on its own weight only), so the optimal
+//! split is an exact dynamic programme over integer weights: bounded by the router guard
+//! (`min_of`/`max_of`), reachable in the editor's `step`s, EKS within capacity.
+use super::fin;
+use crate::config::{AdvisorConfig, AgentcorePath, Config, EksPath};
+use crate::domain::path::{PathId, Side};
+use crate::domain::weights::{Guard, Weights};
+use crate::model::cost::{self, HOURS_PER_MONTH};
+use crate::model::snapshot::{AdvisorModes, AdvisorView, Recommendation, Snapshot};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+mod cost_model;
+pub use cost_model::*;
+
+/// Ties between splits of equal cost go to the one closest to the current split: each point
+/// moved costs this much ($/h) in the optimisation only.
+const MOVE_PENALTY: f64 = 1e-9;
+
+/// What the advisor needs from the configuration.
+#[derive(Clone, Debug, Default)]
+pub struct AdvisorParams {
+    pub guard: Guard,
+    pub advisor: AdvisorConfig,
+    /// Per EKS path: prices and capacity.
+    pub eks: BTreeMap<PathId, EksPath>,
+    /// Per AgentCore path: prices (an escalation's context is priced at its target's).
+    pub agentcore: BTreeMap<PathId, AgentcorePath>,
+}
+
+impl AdvisorParams {
+    pub fn from_config(cfg: &Config) -> AdvisorParams {
+        AdvisorParams {
+            guard: cfg.guard(),
+            advisor: cfg.advisor.clone(),
+            eks: cfg
+                .paths
+                .iter()
+                .filter(|p| p.kind == Side::Eks)
+                .map(|p| (p.id.clone(), p.eks.clone().unwrap_or_default()))
+                .collect(),
+            agentcore: cfg
+                .paths
+                .iter()
+                .filter(|p| p.kind == Side::Agentcore)
+                .map(|p| (p.id.clone(), p.agentcore.clone().unwrap_or_default()))
+                .collect(),
+        }
+    }
+}
+
+/// Integer percent from shares by largest remainder (the split when the router's weights are
+/// unknown).
+fn shares_to_percent(shares: &[f64]) -> Vec<u32> {
+    let total: f64 = shares.iter().filter(|s| s.is_finite() && **s > 0.0).sum();
+    if total <= 0.0 {
+        return vec![0; shares.len()];
+    }
+    let raw: Vec<f64> = shares
+        .iter()
+        .map(|s| {
+            if s.is_finite() && *s > 0.0 {
+                s / total * 100.0
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let mut out: Vec<u32> = raw.iter().map(|r| r.floor() as u32).collect();
+    let mut left = 100u32.saturating_sub(out.iter().sum());
+    let mut order: Vec<usize> = (0..raw.len()).collect();
+    order.sort_by(|&a, &b| {
+        (raw[b] - raw[b].floor())
+            .total_cmp(&(raw[a] - raw[a].floor()))
+            .then(a.cmp(&b))
+    });
+    for i in order {
+        if left == 0 {
+            break;
+        }
+        out[i] += 1;
+        left -= 1;
+    }
+    out
+}
+
+/// `$12,345` (whole dollars).
+pub fn usd0(v: f64) -> String {
+    let r = fin(v).abs().round() as u64;
+    let digits = r.to_string();
+    let mut s = String::with_capacity(digits.len() + 4);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            s.push(',');
+        }
+        s.push(c);
+    }
+    format!("${s}")
+}
+
+/// `-$1,240` / `+$310`.
+pub fn signed_usd0(v: f64) -> String {
+    let sign = if v.round() < 0.0 { "-" } else { "+" };
+    format!("{sign}{}", usd0(v))
+}
+
+fn plural(n: u32, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// "move 15 points from agentcore-haiku to eks-qwen3", or with several paths on one side,
+/// "move 25 points to eks-qwen3 (20 from agentcore-haiku, 5 from agentcore-sonnet)".
+fn describe_move(ids: &[PathId], from: &[u32], to: &[u32]) -> (String, usize, usize, u32) {
+    let mut losers: Vec<(usize, u32)> = Vec::new();
+    let mut gainers: Vec<(usize, u32)> = Vec::new();
+    for i in 0..ids.len() {
+        if to[i] < from[i] {
+            losers.push((i, from[i] - to[i]));
+        } else if to[i] > from[i] {
+            gainers.push((i, to[i] - from[i]));
+        }
+    }
+    let points: u32 =
+        (losers.iter().map(|l| l.1).sum::<u32>() + gainers.iter().map(|g| g.1).sum::<u32>()) / 2;
+    // Biggest first; ties in path order.
+    losers.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    gainers.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let (Some(&(fi, _)), Some(&(ti, _))) = (losers.first(), gainers.first()) else {
+        return (String::from("keep the current split"), 0, 0, 0);
+    };
+    let pts = plural(points, "point", "points");
+    let list = |v: &[(usize, u32)], word: &str| -> String {
+        v.iter()
+            .map(|(i, d)| format!("{d} {word} {}", ids[*i]))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let text = match (losers.len(), gainers.len()) {
+        (1, 1) => format!("move {pts} from {} to {}", ids[fi], ids[ti]),
+        (_, 1) => format!("move {pts} to {} ({})", ids[ti], list(&losers, "from")),
+        (1, _) => format!("move {pts} from {} ({})", ids[fi], list(&gainers, "to")),
+        _ => format!(
+            "move {pts}: {} → {}",
+            losers
+                .iter()
+                .map(|(i, d)| format!("{} -{d}", ids[*i]))
+                .collect::<Vec<_>>()
+                .join(", "),
+            gainers
+                .iter()
+                .map(|(i, d)| format!("{} +{d}", ids[*i]))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    (text, fi, ti, points)
+}
+
+/// The advisor's view of a snapshot: break-even modes, the optimal split, a recommendation.
+pub fn evaluate(snap: &Snapshot, params: &AdvisorParams) -> AdvisorView {
+    let model = CostModel::from_snapshot(snap, params);
+    let total_rpm: f64 = snap.paths.iter().map(|p| p.requests_per_minute).sum();
+    let mut view = AdvisorView {
+        monthly_requests: cost::monthly_requests(total_rpm),
+        ..AdvisorView::default()
+    };
+    let ids: Vec<PathId> = model.paths.iter().map(|p| p.id.clone()).collect();
+    if ids.is_empty() {
+        view.notes.push("no paths are configured".into());
+        return view;
+    }
+    // The split the advice starts from.
+    let router = &snap.router.weights;
+    let (current, basis): (Vec<u32>, &str) =
+        if !router.is_empty() && ids.iter().all(|id| router.get(id).is_some()) {
+            (
+                ids.iter().map(|id| router.get(id).unwrap_or(0)).collect(),
+                "router",
+            )
+        } else {
+            let shares: Vec<f64> = snap.paths.iter().map(|p| p.observed_share).collect();
+            (shares_to_percent(&shares), "observed")
+        };
+    view.split_basis = basis.into();
+    view.current_weights = Weights(ids.iter().cloned().zip(current.iter().copied()).collect());
+    let cur_f: Vec<f64> = current.iter().map(|&w| f64::from(w)).collect();
+    view.eks_capacity_rpm = model.eks_capacity_rpm();
+    view.break_even_monthly_requests = model.break_even_monthly_requests();
+    view.modes = AdvisorModes {
+        agentcore_only: model.agentcore_only(&cur_f),
+        eks_only: model.eks_only(&cur_f),
+        current: snap.cost.projected_usd_per_month,
+        optimal: None,
+    };
+    if model.routed_rpm <= 0.0 {
+        view.notes
+            .push("no traffic in the window: nothing to optimise".into());
+        return view;
+    }
+    if current.iter().sum::<u32>() != 100 {
+        view.notes.push(format!(
+            "the current split sums to {}, not 100: no recommendation",
+            current.iter().sum::<u32>()
+        ));
+        return view;
+    }
+    for (i, p) in model.paths.iter().enumerate() {
+        if let PathCost::Agentcore {
+            usd_per_request: None,
+        } = p.cost
+        {
+            if current[i] > 0 || p.rpm_now <= 0.0 {
+                view.notes.push(format!(
+                    "{}: no requests priced in the window, its weight is kept",
+                    p.id
+                ));
+            }
+        }
+    }
+    if let Some(e) = model.escalation {
+        if model.usd_per_request(e.target).is_none() {
+            view.notes.push(format!(
+                "escalations to {} cannot be priced: not charged",
+                ids[e.target]
+            ));
+        }
+    }
+    // EKS fleets running fewer pods than their traffic needs: the estimate now is low.
+    let now_proj = model.project_with(&cur_f, true);
+    for (m, p) in model.paths.iter().zip(&now_proj.paths) {
+        if let (PathCost::Eks(f), Some(pods)) = (&m.cost, p.pods) {
+            if pods > f.ready_pods {
+                view.notes.push(format!(
+                    "{}: {} pods ready, its traffic needs {pods}: the estimate rises as KEDA scales",
+                    m.id, f.ready_pods
+                ));
+            }
+        }
+    }
+    let guard = &params.guard;
+    let Some(optimal) = model.optimal(&current, guard, None) else {
+        view.notes
+            .push("no split satisfies the guard bounds and EKS capacity at this volume".into());
+        return view;
+    };
+    let opt_f: Vec<f64> = optimal.iter().map(|&w| f64::from(w)).collect();
+    view.modes.optimal = model.project_with(&opt_f, true).usd_per_month();
+    view.optimal_weights = Some(Weights(
+        ids.iter().cloned().zip(optimal.iter().copied()).collect(),
+    ));
+    let shift = |w: &[u32]| -> u32 {
+        w.iter()
+            .zip(&current)
+            .map(|(a, b)| a.abs_diff(*b))
+            .sum::<u32>()
+            / 2
+    };
+    // A recommendation must be appliable without --force: within the guard's shift limit.
+    let max_shift = guard.max_shift_per_apply;
+    // When no split within the limit is feasible (EKS over capacity by more than the limit
+    // can fix), the optimum itself is the advice, flagged as needing the force confirmation.
+    let (rec, partial, beyond_limit) = if shift(&optimal) <= max_shift {
+        (optimal.clone(), false, false)
+    } else {
+        match model.optimal(&current, guard, Some(max_shift)) {
+            Some(r) => (r, true, false),
+            None => (optimal.clone(), false, true),
+        }
+    };
+    let saving_h = model.comparable_usd_per_hour(&current) - model.comparable_usd_per_hour(&rec);
+    let saving_month = saving_h * HOURS_PER_MONTH;
+    // Over capacity now: moving off EKS is advice even when it costs more.
+    let over_capacity = !model.within_capacity(&current);
+    if rec == current {
+        view.notes
+            .push("the current split is the cheapest the guard and EKS capacity allow".into());
+        return view;
+    }
+    if !over_capacity && saving_month < params.advisor.min_saving_usd_per_month {
+        view.notes.push(format!(
+            "the cheapest split saves {}/month, under the {}/month worth a change",
+            usd0(saving_month.max(0.0)),
+            usd0(params.advisor.min_saving_usd_per_month)
+        ));
+        return view;
+    }
+    let rec_f: Vec<f64> = rec.iter().map(|&w| f64::from(w)).collect();
+    let after = model.project_with(&rec_f, true).usd_per_hour;
+    // The delta the operator will see: projected after − the estimate now (the review dialog
+    // computes exactly this, from the same model).
+    let now = model
+        .now_usd_per_hour()
+        .unwrap_or_else(|| model.comparable_usd_per_hour(&current));
+    let Some(after) = after else {
+        view.notes
+            .push("the recommended split cannot be priced in full".into());
+        return view;
+    };
+    let delta = fin((after - now) * HOURS_PER_MONTH);
+    // The saving is stated against the estimate now; when the fleet runs fewer pods than its
+    // traffic needs, that estimate will rise by itself, and a shift that saves against the
+    // model can still cost more than today's figure: no advice then, but say why.
+    if !over_capacity && delta > -params.advisor.min_saving_usd_per_month {
+        view.notes.push(format!(
+            "the cheapest split would change the estimate by {}/month: no shift worth making",
+            signed_usd0(delta)
+        ));
+        return view;
+    }
+    let pods_needed = model.pods_needed(&rec_f);
+    let (mv, fi, ti, points) = describe_move(&ids, &current, &rec);
+    let mut text = format!("{mv}: {}/month", signed_usd0(delta));
+    if pods_needed > 0 {
+        text.push_str(&format!(
+            "; needs {pods_needed} more {}",
+            if pods_needed == 1 { "pod" } else { "pods" }
+        ));
+    }
+    if over_capacity {
+        text.push_str("; brings EKS within its capacity");
+    }
+    if beyond_limit {
+        text.push_str(&format!(
+            " (beyond the {max_shift}-point shift limit: confirm twice, or --force)"
+        ));
+    }
+    if partial {
+        text.push_str(&format!(
+            " (the shift limit is {max_shift} points: review again after)"
+        ));
+    }
+    view.recommendation = Some(Recommendation {
+        from: ids[fi].clone(),
+        to: ids[ti].clone(),
+        points,
+        weights: Weights(ids.iter().cloned().zip(rec.iter().copied()).collect()),
+        usd_per_month_delta: delta,
+        pods_needed,
+        partial,
+        needs_force: beyond_limit,
+        text,
+    });
+    view
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,273 @@
+//! One poll of the observation window: v2 cursor pages or v1 pages, re-reading the overlap,
+//! delivering only new or changed observations (content hashes), within the request budget.
+use super::*;
+
+/// What one poll produced: new or changed observations, and the error that cut it short.
+#[derive(Debug, Default)]
+pub(super) struct Outcome {
+    pub(super) items: Vec<Observation>,
+    pub(super) skipped: u64,
+    pub(super) error: Option<ApiError>,
+}
+
+pub(super) fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+pub(super) fn content_hash(o: &Observation) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    match serde_json::to_vec(o) {
+        Ok(bytes) => bytes.hash(&mut h),
+        // Cannot happen for plain data; hash the id so the observation is sent once.
+        Err(_) => o.id.hash(&mut h),
+    }
+    h.finish()
+}
+
+/// The polling state: API version, the next window's start, what was sent, v1 trace details.
+pub(super) struct Poller {
+    pub(super) mode: LangfuseApi,
+    pub(super) version: Option<ApiVersion>,
+    pub(super) lookback: Duration,
+    pub(super) overlap: Duration,
+    pub(super) parent_key: String,
+    pub(super) fields: String,
+    pub(super) next_from: Option<DateTime<Utc>>,
+    /// id → (start ms, content hash) of what was sent and may still be fetched again.
+    pub(super) sent: HashMap<String, (i64, u64)>,
+    pub(super) traces: HashMap<String, TraceInfo>,
+}
+
+impl Poller {
+    pub(super) fn new(s: &Settings) -> Poller {
+        // Only the groups the dashboard shows: names, levels, session and user (basic), the
+        // model, tokens and cost (usage), the parent reference (metadata), the trace's tags
+        // (trace_context) and, for the span detail, input/output (io).
+        let mut fields = String::from("core,basic,model,usage,metadata,trace_context");
+        if s.fetch_io {
+            fields.push_str(",io");
+        }
+        Poller {
+            mode: s.api,
+            version: match s.api {
+                LangfuseApi::V2 => Some(ApiVersion::V2),
+                LangfuseApi::V1 => Some(ApiVersion::V1),
+                LangfuseApi::Auto => None,
+            },
+            lookback: s.lookback,
+            overlap: s.overlap,
+            parent_key: s.parent_key.clone(),
+            fields,
+            next_from: None,
+            sent: HashMap::new(),
+            traces: HashMap::new(),
+        }
+    }
+
+    pub(super) fn window(&self, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+        let back = chrono::Duration::from_std(self.lookback).unwrap_or(chrono::Duration::MAX);
+        let first = now.checked_sub_signed(back).unwrap_or(now);
+        (self.next_from.unwrap_or(first).min(now), now)
+    }
+
+    /// Fetch `[from, now)` completely, then move the window on.
+    pub(super) async fn poll(&mut self, api: &mut Api, now: DateTime<Utc>) -> Outcome {
+        let (from, to) = self.window(now);
+        let mut out = Outcome::default();
+        let result = match self.version {
+            Some(ApiVersion::V2) => self.poll_v2(api, from, to, &mut out).await,
+            Some(ApiVersion::V1) => self.poll_v1(api, from, to, &mut out).await,
+            None => match self.poll_v2(api, from, to, &mut out).await {
+                Err(ApiError::NotFound {
+                    what: NotFound::V2, ..
+                }) if self.mode == LangfuseApi::Auto => {
+                    tracing::info!(
+                        "langfuse: {} has no v2 observations API (404); using v1",
+                        api.base()
+                    );
+                    self.version = Some(ApiVersion::V1);
+                    self.poll_v1(api, from, to, &mut out).await
+                }
+                other => {
+                    if other.is_ok() {
+                        self.version = Some(ApiVersion::V2);
+                    }
+                    other
+                }
+            },
+        };
+        match result {
+            Ok(()) => {
+                // The next window starts `overlap` before this one ended (never earlier than
+                // this one started): late arrivals are fetched again, dedupe drops repeats.
+                let back =
+                    chrono::Duration::from_std(self.overlap).unwrap_or(chrono::Duration::MAX);
+                let next = to.checked_sub_signed(back).unwrap_or(from).max(from);
+                self.next_from = Some(next);
+                let cut = next.timestamp_millis();
+                self.sent.retain(|_, (start, _)| *start >= cut);
+            }
+            Err(e) => out.error = Some(e),
+        }
+        out
+    }
+
+    /// Keep what is new or changed; remember it.
+    pub(super) fn take(&mut self, items: Vec<Observation>, out: &mut Outcome) {
+        for o in items {
+            let h = content_hash(&o);
+            let start = o.start.timestamp_millis();
+            match self.sent.get(&o.id) {
+                Some(&(_, old)) if old == h => {}
+                _ => {
+                    self.sent.insert(o.id.clone(), (start, h));
+                    out.items.push(o);
+                }
+            }
+        }
+    }
+
+    pub(super) async fn poll_v2(
+        &mut self,
+        api: &mut Api,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        out: &mut Outcome,
+    ) -> Result<(), ApiError> {
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_PAGES_PER_POLL {
+            let mut q = vec![
+                ("fields", self.fields.clone()),
+                ("limit", V2_PAGE.to_string()),
+                ("fromStartTime", ts(from)),
+                ("toStartTime", ts(to)),
+            ];
+            if let Some(c) = &cursor {
+                q.push(("cursor", c.clone()));
+            }
+            let answer = api
+                .get("/api/public/v2/observations", &q, "v2 observations")
+                .await;
+            let answer = match answer {
+                // Servers older than the `trace_context` group refuse it (400): ask without it
+                // from now on (paths then come from models; tags are lost) rather than fail
+                // every poll.
+                Err(ApiError::Http { status: 400, body })
+                    if body.contains(TRACE_CONTEXT) && self.fields.contains(TRACE_CONTEXT) =>
+                {
+                    tracing::warn!(
+                        "langfuse: the server does not know the `{TRACE_CONTEXT}` field group \
+                         ({body}); polling without trace tags"
+                    );
+                    self.fields = self
+                        .fields
+                        .split(',')
+                        .filter(|g| *g != TRACE_CONTEXT)
+                        .collect::<Vec<_>>()
+                        .join(",");
+                    continue;
+                }
+                other => other?,
+            };
+            let v = answer.ok_or(ApiError::NotFound {
+                base: api.base().to_string(),
+                what: NotFound::V2,
+            })?;
+            let page: wire::V2Page = serde_json::from_value(v).map_err(|e| ApiError::Decode {
+                what: "v2 observations",
+                why: e.to_string(),
+            })?;
+            let (items, skipped) = wire::observations(&page.data, &self.parent_key, &self.traces);
+            out.skipped += skipped;
+            self.take(items, out);
+            match page.meta.cursor.filter(|c| !c.is_empty()) {
+                // A repeated cursor would loop forever.
+                Some(next) if cursor.as_deref() != Some(next.as_str()) => cursor = Some(next),
+                _ => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn poll_v1(
+        &mut self,
+        api: &mut Api,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        out: &mut Outcome,
+    ) -> Result<(), ApiError> {
+        // Traces first: v1 observations carry neither sessionId nor tags nor a link.
+        let mut page = 1u32;
+        while page <= MAX_PAGES_PER_POLL {
+            let q = vec![
+                ("page", page.to_string()),
+                ("limit", V1_PAGE.to_string()),
+                ("fromTimestamp", ts(from)),
+                ("toTimestamp", ts(to)),
+                ("orderBy", "timestamp.desc".to_string()),
+                ("fields", "core".to_string()),
+            ];
+            let p = self
+                .v1_page(api, "/api/public/traces", &q, "v1 traces")
+                .await?;
+            let (traces, skipped) = wire::traces(&p.data);
+            out.skipped += skipped;
+            let n = p.data.len();
+            self.traces.extend(traces);
+            if n == 0 || p.meta.total_pages.is_none_or(|t| u64::from(page) >= t) {
+                break;
+            }
+            page += 1;
+        }
+        let horizon = from.timestamp_millis().saturating_sub(TRACE_CACHE_MS);
+        self.traces.retain(|_, t| t.at_ms >= horizon);
+        if self.traces.len() > MAX_TRACE_CACHE {
+            // Keep the newest.
+            let mut at: Vec<i64> = self.traces.values().map(|t| t.at_ms).collect();
+            let k = at.len() - MAX_TRACE_CACHE;
+            let (_, &mut cut, _) = at.select_nth_unstable(k);
+            self.traces.retain(|_, t| t.at_ms > cut);
+        }
+        let mut page = 1u32;
+        while page <= MAX_PAGES_PER_POLL {
+            let q = vec![
+                ("page", page.to_string()),
+                ("limit", V1_PAGE.to_string()),
+                ("fromStartTime", ts(from)),
+                ("toStartTime", ts(to)),
+            ];
+            let p = self
+                .v1_page(api, "/api/public/observations", &q, "v1 observations")
+                .await?;
+            let (items, skipped) = wire::observations(&p.data, &self.parent_key, &self.traces);
+            out.skipped += skipped;
+            let n = p.data.len();
+            self.take(items, out);
+            if n == 0 || p.meta.total_pages.is_none_or(|t| u64::from(page) >= t) {
+                break;
+            }
+            page += 1;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn v1_page(
+        &mut self,
+        api: &mut Api,
+        path: &str,
+        q: &[(&str, String)],
+        what: &'static str,
+    ) -> Result<wire::V1Page, ApiError> {
+        let v = api
+            .get(path, q, what)
+            .await?
+            .ok_or_else(|| ApiError::NotFound {
+                base: api.base().to_string(),
+                what: NotFound::V1,
+            })?;
+        serde_json::from_value(v).map_err(|e| ApiError::Decode {
+            what,
+            why: e.to_string(),
+        })
+    }
+}
