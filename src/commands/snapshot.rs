@@ -328,7 +328,9 @@ fn view_of(v: ViewName) -> View {
 }
 
 /// Start every enabled source (and read the router), apply what they send until each has
-/// answered — data or an error — or `wait` runs out, then stop them.
+/// answered with data or failed for good (`SourceHealth::permanent`), or `wait` runs out, then
+/// stop them. The snapshot's source states say which: `ok`, `error` with `permanent`, or still
+/// `connecting`/`stale`/`error` when the wait ran out.
 pub async fn live_state(
     cfg: &Config,
     wait: std::time::Duration,
@@ -383,7 +385,10 @@ pub async fn live_state(
         match tokio::time::timeout_at(deadline, rx.recv()).await {
             Ok(Some(u)) => {
                 match &u {
-                    Update::Health(h) if h.state != SourceState::Connecting => {
+                    // Done with a source once it has answered with data or failed for good; a
+                    // rate limit or a passing error is waited out (the source retries, honouring
+                    // Retry-After) while the wait lasts.
+                    Update::Health(h) if h.state == SourceState::Ok || h.permanent => {
                         pending.remove(&h.source);
                     }
                     Update::Weights(_) => router_pending = false,
@@ -395,9 +400,14 @@ pub async fn live_state(
             Ok(None) | Err(_) => break,
         }
     }
-    // Whatever arrived with the last answers belongs to this snapshot too.
+    // Whatever arrived with the last answers belongs to this snapshot too; but a source that has
+    // answered keeps the state it answered with (its next poll may already be waiting out a
+    // rate limit, which says nothing about the data in hand).
     let settle = tokio::time::Instant::now() + std::time::Duration::from_millis(200);
     while let Ok(Some(u)) = tokio::time::timeout_at(settle, rx.recv()).await {
+        if matches!(&u, Update::Health(h) if !pending.contains(&h.source)) {
+            continue;
+        }
         apply(&mut state, u);
     }
     for h in handles {

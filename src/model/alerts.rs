@@ -274,6 +274,7 @@ mod tests {
             age_seconds: age,
             error: (state == SourceState::Error).then(|| "HTTP 401".to_string()),
             simulated: false,
+            permanent: false,
         }
     }
 

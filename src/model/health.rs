@@ -14,6 +14,8 @@ struct Entry {
     last_success: Option<DateTime<Utc>>,
     error: Option<String>,
     simulated: bool,
+    /// The last error will not fix itself.
+    permanent: bool,
     /// Live mode only: an `ok` source whose data is older than this shows `stale` (a source task
     /// that hung cannot report its own staleness).
     stale_after: Option<Duration>,
@@ -66,6 +68,7 @@ impl Sources {
                     last_success: None,
                     error: None,
                     simulated,
+                    permanent: false,
                     stale_after: stale,
                 }
             })
@@ -77,6 +80,7 @@ impl Sources {
                 last_success: None,
                 error: None,
                 simulated: false,
+                permanent: false,
                 stale_after: None,
             });
         }
@@ -101,6 +105,7 @@ impl Sources {
                         last_success: None,
                         error: None,
                         simulated: false,
+                        permanent: false,
                         stale_after: None,
                     },
                 );
@@ -109,6 +114,7 @@ impl Sources {
         };
         let e = &mut self.entries[pos];
         e.state = h.state;
+        e.permanent = h.permanent && h.state == SourceState::Error;
         if h.last_success.is_some() {
             e.last_success = match (e.last_success, h.last_success) {
                 (Some(a), Some(b)) => Some(a.max(b)),
@@ -147,6 +153,7 @@ impl Sources {
                     age_seconds: age,
                     error: opt_text(e.error.as_deref(), redact),
                     simulated: e.simulated,
+                    permanent: e.permanent,
                 }
             })
             .collect()
@@ -212,6 +219,7 @@ mod tests {
             state: SourceState::Ok,
             last_success: Some(at(10)),
             error: None,
+            permanent: false,
         });
         let v = s.view(at(12), false);
         assert_eq!(v[3].age_seconds, Some(2.0));
@@ -223,6 +231,7 @@ mod tests {
             state: SourceState::Error,
             last_success: None,
             error: Some("connect 10.0.0.9 failed\x1b]0;pwn\x07".into()),
+            permanent: false,
         });
         let v = s.view(at(20), true);
         assert_eq!(v[3].state, SourceState::Error);
@@ -238,6 +247,7 @@ mod tests {
             state: SourceState::Ok,
             last_success: Some(at(0)),
             error: None,
+            permanent: false,
         });
         assert_eq!(s.view(at(20), false).len(), 5);
     }
@@ -252,6 +262,7 @@ mod tests {
             state: SourceState::Ok,
             last_success: Some(at(0)),
             error: None,
+            permanent: false,
         });
         assert_eq!(s.view(at(200), false)[2].state, SourceState::Ok);
         assert_eq!(s.view(at(241), false)[2].state, SourceState::Stale);

@@ -1,11 +1,15 @@
 //! What a weight change would do at current volumes: $/month per path and in total, and whether
 //! the EKS side has the ready pods for its new share. Pure: computed from the snapshot the
-//! operator is looking at, with the advisor's cost model (`model::advisor::CostModel`) — the
-//! same projection the Cost view's recommendation states, so the two never disagree.
+//! operator is looking at, with the advisor's cost model (`model::advisor::CostModel`).
+//!
+//! "Now" and "new" are both the model's projection (of the current and of the proposed split),
+//! so the delta is the effect of the change alone: a no-op is exactly $0, and the Cost view's
+//! recommendation, this preview and `weights set --dry-run` state the same delta for the same
+//! change. The observed cost (from metrics) is carried beside it, labelled, never subtracted.
 use crate::config::Config;
 use crate::domain::path::{PathId, Side};
 use crate::domain::weights::Weights;
-use crate::model::advisor::{AdvisorParams, CostModel, PathCost};
+use crate::model::advisor::{AdvisorParams, CostModel, PathCost, Projection};
 use crate::model::cost::HOURS_PER_MONTH;
 use crate::model::snapshot::Snapshot;
 use std::time::Duration;
@@ -19,8 +23,12 @@ pub struct PathPreview {
     pub to: u32,
     pub rpm_now: f64,
     pub rpm_after: f64,
+    /// Modelled, at the current split.
     pub usd_month_now: Option<f64>,
+    /// Modelled, at the proposed split.
     pub usd_month_after: Option<f64>,
+    /// Observed (the live estimate from metrics), for reference; not part of the delta.
+    pub usd_month_observed: Option<f64>,
     pub p95_now: Option<f64>,
 }
 
@@ -28,76 +36,137 @@ pub struct PathPreview {
 pub struct EksCapacity {
     pub id: PathId,
     pub ready_pods: u32,
+    /// What the current share needs (a shortage here exists whatever is proposed).
+    pub pods_needed_now: u32,
+    /// What the proposed share needs.
     pub pods_needed: u32,
+    /// Whether the proposal changes this path's weight.
+    pub changed: bool,
     pub model_load: Duration,
 }
 
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Preview {
     pub paths: Vec<PathPreview>,
+    /// Modelled $/month at the current split.
     pub total_now: Option<f64>,
+    /// Modelled $/month at the proposed split.
     pub total_after: Option<f64>,
+    /// Observed $/month now (the live estimate from metrics), shown beside, never subtracted.
+    pub total_observed: Option<f64>,
     pub eks: Vec<EksCapacity>,
     /// Plain-language consequences, e.g. "eks-qwen3 needs 2 more pods; …".
     pub notes: Vec<String>,
 }
 
 impl Preview {
-    /// After − now, $/month (the figure a recommendation states).
+    /// Modelled after − modelled now, $/month (the figure a recommendation states).
     pub fn delta_usd_per_month(&self) -> Option<f64> {
         self.total_after.zip(self.total_now).map(|(a, n)| a - n)
     }
 }
 
+fn plural(n: u32) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// The modelled effect of moving from `from` to `to`, in $/month (`None` when either split
+/// cannot be priced). The one delta the editor, the advisor and `weights set` state.
+pub fn delta_usd_per_month(model: &CostModel, from: &Weights, to: &Weights) -> Option<f64> {
+    let now = model.project(from).usd_per_month()?;
+    let after = model.project(to).usd_per_month()?;
+    Some(after - now)
+}
+
 pub fn preview(snap: &Snapshot, cfg: &Config, from: &Weights, to: &Weights) -> Preview {
     let model = CostModel::from_snapshot(snap, &AdvisorParams::from_config(cfg));
+    let now = model.project(from);
     let after = model.project(to);
     let mut out = Preview::default();
-    for ((p, m), a) in snap.paths.iter().zip(&model.paths).zip(&after.paths) {
-        if let (PathCost::Eks(f), Some(needed)) = (&m.cost, a.pods) {
+    for (((p, m), n), a) in snap
+        .paths
+        .iter()
+        .zip(&model.paths)
+        .zip(&now.paths)
+        .zip(&after.paths)
+    {
+        let (w_from, w_to) = (from.get(&p.id).unwrap_or(0), to.get(&p.id).unwrap_or(0));
+        if let (PathCost::Eks(f), Some(needed), Some(needed_now)) = (&m.cost, a.pods, n.pods) {
             let ready = f.ready_pods;
+            let changed = w_from != w_to;
             out.eks.push(EksCapacity {
                 id: p.id.clone(),
                 ready_pods: ready,
+                pods_needed_now: needed_now,
                 pods_needed: needed,
+                changed,
                 model_load: f.model_load,
             });
-            if needed > ready {
+            if needed_now > ready {
+                let short = needed_now - ready;
                 out.notes.push(format!(
-                    "{} needs {} more pod{}; expect higher p95 until KEDA scales, about {}",
+                    "{} is already {short} pod{} short at {w_from}%",
                     p.id,
-                    needed - ready,
-                    if needed - ready == 1 { "" } else { "s" },
+                    plural(short)
+                ));
+            }
+            if changed && needed > ready.max(needed_now) {
+                let more = needed - ready.max(needed_now);
+                out.notes.push(format!(
+                    "{} needs {more} more pod{} for {w_to}%; expect higher p95 until KEDA scales, about {}",
+                    p.id,
+                    plural(more),
                     humanize(f.model_load + Duration::from_secs(30)),
                 ));
             }
-            if let Some(cap) = f.capacity_rpm().filter(|c| a.rpm > *c) {
-                out.notes.push(format!(
-                    "{} over capacity: {:.0} req/min > {:.0} at max replicas",
-                    p.id, a.rpm, cap
-                ));
+            if let Some(cap) = f.capacity_rpm() {
+                if n.rpm > cap {
+                    out.notes.push(format!(
+                        "{} is already over capacity: {:.0} req/min > {:.0} at max replicas",
+                        p.id, n.rpm, cap
+                    ));
+                } else if a.rpm > cap {
+                    out.notes.push(format!(
+                        "{} over capacity at {w_to}%: {:.0} req/min > {:.0} at max replicas",
+                        p.id, a.rpm, cap
+                    ));
+                }
             }
         }
         out.paths.push(PathPreview {
             id: p.id.clone(),
             label: p.label.clone(),
             kind: p.kind,
-            from: from.get(&p.id).unwrap_or(0),
-            to: to.get(&p.id).unwrap_or(0),
-            rpm_now: p.requests_per_minute,
+            from: w_from,
+            to: w_to,
+            rpm_now: n.rpm,
             rpm_after: a.rpm,
-            usd_month_now: p.cost.usd_per_hour.map(|h| h * HOURS_PER_MONTH),
-            usd_month_after: a.usd_per_hour.map(|h| h * HOURS_PER_MONTH),
+            usd_month_now: month(n.usd_per_hour),
+            usd_month_after: month(a.usd_per_hour),
+            usd_month_observed: month(p.cost.usd_per_hour),
             p95_now: p.latency_ms.p95,
         });
     }
-    out.total_now = model.now_usd_per_hour().map(|h| h * HOURS_PER_MONTH);
-    out.total_after = after.usd_per_month();
+    out.total_now = total(&now);
+    out.total_after = total(&after);
+    out.total_observed = model.now_usd_per_hour().map(|h| h * HOURS_PER_MONTH);
     if model.routed_rpm <= 0.0 {
         out.notes
             .push("no traffic in the window: cost effects are unknown".into());
     }
     out
+}
+
+fn month(per_hour: Option<f64>) -> Option<f64> {
+    per_hour.map(|h| h * HOURS_PER_MONTH)
+}
+
+fn total(p: &Projection) -> Option<f64> {
+    p.usd_per_month()
 }
 
 fn humanize(d: Duration) -> String {
@@ -159,6 +228,54 @@ mod tests {
             "{s_now} {s_after} {rpm_ratio}"
         );
         assert!(p.total_after.is_some() && p.total_now.is_some());
+    }
+
+    fn weights3(a: u32, b: u32) -> Weights {
+        let (a, b) = (a.min(100), b.min(100 - a.min(100)));
+        Weights::from_pairs([
+            ("eks-qwen3", a),
+            ("agentcore-haiku", b),
+            ("agentcore-sonnet", 100 - a - b),
+        ])
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// One model at both ends: A→B is −(B→A), a no-op is exactly zero, and the preview's
+        /// total delta is that same figure.
+        #[test]
+        fn the_delta_is_antisymmetric_and_zero_for_no_ops(
+            a1 in 0u32..=100, b1 in 0u32..=100, a2 in 0u32..=100, b2 in 0u32..=100,
+            pick in 0usize..3,
+        ) {
+            let snaps = snapshots();
+            let snap = &snaps[pick];
+            let cfg = Config::demo();
+            let model = CostModel::from_snapshot(snap, &AdvisorParams::from_config(&cfg));
+            let (x, y) = (weights3(a1, b1), weights3(a2, b2));
+            let xy = delta_usd_per_month(&model, &x, &y);
+            let yx = delta_usd_per_month(&model, &y, &x);
+            if let (Some(xy), Some(yx)) = (xy, yx) {
+                proptest::prop_assert!((xy + yx).abs() <= 1e-6 * xy.abs().max(1.0), "{xy} {yx}");
+            }
+            proptest::prop_assert_eq!(delta_usd_per_month(&model, &x, &x).unwrap_or(0.0), 0.0);
+            let p = preview(snap, &cfg, &x, &y);
+            proptest::prop_assert_eq!(p.delta_usd_per_month(), xy);
+        }
+    }
+
+    fn snapshots() -> &'static [Snapshot] {
+        static SNAPS: std::sync::OnceLock<Vec<Snapshot>> = std::sync::OnceLock::new();
+        SNAPS.get_or_init(|| {
+            [
+                (Scenario::Steady, 600),
+                (Scenario::EksNodeLoss, 900),
+                (Scenario::TrafficSpike, 900),
+            ]
+            .into_iter()
+            .map(|(s, t)| demo_snapshot(11, s, t, &DeriveOptions::default()))
+            .collect()
+        })
     }
 
     #[test]

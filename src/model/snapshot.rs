@@ -62,6 +62,10 @@ pub struct SourceStatus {
     /// True when the figures come from the simulator rather than the real service.
     #[serde(default)]
     pub simulated: bool,
+    /// The failure will not fix itself (credentials, permissions, configuration): present only
+    /// when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub permanent: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -356,7 +360,8 @@ pub struct Recommendation {
     pub points: u32,
     /// The weights to apply.
     pub weights: Weights,
-    /// Projected $/month after − estimated $/month now (negative: a saving).
+    /// Modelled $/month at the recommended split − modelled $/month at the current one
+    /// (negative: a saving); the same figure the weights review states.
     pub usd_per_month_delta: f64,
     /// EKS pods needed beyond the ready ones (0 when there are enough).
     pub pods_needed: u32,

@@ -33,6 +33,13 @@ pub enum Update {
     Coverage(Coverage),
     /// What the dashboard itself spends on one source's API calls.
     ApiSpend(ApiSpend),
+    /// A trace source (Langfuse) has read every observation that started in `[from, through)`:
+    /// a stretch of it without traces is a known zero. Rates from traces divide by this span,
+    /// not by the time since the first trace. Sent after the observations it covers.
+    TracesCovered {
+        from: DateTime<Utc>,
+        through: DateTime<Utc>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -340,6 +347,10 @@ pub struct SourceHealth {
     /// When the source last delivered data successfully.
     pub last_success: Option<DateTime<Utc>>,
     pub error: Option<String>,
+    /// The failure will not fix itself (credentials, permissions, configuration, not found):
+    /// `snapshot --wait` stops waiting for this source. A rate limit or an outage is not.
+    #[serde(default)]
+    pub permanent: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -333,6 +333,7 @@ pub fn replay_health(damage: Option<&Damage>) -> Update {
         },
         last_success: None,
         error: damage.map(|d| format!("recording damaged at {d}; replay stops there")),
+        permanent: false,
     })
 }
 

@@ -464,6 +464,19 @@ pub fn health(
         state,
         last_success,
         error,
+        permanent: false,
+    })
+}
+
+/// An error health update: permanent when waiting will not fix it (the operator must log in or
+/// be granted a permission), so `snapshot --wait` stops waiting for the source.
+pub fn failed(source: SourceName, kind: FailureKind, message: String) -> Update {
+    Update::Health(SourceHealth {
+        source,
+        state: SourceState::Error,
+        last_success: None,
+        error: Some(message),
+        permanent: matches!(kind, FailureKind::Credentials | FailureKind::AccessDenied),
     })
 }
 

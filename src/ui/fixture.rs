@@ -478,6 +478,7 @@ pub fn sample_snapshot() -> Snapshot {
             age_seconds: Some(4.2),
             error: None,
             simulated: true,
+            permanent: false,
         },
         SourceStatus {
             name: SourceName::CostExplorer,
@@ -486,6 +487,7 @@ pub fn sample_snapshot() -> Snapshot {
             age_seconds: Some(7_200.0),
             error: None,
             simulated: true,
+            permanent: false,
         },
         SourceStatus {
             name: SourceName::Kubernetes,
@@ -494,6 +496,7 @@ pub fn sample_snapshot() -> Snapshot {
             age_seconds: Some(0.8),
             error: None,
             simulated: true,
+            permanent: false,
         },
         SourceStatus {
             name: SourceName::Langfuse,
@@ -502,6 +505,7 @@ pub fn sample_snapshot() -> Snapshot {
             age_seconds: Some(190.0),
             error: Some("GET /api/public/v2/observations: 503 Service Unavailable".into()),
             simulated: true,
+            permanent: false,
         },
     ];
 

@@ -13,7 +13,7 @@ pub fn draw(buf: &mut Buffer, body: Rect, cx: &Ctx, w: &WeightsUi) {
     let ed = &w.editor;
     let rows = w.preview.paths.len() as u16;
     let notes = w.preview.notes.len().min(3) as u16;
-    let height = (rows + 9 + notes + u16::from(ed.changed_underneath.is_some())).min(body.height);
+    let height = (rows + 10 + notes + u16::from(ed.changed_underneath.is_some())).min(body.height);
     let width_ = body.width.saturating_sub(4).min(86);
     let area = Rect::new(
         body.x + (body.width - width_) / 2,
@@ -41,12 +41,12 @@ pub fn draw(buf: &mut Buffer, body: Rect, cx: &Ctx, w: &WeightsUi) {
     let label_w = wdt.saturating_sub(50).clamp(8, 22);
     // Header.
     let head = format!(
-        "{:<lw$} {:>5} {:>5} {:>5}  {:>21}",
+        "{:<lw$} {:>5} {:>5} {:>5}  {:>30}",
         "path",
         "now",
         "new",
         "Δ",
-        "$/month now → new",
+        "modelled $/month now → new",
         lw = label_w as usize
     );
     put(buf, x, y, wdt, &head, st.table_header, g);
@@ -70,7 +70,7 @@ pub fn draw(buf: &mut Buffer, body: Rect, cx: &Ctx, w: &WeightsUi) {
         let marker = if selected { g.select } else { " " };
         let label = super::paint::fit(&p.label, label_w.saturating_sub(2) as usize, g);
         let line = format!(
-            "{marker} {label:<lw$} {:>4}% {:>4}% {d:>5}  {money:>21}",
+            "{marker} {label:<lw$} {:>4}% {:>4}% {d:>5}  {money:>30}",
             p.from,
             p.to,
             lw = label_w.saturating_sub(2) as usize
@@ -108,19 +108,39 @@ pub fn draw(buf: &mut Buffer, body: Rect, cx: &Ctx, w: &WeightsUi) {
         put(buf, x, y, wdt, &line, st.title, g);
         y += 1;
     }
+    if y < bottom {
+        // The observed figure is for reference: the delta above is the model's alone, so a
+        // change that moves nothing costs nothing.
+        let line = format!(
+            "  observed now {}/month, from metrics (not part of the change)",
+            usd(w.preview.total_observed, 0, g.none),
+        );
+        put(buf, x, y, wdt, &line, st.dim, g);
+        y += 1;
+    }
     for e in &w.preview.eks {
         if y >= bottom {
             return;
         }
-        let ok = e.pods_needed <= e.ready_pods;
+        let ok = e.pods_needed <= e.ready_pods && e.pods_needed_now <= e.ready_pods;
         let (mark, style) = if ok { (g.ok, st.ok) } else { (g.warn, st.warn) };
-        let line = format!(
-            "{mark} {}: {} ready pod{}, the new share needs {}",
+        let ready = format!(
+            "{}: {} ready pod{}",
             e.id,
             e.ready_pods,
-            if e.ready_pods == 1 { "" } else { "s" },
-            e.pods_needed
+            if e.ready_pods == 1 { "" } else { "s" }
         );
+        let line = if e.changed {
+            format!(
+                "{mark} {ready}, the new share needs {} (the current {})",
+                e.pods_needed, e.pods_needed_now
+            )
+        } else {
+            format!(
+                "{mark} {ready}, the current share needs {}",
+                e.pods_needed_now
+            )
+        };
         put(buf, x, y, wdt, &line, style, g);
         y += 1;
     }

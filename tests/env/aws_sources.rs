@@ -684,6 +684,7 @@ async fn cloudwatch_garbage_body_is_an_error_state() {
         state: SourceState::Error,
         last_success: None,
         error: Some(format!("{}\x1b[31m", err.message)),
+        permanent: false,
     }));
     let snap = state.snapshot(&DeriveOptions::default());
     let s = snap

@@ -90,6 +90,9 @@ async fn collect_until(
                         assert_eq!(h.source, SourceName::Langfuse);
                         seen.health.push(h.clone());
                     }
+                    Update::TracesCovered { from, through } => {
+                        assert!(from <= through, "{from} > {through}");
+                    }
                     other => panic!("the Langfuse source sent {other:?}"),
                 }
                 seen.updates.push(u);
@@ -1834,4 +1837,113 @@ async fn acceptance_sessions_screen_and_budget() {
         stats.throttled(),
         pages
     );
+}
+
+/// Issue 14: a path fed by traces divides its count by the span the source read, not by the time
+/// since its first trace. 319 requests, all in the last 4 minutes of a 15-minute window that the
+/// source read whole, are 319 / 15 per minute, not 319 / 4.
+#[tokio::test]
+async fn a_trace_rate_divides_by_the_span_the_source_covered() {
+    let server = LangfuseApiServer::start();
+    let base = now_ms();
+    let n = 319i64;
+    for i in 0..n {
+        let t0 = base - CDuration::seconds(235) + CDuration::milliseconds(i * 700);
+        let trace = format!("eks-rate-{i:04}");
+        let root = format!("root-{i:04}");
+        server.add_obs(Obs {
+            id: root.clone(),
+            trace_id: trace.clone(),
+            kind: "AGENT".into(),
+            start: t0,
+            end: Some(t0 + CDuration::milliseconds(120)),
+            ..Obs::default()
+        });
+        server.add_obs(Obs {
+            id: format!("gen-{i:04}"),
+            trace_id: trace,
+            kind: "GENERATION".into(),
+            start: t0 + CDuration::milliseconds(10),
+            end: Some(t0 + CDuration::milliseconds(90)),
+            parent_observation_id: Some(root),
+            model: Some("qwen3-4b".into()),
+            ..Obs::default()
+        });
+    }
+    let text = "[general]\nwindow = \"15m\"\n";
+    let mut cfg = config(&server, "");
+    cfg.general = Config::from_toml(text, "t.toml").unwrap().general;
+    let total = server.obs_count();
+    let (mut rx, _stats, handle) = spawn(LangfuseSource::from_config(&cfg).unwrap());
+    let mut seen = Seen::default();
+    assert!(
+        collect_until(&mut rx, &mut seen, Duration::from_secs(30), |x| {
+            x.obs.len() >= total
+                && x.updates
+                    .iter()
+                    .any(|u| matches!(u, Update::TracesCovered { .. }))
+        })
+        .await,
+        "delivered {} of {total}",
+        seen.obs.len()
+    );
+    drop(rx);
+    let _ = tokio::time::timeout(Duration::from_secs(3), handle).await;
+    let st = state_with(&cfg, &seen);
+    let snap = st.snapshot(&DeriveOptions::default());
+    let eks = snap
+        .paths
+        .iter()
+        .find(|p| p.id.as_str() == "eks-qwen3")
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(eks.traffic_source).unwrap(),
+        json!("traces")
+    );
+    let want = n as f64 / 15.0;
+    assert!(
+        (eks.requests_per_minute - want).abs() <= want * 0.03,
+        "{} req/min, want {want:.1} (319 over the 15 minutes read, not over the 4 with traffic)",
+        eks.requests_per_minute
+    );
+}
+
+/// Issue 14: `snapshot --wait` waits for data. Against a Langfuse that answers every 4th request
+/// with 429 and `Retry-After: 1`, on the v2 API and on v1, the snapshot's wait honours the
+/// Retry-After and returns every session, with the source `ok`.
+#[tokio::test]
+async fn snapshot_wait_rides_out_429s_and_returns_every_session() {
+    for v2 in [true, false] {
+        let server = LangfuseApiServer::start();
+        server.set_v2(v2);
+        let base = now_ms();
+        let n = 150;
+        for i in 0..n {
+            put_session(
+                &server,
+                Kind::SingleEks,
+                &format!("wait-{i:03}"),
+                base - CDuration::seconds(200) + CDuration::milliseconds(i * 900),
+                "user-1",
+            );
+        }
+        server.set_429_every(4, 1);
+        let cfg = config(&server, "");
+        let state =
+            hybridtop::commands::snapshot::live_state(&cfg, Duration::from_secs(180), None).await;
+        let snap = state.snapshot(&DeriveOptions::default());
+        let api = if v2 { "v2" } else { "v1" };
+        let lf = snap
+            .sources
+            .iter()
+            .find(|s| s.name == SourceName::Langfuse)
+            .unwrap();
+        assert_eq!(lf.state, SourceState::Ok, "{api}: {lf:?}");
+        assert_eq!(snap.sessions.total, n as u64, "{api}: every session");
+        let log = server.log();
+        assert!(
+            log.iter().any(|l| l.status == 429),
+            "{api}: the server throttled"
+        );
+    }
 }

@@ -148,7 +148,12 @@ fn cost_view_and_phase_advisor_agree_with_hand_calculations() {
     let optimal_h =
         pods * 1.006 + (c_s * routed * 0.05 + (c_s + extra) * 0.04 * routed * 0.95) * 60.0;
     assert!(close(adv.modes.optimal.unwrap(), optimal_h * MONTH_H));
-    let delta = (optimal_h - total_h) * MONTH_H;
+    // The delta is the model's at both ends (issue 14): the current 70/20/10 priced the same way,
+    // not the observed estimate, so it is the effect of the move alone.
+    let current_pods = (routed * 0.70 / so_target).ceil();
+    let current_h = current_pods * 1.006
+        + (c_h * routed * 0.20 + c_s * routed * 0.10 + (c_s + extra) * 0.04 * routed * 0.70) * 60.0;
+    let delta = (optimal_h - current_h) * MONTH_H;
     assert!(
         close(rec.usd_per_month_delta, delta),
         "{} vs {delta}",
@@ -432,4 +437,95 @@ fn bell_rings_once_per_new_critical_alert_and_never_when_off() {
         rings[0]
     );
     assert!(rings[1].is_empty(), "bell off: never");
+}
+
+/// Issue 14's acceptance: in every demo scenario at every minute of its first 30, the review of a
+/// change that moves nothing shows $0 (now and new are one model), and a pod line appears only
+/// for a shortage that is real now, worded as current.
+#[test]
+fn a_no_op_review_is_zero_in_every_scenario_at_every_minute() {
+    use hybridtop::model::preview::preview;
+    use hybridtop::model::state::State;
+    let config = Config::demo();
+    let mut checked = 0;
+    for scenario in Scenario::ALL {
+        let mut sim = Simulator::new(
+            SimConfig {
+                seed: 7,
+                scenario,
+                start: demo_start(),
+                config: config.clone(),
+            },
+            config.default_weights(),
+        );
+        let mut state = State::new(&config, Mode::Demo);
+        for minute in 1..=30 {
+            for _ in 0..60 {
+                for u in sim.step() {
+                    state.apply(u);
+                }
+            }
+            let snap = state.snapshot(&DeriveOptions::default());
+            let current = if snap.router.weights.is_empty() {
+                config.default_weights()
+            } else {
+                snap.router.weights.clone()
+            };
+            let p = preview(&snap, &config, &current, &current);
+            let at = format!("{scenario:?} minute {minute}");
+            if let Some(d) = p.delta_usd_per_month() {
+                assert_eq!(d, 0.0, "{at}: a no-op moved the cost by {d}");
+                checked += 1;
+            }
+            for n in &p.notes {
+                assert!(
+                    !n.contains("more pod") && !n.contains("at the new"),
+                    "{at}: a no-op claims an effect: {n}"
+                );
+            }
+            for e in &p.eks {
+                assert_eq!(e.pods_needed, e.pods_needed_now, "{at}: {e:?}");
+                assert!(!e.changed, "{at}");
+                let short = e.pods_needed_now > e.ready_pods;
+                let worded = p
+                    .notes
+                    .iter()
+                    .any(|n| n.contains("is already") && n.contains("short"));
+                assert_eq!(short, worded, "{at}: shortage {short}, notes {:?}", p.notes);
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} priced no-ops");
+}
+
+/// The editor's preview and the advisor's recommendation state the same delta for the same
+/// change, on the same snapshot.
+#[test]
+fn the_recommendation_and_the_preview_state_one_delta() {
+    use hybridtop::model::advisor::{AdvisorParams, CostModel};
+    use hybridtop::model::preview::{delta_usd_per_month, preview};
+    let config = Config::demo();
+    let mut compared = 0;
+    for (scenario, secs) in [
+        (Scenario::Steady, 600),
+        (Scenario::TrafficSpike, 900),
+        (Scenario::AgentcoreThrottling, 900),
+    ] {
+        let snap = demo_snapshot(7, scenario, secs, &DeriveOptions::default());
+        let Some(rec) = snap.advisor.recommendation.as_ref() else {
+            continue;
+        };
+        let from = snap.router.weights.clone();
+        let p = preview(&snap, &config, &from, &rec.weights);
+        let model = CostModel::from_snapshot(&snap, &AdvisorParams::from_config(&config));
+        let d = delta_usd_per_month(&model, &from, &rec.weights).unwrap();
+        assert!(close(p.delta_usd_per_month().unwrap(), d), "{scenario:?}");
+        assert!(
+            close(rec.usd_per_month_delta, d),
+            "{scenario:?}: recommendation {} vs preview {d}",
+            rec.usd_per_month_delta
+        );
+        compared += 1;
+    }
+    assert!(compared > 0, "no scenario gave a recommendation to compare");
 }

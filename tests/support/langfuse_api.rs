@@ -109,6 +109,9 @@ struct Inner {
     window_count: u32,
     inject_429: u32,
     inject_retry_after: u64,
+    /// Every n-th request is answered 429 (with this Retry-After), however many came before.
+    every_429: Option<(u64, u64)>,
+    served: u64,
     trace_context: bool,
     log: Vec<Logged>,
 }
@@ -149,6 +152,8 @@ impl LangfuseApiServer {
             window_count: 0,
             inject_429: 0,
             inject_retry_after: 1,
+            every_429: None,
+            served: 0,
             trace_context: true,
             log: Vec::new(),
         }));
@@ -222,6 +227,15 @@ impl LangfuseApiServer {
         g.rate = r;
         g.window_start = None;
         g.window_count = 0;
+    }
+
+    /// Answer every `n`-th request from now on with 429 and `Retry-After: retry_after_secs`,
+    /// starting with the very next one.
+    pub fn set_429_every(&self, n: u64, retry_after_secs: u64) {
+        let mut g = lock(&self.inner);
+        let n = n.max(1);
+        g.every_429 = Some((n, retry_after_secs));
+        g.served = n - 1;
     }
 
     /// Answer the next `n` requests with 429 and `Retry-After: retry_after_secs`.
@@ -354,6 +368,12 @@ fn route(g: &mut Inner, path: &str, q: &[(String, String)], auth: Option<&str>) 
     if g.inject_429 > 0 {
         g.inject_429 -= 1;
         return throttled(g.inject_retry_after, 0);
+    }
+    if let Some((n, retry_after)) = g.every_429 {
+        g.served += 1;
+        if g.served.is_multiple_of(n) {
+            return throttled(retry_after, 0);
+        }
     }
     if let Some(rl) = g.rate {
         let now = Instant::now();

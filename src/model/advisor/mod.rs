@@ -1,6 +1,6 @@
 //! The cost advisor: one cost model for "what would this split cost", used by the break-even
 //! modes, the cost-optimal split and its recommendation here, and by the weights review dialog
-//! (`router::preview`) — so a preview and a recommendation can never disagree.
+//! (`model::preview`) — so a preview and a recommendation can never disagree.
 //!
 //! The model, from the snapshot's own numbers:
 //! - **Volume**: the routed requests/min `T` = all requests in the window minus the escalations
@@ -15,8 +15,9 @@
 //!   `min_replicas` (1 when unknown), at most `max_replicas`; nodes = ⌈pods / pods_per_node⌉;
 //!   $/h = nodes × `gpu_node_usd_per_hour`. Each EKS request also carries its escalation's
 //!   AgentCore cost.
-//! - **Now** is the snapshot's estimate (what the operator sees and will compare with); the
-//!   alternatives are projections. Month = 730 h, as everywhere.
+//! - **Now and new** are both projections of this model (of the current and of the proposed
+//!   split), so a delta is the effect of the change alone and a no-op is $0; the observed
+//!   estimate is shown beside it, labelled, never subtracted. Month = 730 h, as everywhere.
 //!
 //! Cost is separable by path (each path's $/h depends on its own weight only), so the optimal
 //! split is an exact dynamic programme over integer weights: bounded by the router guard
@@ -306,10 +307,11 @@ pub fn evaluate(snap: &Snapshot, params: &AdvisorParams) -> AdvisorView {
     }
     let rec_f: Vec<f64> = rec.iter().map(|&w| f64::from(w)).collect();
     let after = model.project_with(&rec_f, true).usd_per_hour;
-    // The delta the operator will see: projected after − the estimate now (the review dialog
-    // computes exactly this, from the same model).
-    let now = model
-        .now_usd_per_hour()
+    // The delta the operator will see: the model at the recommended split − the model at the
+    // current one, so it is the effect of the change alone (the review dialog and `weights set
+    // --dry-run` compute exactly this: `preview::delta_usd_per_month`).
+    let now = now_proj
+        .usd_per_hour
         .unwrap_or_else(|| model.comparable_usd_per_hour(&current));
     let Some(after) = after else {
         view.notes
@@ -317,9 +319,7 @@ pub fn evaluate(snap: &Snapshot, params: &AdvisorParams) -> AdvisorView {
         return view;
     };
     let delta = fin((after - now) * HOURS_PER_MONTH);
-    // The saving is stated against the estimate now; when the fleet runs fewer pods than its
-    // traffic needs, that estimate will rise by itself, and a shift that saves against the
-    // model can still cost more than today's figure: no advice then, but say why.
+    // A saving under the threshold is no advice, but the screen says why.
     if !over_capacity && delta > -params.advisor.min_saving_usd_per_month {
         view.notes.push(format!(
             "the cheapest split would change the estimate by {}/month: no shift worth making",

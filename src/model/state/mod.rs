@@ -117,6 +117,8 @@ pub struct State {
     last_sweep_ms: Option<i64>,
     stamped_idx: Option<i64>,
     dropped: u64,
+    /// The span the trace source has read completely, `[from, through)` in ms.
+    traces_cover: Option<(i64, i64)>,
 }
 
 fn to_ms(t: DateTime<Utc>) -> i64 {
@@ -204,6 +206,7 @@ impl State {
             last_sweep_ms: None,
             stamped_idx: None,
             dropped: 0,
+            traces_cover: None,
         }
     }
 
@@ -314,6 +317,14 @@ impl State {
             Update::ApiSpend(a) => {
                 self.api_spend.insert(a.source, a);
             }
+            Update::TracesCovered { from, through } => {
+                let (a, b) = (to_ms(from), to_ms(through));
+                let (f, t) = (a.min(b), a.max(b));
+                self.traces_cover = Some(
+                    self.traces_cover
+                        .map_or((f, t), |(cf, ct)| (cf.min(f), ct.max(t))),
+                );
+            }
         }
     }
 
@@ -326,9 +337,14 @@ impl State {
             .map(|p| match p.cover {
                 None => {
                     let (w, source) = self.traffic_window(p);
+                    // Traces divide by the span their source read, empty stretches included.
+                    let span = match (source, self.traces_covered_secs()) {
+                        (Some(TrafficSource::Traces), Some(c)) => Some(c),
+                        _ => covered,
+                    };
                     PathAgg {
                         stats: w.aggregate(&self.tl),
-                        span_secs: covered,
+                        span_secs: span,
                         through_ms: None,
                         source,
                     }
@@ -349,6 +365,15 @@ impl State {
                 },
             })
             .collect()
+    }
+
+    /// Seconds of the window the trace source has read completely (`Update::TracesCovered`),
+    /// up to `now`; floored at one second like `Timeline::covered_secs`.
+    fn traces_covered_secs(&self) -> Option<f64> {
+        let (from, through) = self.traces_cover?;
+        let start = (self.tl.window_first_idx() * self.tl.bucket_ms).max(from);
+        let end = through.min(self.tl.now_ms);
+        (end > start).then(|| ((end - start).max(1000)) as f64 / 1000.0)
     }
 
     /// Data time moves `now` only until a clock has been seen.

@@ -345,6 +345,7 @@ fn weights_health_and_fleet_views() {
         state: SourceState::Ok,
         last_success: Some(at(10.0)),
         error: None,
+        permanent: false,
     }));
     s.apply(Update::Fleet(FleetUpdate::PodUpsert {
         pod: pod("q-1", Some("n"), "Running", true, "eks-qwen3"),
@@ -392,6 +393,7 @@ fn alerts_from_the_state() {
         state: SourceState::Stale,
         last_success: Some(at(-300.0)),
         error: None,
+        permanent: false,
     }));
     s.apply(clock(60.0));
     let a = s.snapshot(&opts()).alerts;
@@ -510,6 +512,7 @@ fn sanitised_and_redacted_everywhere() {
         error: Some(format!(
             "AccessDenied for arn:aws:iam::123456789012:user/ops {HOSTILE}"
         )),
+        permanent: false,
     }));
     s.apply(Update::Weights(WeightsReport {
         backend: HOSTILE.into(),

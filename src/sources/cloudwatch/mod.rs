@@ -483,12 +483,7 @@ impl CloudWatchSource {
         let mut backoff = Backoff::new(self.tuning.aws.backoff_base, self.tuning.aws.backoff_cap);
         while let Err(f) = poller.discover().await {
             tracing::warn!(target: "hybridtop::cloudwatch", "{}", f.message);
-            if !aws::send(
-                &tx,
-                aws::health(src, SourceState::Error, None, Some(f.message)),
-            )
-            .await
-            {
+            if !aws::send(&tx, aws::failed(src, f.kind, f.message)).await {
                 return;
             }
             if !aws::sleep_or_closed(&tx, backoff.next_delay()).await {
@@ -514,7 +509,7 @@ impl CloudWatchSource {
                 }
                 Err(f) => {
                     tracing::warn!(target: "hybridtop::cloudwatch", "{}", f.message);
-                    let h = aws::health(src, SourceState::Error, None, Some(f.message));
+                    let h = aws::failed(src, f.kind, f.message);
                     if !aws::send(&tx, h).await {
                         return;
                     }

@@ -325,10 +325,7 @@ impl CostExplorerSource {
                         Some(w) => format!("{}; {w}", f.message),
                         None => f.message,
                     };
-                    for u in [
-                        aws::health(src, SourceState::Error, None, Some(msg)),
-                        self.spend(1, requests),
-                    ] {
+                    for u in [aws::failed(src, f.kind, msg), self.spend(1, requests)] {
                         if !aws::send(&tx, u).await {
                             return;
                         }

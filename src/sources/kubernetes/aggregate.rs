@@ -428,6 +428,7 @@ impl Aggregator {
             state,
             last_success: self.last_success,
             error,
+            permanent: false,
         }))
     }
 }

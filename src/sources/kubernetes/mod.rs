@@ -121,12 +121,17 @@ async fn connect(plan: &Plan, kubeconfig: Option<&[PathBuf]>) -> Result<KubeClie
 }
 
 fn health(state: SourceState, error: Option<String>) -> Update {
-    Update::Health(SourceHealth {
+    Update::Health(health_of(state, error))
+}
+
+fn health_of(state: SourceState, error: Option<String>) -> SourceHealth {
+    SourceHealth {
         source: SourceName::Kubernetes,
         state,
         last_success: None,
         error,
-    })
+        permanent: false,
+    }
 }
 
 /// Aborts the watch tasks when the source ends (its channel closed or it was dropped).
@@ -158,11 +163,14 @@ async fn run(src: KubernetesSource, tx: UpdateTx) {
             Err(e) => {
                 // A missing kubeconfig or an expired SSO session can be fixed while we run:
                 // keep trying, gently.
-                if tx
-                    .send(health(SourceState::Error, Some(e.to_string())))
-                    .await
-                    .is_err()
-                {
+                // For a one-shot snapshot, a kubeconfig or context that is wrong, or RBAC that
+                // says no, will not fix itself within the wait.
+                let permanent = matches!(e, KubeError::Invalid(_) | KubeError::Forbidden(_));
+                let u = Update::Health(SourceHealth {
+                    permanent,
+                    ..health_of(SourceState::Error, Some(e.to_string()))
+                });
+                if tx.send(u).await.is_err() {
                     return;
                 }
                 let d = backoff

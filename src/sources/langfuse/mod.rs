@@ -254,6 +254,23 @@ impl LangfuseSource {
                 state,
                 last_success: last,
                 error,
+                permanent: false,
+            })
+        };
+        // A failure that waiting will not fix: keys, base URL, an API that is not there.
+        let failed_for_good = |e: &ApiError| {
+            Update::Health(SourceHealth {
+                source: SourceName::Langfuse,
+                state: SourceState::Error,
+                last_success: None,
+                error: Some(e.to_string()),
+                permanent: matches!(
+                    e,
+                    ApiError::MissingKey { .. }
+                        | ApiError::BadBaseUrl { .. }
+                        | ApiError::Rejected { .. }
+                        | ApiError::NotFound { .. }
+                ),
             })
         };
         if tx
@@ -267,9 +284,7 @@ impl LangfuseSource {
             Ok(a) => a,
             Err(e) => {
                 tracing::warn!("langfuse: {e}");
-                let _ = tx
-                    .send(health(SourceState::Error, None, Some(e.to_string())))
-                    .await;
+                let _ = tx.send(failed_for_good(&e)).await;
                 return;
             }
         };
@@ -277,9 +292,7 @@ impl LangfuseSource {
         let mut api = match Api::with_timeout(access, budget, stats.clone(), settings.timeout) {
             Ok(a) => a,
             Err(e) => {
-                let _ = tx
-                    .send(health(SourceState::Error, None, Some(e.to_string())))
-                    .await;
+                let _ = tx.send(failed_for_good(&e)).await;
                 return;
             }
         };
@@ -294,6 +307,7 @@ impl LangfuseSource {
                     "rate limited by Langfuse (HTTP 429): waiting {} s as Retry-After asks",
                     wait.as_secs_f64().ceil() as u64
                 )),
+                permanent: false,
             }));
         }));
         let mut poller = Poller::new(&settings);
@@ -328,6 +342,15 @@ impl LangfuseSource {
                     return;
                 }
             }
+            if let Some((from, through)) = outcome.covered {
+                if tx
+                    .send(Update::TracesCovered { from, through })
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
             let delay = match outcome.error {
                 None => {
                     stats.polls.fetch_add(1, Ordering::Relaxed);
@@ -346,11 +369,7 @@ impl LangfuseSource {
                 }
                 Some(e) => {
                     tracing::warn!("langfuse: {e}");
-                    if tx
-                        .send(health(SourceState::Error, None, Some(e.to_string())))
-                        .await
-                        .is_err()
-                    {
+                    if tx.send(failed_for_good(&e)).await.is_err() {
                         return;
                     }
                     let d = match e {

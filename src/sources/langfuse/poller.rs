@@ -8,6 +8,8 @@ pub(super) struct Outcome {
     pub(super) items: Vec<Observation>,
     pub(super) skipped: u64,
     pub(super) error: Option<ApiError>,
+    /// The window read completely, when the poll succeeded.
+    pub(super) covered: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
 pub(super) fn ts(t: DateTime<Utc>) -> String {
@@ -98,6 +100,7 @@ impl Poller {
         };
         match result {
             Ok(()) => {
+                out.covered = Some((from, to));
                 // The next window starts `overlap` before this one ended (never earlier than
                 // this one started): late arrivals are fetched again, dedupe drops repeats.
                 let back =

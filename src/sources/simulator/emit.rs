@@ -91,24 +91,28 @@ impl Simulator {
                 state: SourceState::Ok,
                 last_success: h.cloudwatch_last,
                 error: None,
+                permanent: false,
             },
             SourceHealth {
                 source: SourceName::CostExplorer,
                 state: SourceState::Ok,
                 last_success: h.cost_explorer_last,
                 error: None,
+                permanent: false,
             },
             SourceHealth {
                 source: SourceName::Kubernetes,
                 state: SourceState::Ok,
                 last_success: Some(now),
                 error: None,
+                permanent: false,
             },
             SourceHealth {
                 source: SourceName::Langfuse,
                 state: lf_state,
                 last_success: h.langfuse_last,
                 error: lf_error,
+                permanent: false,
             },
         ];
         if h.emitted.len() != current.len() {
