@@ -500,6 +500,10 @@ pub struct AdvisorConfig {
     /// Recommend a shift only when it saves at least this much per month (noise in a 5-minute
     /// window must not make the advice flap).
     pub min_saving_usd_per_month: f64,
+    /// Health before cost: after a path was last degraded, cost optimisation waits this long
+    /// (the advisor holds meanwhile).
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    pub resume_after: Duration,
 }
 
 /// KEDA scales EKS paths to keep pods at this share of their capacity (the demo's target too):
@@ -517,6 +521,7 @@ impl Default for AdvisorConfig {
             escalation_context_tokens: 0.0,
             eks_target_utilisation: EKS_TARGET_UTILISATION,
             min_saving_usd_per_month: 50.0,
+            resume_after: Duration::from_secs(600),
         }
     }
 }

@@ -391,6 +391,35 @@ pub struct AdvisorView {
     pub recommendation: Option<Recommendation>,
     /// Why there is no recommendation, or what the model could not price.
     pub notes: Vec<String>,
+    /// Health before cost: `optimise` (every path healthy long enough), `relief` (the
+    /// recommendation moves traffic away from a degraded path) or `hold` (no change now).
+    #[serde(default)]
+    pub mode: AdvisorMode,
+    /// Why the advisor is in its mode, in words (empty when optimising).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The paths degraded now.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub degraded: Vec<PathId>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdvisorMode {
+    #[default]
+    Optimise,
+    Relief,
+    Hold,
+}
+
+impl AdvisorMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdvisorMode::Optimise => "optimise",
+            AdvisorMode::Relief => "relief",
+            AdvisorMode::Hold => "hold",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

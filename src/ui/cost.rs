@@ -11,6 +11,7 @@ use super::text::{self, width};
 use crate::domain::path::Side;
 use crate::model::cost::HOURS_PER_MONTH;
 use crate::model::snapshot::{class_key, PhaseTrigger, SuccessMetric};
+use crate::model::snapshot::{AdvisorMode, TrafficSource};
 use crate::model::update::CostClass;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -387,6 +388,14 @@ fn weights_text(w: &crate::domain::weights::Weights) -> String {
 fn advice_lines(cx: &Ctx, w: usize) -> Vec<(String, Style)> {
     let (st, g, adv) = (cx.st, cx.g, &cx.snap.advisor);
     let mut out = Vec::new();
+    // Health before cost: say why the advisor is not optimising, above anything else.
+    if adv.mode == AdvisorMode::Hold {
+        if let Some(reason) = &adv.reason {
+            for line in wrap(reason, w) {
+                out.push((line, st.warn));
+            }
+        }
+    }
     match &adv.recommendation {
         Some(rec) => {
             for (i, line) in wrap(&rec.text, w.saturating_sub(2)).into_iter().enumerate() {
@@ -548,7 +557,7 @@ fn trigger_text(t: &PhaseTrigger, cx: &Ctx) -> (&'static str, String, String) {
             format!("{gt}{}", text::usd(Some(t.threshold), 0, g.none)),
         ),
         "p95_ms" => (
-            "p95",
+            p95_basis(cx),
             t.value
                 .map(|v| format!("{} ms", text::ms(Some(v), g.none)))
                 .unwrap_or_else(|| g.none.into()),
@@ -585,6 +594,42 @@ fn trigger_text(t: &PhaseTrigger, cx: &Ctx) -> (&'static str, String, String) {
     }
 }
 
+/// Which data a platform-wide p95 comes from: the paths' CloudWatch metrics, their Langfuse
+/// traces, or both.
+fn p95_basis(cx: &Ctx) -> &'static str {
+    let src = |t: TrafficSource| cx.snap.paths.iter().any(|p| p.traffic_source == Some(t));
+    match (src(TrafficSource::Metrics), src(TrafficSource::Traces)) {
+        (true, true) => "p95 (metrics+traces)",
+        (false, true) => "p95 (traces)",
+        _ => "p95 (metrics)",
+    }
+}
+
+/// A latency ratio as a person says it: "31× slower", "2.4× faster", "same".
+pub(super) fn speed_ratio(
+    baseline: Option<f64>,
+    actual: Option<f64>,
+    ascii: bool,
+) -> Option<String> {
+    let (b, a) = (baseline?, actual?);
+    if !(b.is_finite() && a.is_finite() && b > 0.0 && a > 0.0) {
+        return None;
+    }
+    let (r, word) = if a > b {
+        (a / b, "slower")
+    } else {
+        (b / a, "faster")
+    };
+    let x = if ascii { "x" } else { "×" };
+    Some(if r < 1.05 {
+        "same".to_string()
+    } else if r >= 10.0 {
+        format!("{r:.0}{x} {word}")
+    } else {
+        format!("{r:.1}{x} {word}")
+    })
+}
+
 /// (name, value, target) of a success metric.
 fn success_text(s: &SuccessMetric, cx: &Ctx) -> (&'static str, String, String) {
     let g = cx.g;
@@ -604,9 +649,9 @@ fn success_text(s: &SuccessMetric, cx: &Ctx) -> (&'static str, String, String) {
             ),
         ),
         "p95_improvement" => (
-            "p95 faster",
-            pct(s.value, 1),
-            format!("{ge}{}%", (s.target * 100.0).round()),
+            p95_basis(cx),
+            speed_ratio(s.baseline, s.actual, g.ascii).unwrap_or_else(|| pct(s.value, 1)),
+            format!("{ge}{}% faster", (s.target * 100.0).round()),
         ),
         "context_consistency" => (
             "context kept",

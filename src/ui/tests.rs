@@ -701,3 +701,26 @@ fn tab_clicks_land_on_the_tab_drawn_whatever_its_key() {
     }
     assert!(row.contains(" ctrl-t Traces "), "{row}");
 }
+
+#[test]
+fn latency_ratios_read_as_people_say_them() {
+    use super::cost::speed_ratio;
+    assert_eq!(
+        speed_ratio(Some(177.0), Some(5035.0), false).as_deref(),
+        Some("28× slower")
+    );
+    assert_eq!(
+        speed_ratio(Some(100.0), Some(41.0), false).as_deref(),
+        Some("2.4× faster")
+    );
+    assert_eq!(
+        speed_ratio(Some(100.0), Some(102.0), true).as_deref(),
+        Some("same")
+    );
+    assert_eq!(
+        speed_ratio(Some(100.0), Some(250.0), true).as_deref(),
+        Some("2.5x slower")
+    );
+    assert_eq!(speed_ratio(None, Some(1.0), false), None);
+    assert_eq!(speed_ratio(Some(0.0), Some(1.0), false), None);
+}

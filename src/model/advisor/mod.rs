@@ -19,6 +19,11 @@
 //!   split), so a delta is the effect of the change alone and a no-op is $0; the observed
 //!   estimate is shown beside it, labelled, never subtracted. Month = 730 h, as everywhere.
 //!
+//! Health before cost (`health.rs`): while a path is degraded (critical alert, EKS short of ready
+//! pods, stale data) the advisor never advises moving traffic toward it; it offers relief away
+//! from it, within the guard and with its cost, or holds, and optimises again only once every
+//! path has been healthy for `[advisor] resume_after`. The JSON says which: `advisor.mode`.
+//!
 //! Cost is separable by path (each path's $/h depends on its own weight only), so the optimal
 //! split is an exact dynamic programme over integer weights: bounded by the router guard
 //! (`min_of`/`max_of`), reachable in the editor's `step`s, EKS within capacity.
@@ -27,12 +32,15 @@ use crate::config::{AdvisorConfig, AgentcorePath, Config, EksPath};
 use crate::domain::path::{PathId, Side};
 use crate::domain::weights::{Guard, Weights};
 use crate::model::cost::{self, HOURS_PER_MONTH};
-use crate::model::snapshot::{AdvisorModes, AdvisorView, Recommendation, Snapshot};
+use crate::model::snapshot::{AdvisorMode, AdvisorModes, AdvisorView, Recommendation, Snapshot};
+use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 mod cost_model;
+mod health;
 pub use cost_model::*;
+pub use health::{degraded_paths, relief, Degraded, DegradedHistory};
 
 /// Ties between splits of equal cost go to the one closest to the current split: each point
 /// moved costs this much ($/h) in the optimisation only.
@@ -179,6 +187,16 @@ fn describe_move(ids: &[PathId], from: &[u32], to: &[u32]) -> (String, usize, us
 
 /// The advisor's view of a snapshot: break-even modes, the optimal split, a recommendation.
 pub fn evaluate(snap: &Snapshot, params: &AdvisorParams) -> AdvisorView {
+    evaluate_with(snap, params, &DegradedHistory::default())
+}
+
+/// `evaluate`, knowing when each path was last degraded (to hold optimisation until every path
+/// has been healthy for `[advisor] resume_after`).
+pub fn evaluate_with(
+    snap: &Snapshot,
+    params: &AdvisorParams,
+    history: &DegradedHistory,
+) -> AdvisorView {
     let model = CostModel::from_snapshot(snap, params);
     let total_rpm: f64 = snap.paths.iter().map(|p| p.requests_per_minute).sum();
     let mut view = AdvisorView {
@@ -259,6 +277,16 @@ pub fn evaluate(snap: &Snapshot, params: &AdvisorParams) -> AdvisorView {
         }
     }
     let guard = &params.guard;
+    // Health before cost: never advise moving traffic toward a degraded path.
+    let degraded = degraded_paths(snap, &model, &cur_f);
+    if !degraded.is_empty() {
+        return relief_or_hold(view, &model, &ids, &current, &degraded, params);
+    }
+    if let Some(hold) = recently_degraded(history, snap.generated_at, params) {
+        view.mode = AdvisorMode::Hold;
+        view.reason = Some(hold);
+        return view;
+    }
     let Some(optimal) = model.optimal(&current, guard, None) else {
         view.notes
             .push("no split satisfies the guard bounds and EKS capacity at this volume".into());
@@ -365,3 +393,88 @@ pub fn evaluate(snap: &Snapshot, params: &AdvisorParams) -> AdvisorView {
 
 #[cfg(test)]
 mod tests;
+
+/// While a path is degraded: relief away from it within the guard, with its honest cost, or hold.
+fn relief_or_hold(
+    mut view: AdvisorView,
+    model: &CostModel,
+    ids: &[PathId],
+    current: &[u32],
+    degraded: &[Degraded],
+    params: &AdvisorParams,
+) -> AdvisorView {
+    view.degraded = degraded.iter().map(|d| d.id.clone()).collect();
+    let why: Vec<String> = degraded
+        .iter()
+        .map(|d| format!("{}: {}", d.id, d.why))
+        .collect();
+    let why = why.join("; ");
+    let guard = &params.guard;
+    let Some(to) = relief(model, current, degraded, guard) else {
+        view.mode = AdvisorMode::Hold;
+        view.reason = Some(format!(
+            "hold: {why}; no healthy path can take its traffic within the guard"
+        ));
+        return view;
+    };
+    let from_w = Weights(ids.iter().cloned().zip(current.iter().copied()).collect());
+    let to_w = Weights(ids.iter().cloned().zip(to.iter().copied()).collect());
+    if guard.check(ids, Some(&from_w), &to_w, false).is_err() {
+        view.mode = AdvisorMode::Hold;
+        view.reason = Some(format!("hold: {why}; relief would break the guard"));
+        return view;
+    }
+    let delta = crate::model::preview::delta_usd_per_month(model, &from_w, &to_w);
+    let (mv, fi, ti, points) = describe_move(ids, current, &to);
+    let worst = &degraded[0].id;
+    let cost = delta.map_or_else(
+        || "cost unknown".to_string(),
+        |d| format!("{}/month", signed_usd0(d)),
+    );
+    let text = format!("relief: {mv}: {cost} while {worst} recovers");
+    view.mode = AdvisorMode::Relief;
+    view.reason = Some(format!("relief: {why}"));
+    let to_f: Vec<f64> = to.iter().map(|&w| f64::from(w)).collect();
+    view.recommendation = Some(Recommendation {
+        from: ids[fi].clone(),
+        to: ids[ti].clone(),
+        points,
+        weights: to_w,
+        usd_per_month_delta: delta.unwrap_or(0.0),
+        pods_needed: model.pods_needed(&to_f),
+        partial: false,
+        needs_force: false,
+        text,
+    });
+    view
+}
+
+/// "hold" while a path recovered less than `resume_after` ago, saying when optimisation resumes.
+fn recently_degraded(
+    history: &DegradedHistory,
+    now: DateTime<Utc>,
+    params: &AdvisorParams,
+) -> Option<String> {
+    let resume = chrono::Duration::from_std(params.advisor.resume_after).ok()?;
+    let (id, at) = history
+        .last
+        .iter()
+        .filter(|(_, t)| **t <= now && now.signed_duration_since(**t) < resume)
+        .max_by_key(|(_, t)| **t)?;
+    let ago = now.signed_duration_since(*at);
+    let left = resume - ago;
+    Some(format!(
+        "hold: {id} recovered {} ago; cost optimisation resumes in {}",
+        short_duration(ago),
+        short_duration(left)
+    ))
+}
+
+fn short_duration(d: chrono::Duration) -> String {
+    let s = d.num_seconds().max(0);
+    if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}

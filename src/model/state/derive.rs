@@ -242,7 +242,15 @@ impl State {
             advisor: Default::default(),
         };
         // The advisor reads the snapshot it annotates: its numbers are the screen's numbers.
-        snap.advisor = advisor::evaluate(&snap, &self.advisor);
+        {
+            let mut hist = match self.degraded.lock() {
+                Ok(g) => g,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            snap.advisor = advisor::evaluate_with(&snap, &self.advisor, &hist);
+            let keep = self.advisor.advisor.resume_after;
+            hist.note(&snap.advisor.degraded, now, keep);
+        }
         let a = &self.advisor.advisor;
         snap.phase = phase::evaluate(&PhaseInputs {
             eks_has_traffic,

@@ -101,6 +101,9 @@ pub struct State {
     intervals: Vec<(SourceName, Duration)>,
     /// When each active alert began (derives take `&self`, as the session cache does).
     alert_since: Mutex<SinceTracker>,
+    /// When each path was last degraded, so the advisor holds until it has been healthy for
+    /// `[advisor] resume_after`.
+    degraded: Mutex<advisor::DegradedHistory>,
     tl: Timeline,
     clock_ms: Option<i64>,
     data_ms: Option<i64>,
@@ -190,6 +193,7 @@ impl State {
             advisor: AdvisorParams::from_config(config),
             intervals: source_intervals(config),
             alert_since: Mutex::new(SinceTracker::default()),
+            degraded: Mutex::new(advisor::DegradedHistory::default()),
             tl,
             clock_ms: None,
             data_ms: None,
