@@ -36,6 +36,9 @@ pub struct PhaseInputs {
     pub team: TeamCapability,
     /// `[advisor] current_phase`.
     pub configured_phase: Option<u8>,
+    /// Hybrid sessions and hand-offs between the sides in the window (Phase 3's cross-routing).
+    pub hybrid_sessions: u64,
+    pub handoffs: u64,
     /// The AgentCore-only baseline for the cost reduction ($/month, the advisor's mode).
     pub agentcore_only_usd_per_month: Option<f64>,
     /// p95 over the AgentCore paths' requests (the "AgentCore standalone" latency).
@@ -86,8 +89,22 @@ fn reduction(baseline: Option<f64>, actual: Option<f64>) -> Option<f64> {
 
 pub fn evaluate(i: &PhaseInputs) -> PhaseView {
     // Phase 1 = AgentCore only; as soon as an EKS path carries traffic the platform is in 2.
-    // Phase 3 (dual-write memory, cross-routing) is the team's call: `[advisor] current_phase`.
-    let inferred = if i.eks_has_traffic { 2 } else { 1 };
+    // Phase 3 (dual-write memory, cross-routing) shows in the data as hybrid sessions handing
+    // off between the sides with a measured context-loss rate, at the transition table's volume
+    // and cost; `[advisor] current_phase` still overrides.
+    let phase3 = i.eks_has_traffic
+        && i.hybrid_sessions > 0
+        && i.handoffs > 0
+        && i.context_loss_rate.is_some()
+        && i.monthly_requests > P3_MONTHLY_REQUESTS
+        && i.monthly_cost_usd.is_some_and(|c| c > P3_MONTHLY_COST_USD);
+    let inferred = if phase3 {
+        3
+    } else if i.eks_has_traffic {
+        2
+    } else {
+        1
+    };
     let current = i.configured_phase.filter(|p| (1..=3).contains(p));
     let req = Some(i.monthly_requests);
     let custom = Some(if i.custom_model_needed { 1.0 } else { 0.0 });
@@ -185,6 +202,54 @@ mod tests {
             context_loss_rate: Some(0.06),
             ..PhaseInputs::default()
         }
+    }
+
+    #[test]
+    fn phase_3_is_inferred_from_the_data_and_configuration_overrides() {
+        let hybrid = PhaseInputs {
+            eks_has_traffic: true,
+            monthly_requests: 2_000_000.0,
+            monthly_cost_usd: Some(4_000.0),
+            context_loss_rate: Some(0.01),
+            hybrid_sessions: 40,
+            handoffs: 55,
+            ..base()
+        };
+        assert_eq!(evaluate(&hybrid).current, 3);
+        assert_eq!(evaluate(&hybrid).next, None);
+        // Each piece of evidence is needed.
+        for v in [
+            PhaseInputs {
+                handoffs: 0,
+                ..hybrid
+            },
+            PhaseInputs {
+                hybrid_sessions: 0,
+                ..hybrid
+            },
+            PhaseInputs {
+                context_loss_rate: None,
+                ..hybrid
+            },
+            PhaseInputs {
+                monthly_requests: 1_000_000.0,
+                ..hybrid
+            },
+            PhaseInputs {
+                monthly_cost_usd: Some(2_000.0),
+                ..hybrid
+            },
+        ] {
+            assert_eq!(evaluate(&v).current, 2, "{v:?}");
+        }
+        assert_eq!(
+            evaluate(&PhaseInputs {
+                configured_phase: Some(2),
+                ..hybrid
+            })
+            .current,
+            2
+        );
     }
 
     #[test]

@@ -77,9 +77,7 @@ fn plural(n: u32) -> &'static str {
 /// The modelled effect of moving from `from` to `to`, in $/month (`None` when either split
 /// cannot be priced). The one delta the editor, the advisor and `weights set` state.
 pub fn delta_usd_per_month(model: &CostModel, from: &Weights, to: &Weights) -> Option<f64> {
-    let now = model.project(from).usd_per_month()?;
-    let after = model.project(to).usd_per_month()?;
-    Some(after - now)
+    model.delta_usd_per_month(from, to)
 }
 
 pub fn preview(snap: &Snapshot, cfg: &Config, from: &Weights, to: &Weights) -> Preview {

@@ -176,7 +176,10 @@ fn cost_view_and_phase_advisor_agree_with_hand_calculations() {
 
     // Phase advisor.
     let ph = &s.phase;
-    assert_eq!((ph.current, ph.next, ph.configured), (2, Some(3), false));
+    // Phase 3 from the data (issue 14): hybrid sessions handing off, a measured context-loss
+    // rate, and the transition table's volume and cost.
+    assert!(s.sessions.hybrid > 0 && s.sessions.handoffs > 0);
+    assert_eq!((ph.current, ph.next, ph.configured), (3, None, false));
     let trig = |m: &str, to: u8| {
         ph.triggers
             .iter()
@@ -198,7 +201,7 @@ fn cost_view_and_phase_advisor_agree_with_hand_calculations() {
     assert_eq!(trig("team_k8s_capability", 3).value, Some(1.0));
     assert!(!trig("team_k8s_capability", 3).met && trig("team_k8s_capability", 2).met);
     assert!(small.contains(&format!("volume/month {} > 1.5M", count(monthly as u64))));
-    assert!(small.contains("Phase 2 (inferred) → 3: 2 of 6 triggers met"));
+    assert!(small.contains("Phase 3 (inferred)"), "{small}");
     // Success metrics.
     let sm = |m: &str| ph.success_metrics.iter().find(|x| x.metric == m).unwrap();
     let saving = 1.0 - total_h * MONTH_H / ac_only;

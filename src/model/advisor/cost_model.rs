@@ -309,6 +309,14 @@ impl CostModel {
         }
     }
 
+    /// The modelled effect of moving from `from` to `to`, in $/month (`None` when either split
+    /// cannot be priced): the one delta the editor, the advisor and `weights set` state.
+    pub fn delta_usd_per_month(&self, from: &Weights, to: &Weights) -> Option<f64> {
+        let now = self.project(from).usd_per_month()?;
+        let after = self.project(to).usd_per_month()?;
+        Some(after - now)
+    }
+
     pub fn project(&self, weights: &Weights) -> Projection {
         self.project_with(&self.weights_vec(weights), true)
     }

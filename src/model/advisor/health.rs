@@ -45,12 +45,17 @@ pub fn degraded_paths(snap: &Snapshot, model: &CostModel, current: &[f64]) -> Ve
     let now = model.project_with(current, true);
     let mut out = Vec::new();
     for (i, (m, p)) in model.paths.iter().zip(&now.paths).enumerate() {
-        let crit = snap
+        // Every critical alert of the path, in code order: alerts are listed newest first, and
+        // when one began is not the same in a live run and its replay.
+        let mut crit: Vec<_> = snap
             .alerts
             .iter()
-            .find(|a| a.severity == Severity::Crit && a.path.as_ref() == Some(&m.id));
-        let why = if let Some(a) = crit {
-            Some(format!("critical: {}", a.message))
+            .filter(|a| a.severity == Severity::Crit && a.path.as_ref() == Some(&m.id))
+            .collect();
+        crit.sort_by(|a, b| a.code.cmp(&b.code));
+        let why = if !crit.is_empty() {
+            let msgs: Vec<&str> = crit.iter().map(|a| a.message.as_str()).collect();
+            Some(format!("critical: {}", msgs.join(", ")))
         } else if let (PathCost::Eks(f), Some(pods)) = (&m.cost, p.pods) {
             (pods > f.ready_pods).then(|| {
                 format!(

@@ -337,7 +337,7 @@ pub fn evaluate_with(
     let after = model.project_with(&rec_f, true).usd_per_hour;
     // The delta the operator will see: the model at the recommended split − the model at the
     // current one, so it is the effect of the change alone (the review dialog and `weights set
-    // --dry-run` compute exactly this: `preview::delta_usd_per_month`).
+    // --dry-run` compute exactly this: `CostModel::delta_usd_per_month`).
     let now = now_proj
         .usd_per_hour
         .unwrap_or_else(|| model.comparable_usd_per_hour(&current));
@@ -424,7 +424,7 @@ fn relief_or_hold(
         view.reason = Some(format!("hold: {why}; relief would break the guard"));
         return view;
     }
-    let delta = crate::model::preview::delta_usd_per_month(model, &from_w, &to_w);
+    let delta = model.delta_usd_per_month(&from_w, &to_w);
     let (mv, fi, ti, points) = describe_move(ids, current, &to);
     let worst = &degraded[0].id;
     let cost = delta.map_or_else(

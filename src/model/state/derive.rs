@@ -261,6 +261,8 @@ impl State {
             custom_model_needed: a.custom_model_needed,
             team: a.team_k8s_capability,
             configured_phase: a.current_phase,
+            hybrid_sessions: counts.hybrid,
+            handoffs: counts.handoffs,
             agentcore_only_usd_per_month: snap.advisor.modes.agentcore_only,
             agentcore_p95_ms: quantile::combine(Some(&ac_sketch), &ac_q).map(|q| q[1]),
             error_rate: (requests > 0.0)
