@@ -205,7 +205,8 @@ pub struct SnapshotArgs {
     pub height: u16,
     #[arg(long, value_enum, default_value_t = ViewName::Overview)]
     pub view: ViewName,
-    /// Longest wait for each live source's first answer
+    /// Longest wait for each live source's data (rate limits and passing errors are waited out;
+    /// a permanent failure such as rejected credentials ends the wait for that source)
     #[arg(long, default_value = "30s", value_parser = parse_duration_arg)]
     pub wait: std::time::Duration,
 }
