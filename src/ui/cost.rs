@@ -4,7 +4,7 @@
 //! Estimated and billed figures are always labelled and never mixed: a row or a column says
 //! which it is.
 use super::paint::{
-    bar, draw_box, flex, l, put, r, repeat, split_h, take_top, Col, Ctx, Cursor, Tier,
+    bar, flex, l, panel, put, r, repeat, split_h, take_top, Bare, Col, Ctx, Cursor, Focus, Tier,
 };
 use super::parts;
 use super::text::{self, width};
@@ -16,16 +16,9 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 
+/// A panel titled in its border, or on a row of its own at 80 columns.
 fn frame(buf: &mut Buffer, area: Rect, title: &str, cx: &Ctx) -> Rect {
-    let (st, g) = (cx.st, cx.g);
-    if cx.boxed() {
-        draw_box(buf, area, title, st.border, st.title, g)
-    } else {
-        let mut a = area;
-        let t = take_top(&mut a, 1);
-        put(buf, t.x, t.y, t.width, title, st.title, g);
-        a
-    }
+    panel(buf, area, title, Focus::None, Bare::TitleRow, cx).inner
 }
 
 pub fn draw(buf: &mut Buffer, body: Rect, cx: &Ctx) {

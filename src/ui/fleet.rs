@@ -4,8 +4,8 @@
 //! What cannot be read is said where that data would be: an unreachable API (with the age of
 //! the data still shown) above everything, a forbidden or missing resource inside its pane.
 use super::paint::{
-    draw_box, flex, highlight, l, put, put_head_tail, r, scroll_offset, take_top, window, Col, Ctx,
-    Cursor, Tier, Window,
+    flex, highlight, l, panel, put, put_head_tail, r, scroll_offset, take_top, window, Bare, Col,
+    Ctx, Cursor, Focus, Tier, Window,
 };
 use super::parts;
 use super::state::{FleetPane, PodSort};
@@ -177,34 +177,6 @@ fn pods_window(pods: &[PodView], needle: &str, sort: PodSort, rows: usize, sel: 
     }
 }
 
-fn pane_frame(buf: &mut Buffer, area: Rect, title: &str, focus: bool, cx: &Ctx) -> Rect {
-    let (st, g) = (cx.st, cx.g);
-    if cx.boxed() {
-        let border = if focus { st.border_focus } else { st.border };
-        let t = if focus {
-            format!("{} {title}", g.select)
-        } else {
-            title.to_string()
-        };
-        draw_box(buf, area, &t, border, st.title, g)
-    } else {
-        let mut a = area;
-        let t = take_top(&mut a, 1);
-        let mut c = Cursor::new(t, t.y);
-        if focus {
-            c.text(buf, g.select, st.title, g);
-            c.skip(1);
-        }
-        c.text(
-            buf,
-            title,
-            if focus { st.title } else { st.table_header },
-            g,
-        );
-        a
-    }
-}
-
 fn title_for(what: &str, n: usize, total: usize, filter: &str) -> String {
     if filter.is_empty() {
         format!("{what} ({total})")
@@ -241,7 +213,7 @@ fn pods_table(buf: &mut Buffer, area: Rect, pods: &[PodView], needle: &str, cx: 
     if sort != PodSort::Name {
         title = format!("{title}  sorted: {}", sort.label());
     }
-    let inner = pane_frame(buf, area, &title, focus, cx);
+    let inner = panel(buf, area, &title, Focus::Pane(focus), Bare::TitleRow, cx).inner;
     if inner.height < 2 || inner.width == 0 {
         return;
     }
@@ -413,7 +385,7 @@ fn so_table(buf: &mut Buffer, area: Rect, n: usize, needle: &str, cx: &Ctx) {
     let focus = ui.fleet.pane == FleetPane::ScaledObjects;
     let total = cx.snap.fleet.scaled_objects.len();
     let title = title_for("KEDA ScaledObjects", n, total, ui.fleet.filter.trim());
-    let inner = pane_frame(buf, area, &title, focus, cx);
+    let inner = panel(buf, area, &title, Focus::Pane(focus), Bare::TitleRow, cx).inner;
     if inner.height < 2 || inner.width == 0 {
         return;
     }

@@ -1,7 +1,7 @@
 //! Overview: routing split, latency, cost, fleet summary, sources, alerts, recent sessions.
 use super::paint::{
-    bar, draw_box, flex, l, put, put_head_tail, put_right, r, repeat, spark, split_h, take_top,
-    Col, Ctx, Cursor, Tier,
+    bar, flex, l, panel, put, put_head_tail, put_right, r, repeat, spark, split_h, take_top, Bare,
+    Col, Ctx, Cursor, Focus, Tier,
 };
 use super::parts::{self, latency_level, Level3};
 use super::text::{self, width};
@@ -67,21 +67,18 @@ fn separator(buf: &mut Buffer, left: Rect, band: Rect, cx: &Ctx) {
     }
 }
 
-/// Boxed panel (standard/wide) or bare area (compact). Returns the inner area and what the
-/// heading row's first column shows: the title when bare, `first` when boxed.
-fn panel<'a>(
+/// A panel whose compact title is the first cell of its heading row: that cell's text and
+/// style (`first` when boxed).
+fn path_panel<'a>(
     buf: &mut Buffer,
     area: Rect,
     title: &'a str,
     first: &'a str,
     cx: &Ctx,
 ) -> (Rect, &'a str, Style) {
-    if cx.boxed() {
-        let inner = draw_box(buf, area, title, cx.st.border, cx.st.title, cx.g);
-        (inner, first, cx.st.table_header)
-    } else {
-        (area, title, cx.st.title)
-    }
+    let p = panel(buf, area, title, Focus::None, Bare::InHeading, cx);
+    let (first, style) = p.corner.unwrap_or((first, cx.st.table_header));
+    (p.inner, first, style)
 }
 
 fn label_width(w: u16) -> u16 {
@@ -90,7 +87,7 @@ fn label_width(w: u16) -> u16 {
 
 fn routing(buf: &mut Buffer, area: Rect, cx: &Ctx) {
     let (st, g) = (cx.st, cx.g);
-    let (inner, first, first_style) = panel(buf, area, "Routing", "path", cx);
+    let (inner, first, first_style) = path_panel(buf, area, "Routing", "path", cx);
     if inner.height == 0 || inner.width == 0 {
         return;
     }
@@ -228,7 +225,7 @@ fn lat_cell(buf: &mut Buffer, c: &mut Cursor, v: Option<f64>, cx: &Ctx) {
 
 fn latency(buf: &mut Buffer, area: Rect, cx: &Ctx) {
     let (st, g) = (cx.st, cx.g);
-    let (inner, first, first_style) = panel(buf, area, "Latency (ms)", "path", cx);
+    let (inner, first, first_style) = path_panel(buf, area, "Latency (ms)", "path", cx);
     if inner.height == 0 || inner.width == 0 {
         return;
     }
@@ -302,7 +299,7 @@ fn latency(buf: &mut Buffer, area: Rect, cx: &Ctx) {
 
 fn cost(buf: &mut Buffer, area: Rect, cx: &Ctx) {
     let (st, g, snap) = (cx.st, cx.g, cx.snap);
-    let (inner, first, first_style) = panel(buf, area, "Cost (est.)", "path", cx);
+    let (inner, first, first_style) = path_panel(buf, area, "Cost (est.)", "path", cx);
     if inner.height == 0 || inner.width == 0 {
         return;
     }
@@ -442,16 +439,12 @@ pub fn billed_line(buf: &mut Buffer, area: Rect, classes: bool, cx: &Ctx) {
 
 fn fleet(buf: &mut Buffer, area: Rect, cx: &Ctx) {
     let (st, g, snap) = (cx.st, cx.g, cx.snap);
-    let (inner, _, _) = panel(buf, area, "Fleet (EKS)", "", cx);
+    let inner = panel(buf, area, "Fleet (EKS)", Focus::None, Bare::TitleRow, cx).inner;
     if inner.height == 0 || inner.width == 0 {
         return;
     }
     let compact = inner.width < 70;
     let mut y = inner.y;
-    if !cx.boxed() {
-        put(buf, inner.x, y, inner.width, "Fleet (EKS)", st.title, g);
-        y += 1;
-    }
     let eks: Vec<&PathView> = snap.paths.iter().filter(|p| p.kind == Side::Eks).collect();
     if eks.is_empty() && y < inner.bottom() {
         put(
@@ -674,11 +667,7 @@ fn alerts_panel(buf: &mut Buffer, area: Rect, cx: &Ctx) {
         return;
     }
     let title = format!("Alerts ({})", snap.alerts.len());
-    let inner = if cx.boxed() {
-        draw_box(buf, area, &title, st.border, st.title, g)
-    } else {
-        area
-    };
+    let inner = panel(buf, area, &title, Focus::None, Bare::Untitled, cx).inner;
     if snap.alerts.is_empty() {
         let s = format!("{} no alerts", g.ok);
         put(buf, inner.x, inner.y, inner.width, &s, st.ok, g);
@@ -737,9 +726,13 @@ fn sessions(buf: &mut Buffer, area: Rect, cx: &Ctx) {
         Some(x) if x > 0.05 => st.crit,
         _ => st.dim,
     };
-    let (inner, first, first_style) = if cx.boxed() {
-        let title = "Recent hybrid sessions";
-        let inner = draw_box(buf, area, title, st.border, st.title, g);
+    let title = if cx.boxed() {
+        "Recent hybrid sessions"
+    } else {
+        "Hybrid sessions"
+    };
+    let (inner, first, first_style) = path_panel(buf, area, title, "session", cx);
+    if cx.boxed() {
         // Summary in the top border, right-aligned.
         let sw = (width(&summary) as u16).min(area.width.saturating_sub(width(title) as u16 + 10));
         if sw > 0 {
@@ -747,10 +740,7 @@ fn sessions(buf: &mut Buffer, area: Rect, cx: &Ctx) {
             repeat(buf, sx - 1, area.y, sw + 2, " ", st.border);
             put_right(buf, sx, area.y, sw, &summary, loss_style, g);
         }
-        (inner, "session", st.table_header)
-    } else {
-        (area, "Hybrid sessions", st.title)
-    };
+    }
     if inner.height == 0 {
         return;
     }

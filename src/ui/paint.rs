@@ -194,8 +194,99 @@ pub fn flex(total: u16, fixed: &[Col], min: u16) -> u16 {
     total.saturating_sub(used).max(min)
 }
 
-/// Draw a box with a title in the top border; returns the inner area.
-pub fn draw_box(
+/// How a panel shows that it has the keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Focus {
+    /// Never has them.
+    None,
+    /// The view's one pane: the focus border.
+    Always,
+    /// One of several panes (Fleet): with the keys, the focus border and the select mark before
+    /// the title; without, a bare title reads as a heading rather than a title.
+    Pane(bool),
+}
+
+/// What a panel is in the compact tier, where panels have no border.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bare {
+    /// The title on a row of its own.
+    TitleRow,
+    /// The title in the first cell of the table's heading row: `Panel::corner`.
+    InHeading,
+    /// No title.
+    Untitled,
+    /// A dialog: boxed at every size.
+    Boxed,
+}
+
+pub struct Panel<'t> {
+    /// The area inside the border or below the title row.
+    pub inner: Rect,
+    /// The title and its style for the heading row's first cell (`Bare::InHeading`).
+    pub corner: Option<(&'t str, Style)>,
+}
+
+/// Every view's panel: a box with the title in its top border from the standard tier up (and
+/// for dialogs), else the bare area the way `bare` says.
+pub fn panel<'t>(
+    buf: &mut Buffer,
+    area: Rect,
+    title: &'t str,
+    focus: Focus,
+    bare: Bare,
+    cx: &Ctx,
+) -> Panel<'t> {
+    let (st, g) = (cx.st, cx.g);
+    if cx.boxed() || bare == Bare::Boxed {
+        let border = match focus {
+            Focus::Always | Focus::Pane(true) => st.border_focus,
+            _ => st.border,
+        };
+        let inner = if focus == Focus::Pane(true) {
+            let t = format!("{} {title}", g.select);
+            draw_box(buf, area, &t, border, st.title, g)
+        } else {
+            draw_box(buf, area, title, border, st.title, g)
+        };
+        return Panel {
+            inner,
+            corner: None,
+        };
+    }
+    match bare {
+        Bare::TitleRow if area.height > 0 => {
+            let mut inner = area;
+            let t = take_top(&mut inner, 1);
+            let mut c = Cursor::new(t, t.y);
+            if focus == Focus::Pane(true) {
+                c.text(buf, g.select, st.title, g);
+                c.skip(1);
+            }
+            let style = if focus == Focus::Pane(false) {
+                st.table_header
+            } else {
+                st.title
+            };
+            c.text(buf, title, style, g);
+            Panel {
+                inner,
+                corner: None,
+            }
+        }
+        Bare::InHeading => Panel {
+            inner: area,
+            corner: Some((title, st.title)),
+        },
+        Bare::TitleRow | Bare::Untitled | Bare::Boxed => Panel {
+            inner: area,
+            corner: None,
+        },
+    }
+}
+
+/// A box with a title in the top border; returns the inner area. Views draw panels with
+/// `panel`.
+fn draw_box(
     buf: &mut Buffer,
     area: Rect,
     title: &str,

@@ -2,8 +2,8 @@
 //! of its spans across both sides with a detail pane for the selected span.
 use super::overview::session_flags;
 use super::paint::{
-    draw_box, flex, highlight, l, put, r, repeat, scroll_offset, split_h, take_top, window, Col,
-    Ctx, Cursor, Tier,
+    flex, highlight, l, panel, put, r, repeat, scroll_offset, split_h, take_top, window, Bare, Col,
+    Ctx, Cursor, Focus, Tier,
 };
 use super::parts;
 use super::text::{self, contains_ci, width};
@@ -23,7 +23,7 @@ pub fn draw(buf: &mut Buffer, body: Rect, cx: &Ctx) {
         {
             Some(d) => waterfall(buf, body, d, cx),
             None => {
-                let inner = frame(buf, body, "Session", false, cx);
+                let inner = panel(buf, body, "Session", Focus::None, Bare::TitleRow, cx).inner;
                 let msg = format!("loading session {id}{}", cx.g.ellipsis);
                 put(buf, inner.x, inner.y, inner.width, &msg, cx.st.dim, cx.g);
             }
@@ -55,14 +55,8 @@ fn url_popup(buf: &mut Buffer, body: Rect, url: &str, cx: &Ctx) {
     for y in area.top()..area.bottom() {
         repeat(buf, area.x, y, area.width, " ", st.text);
     }
-    let inner = draw_box(
-        buf,
-        area,
-        "Langfuse trace URL",
-        st.border_focus,
-        st.title,
-        g,
-    );
+    let title = "Langfuse trace URL";
+    let inner = panel(buf, area, title, Focus::Always, Bare::Boxed, cx).inner;
     for (i, l) in lines.iter().enumerate() {
         let y = inner.y + i as u16;
         if y >= inner.bottom() {
@@ -98,20 +92,6 @@ fn url_popup(buf: &mut Buffer, body: Rect, url: &str, cx: &Ctx) {
     }
 }
 
-/// A box in standard/wide; in compact a title row. Returns the area left for content.
-fn frame(buf: &mut Buffer, area: Rect, title: &str, focus: bool, cx: &Ctx) -> Rect {
-    let (st, g) = (cx.st, cx.g);
-    if cx.boxed() {
-        let border = if focus { st.border_focus } else { st.border };
-        draw_box(buf, area, title, border, st.title, g)
-    } else {
-        let mut a = area;
-        let t = take_top(&mut a, 1);
-        put(buf, t.x, t.y, t.width, title, st.title, g);
-        a
-    }
-}
-
 /// Substring match over the session id, its paths and the words `escalated` / `orphan` /
 /// `error` / `hybrid` when they apply. `needle` is lower-case.
 pub fn session_matches(s: &SessionRow, needle: &str) -> bool {
@@ -143,7 +123,7 @@ fn list(buf: &mut Buffer, body: Rect, cx: &Ctx) {
     if !needle.is_empty() {
         title.push_str(&format!("  filter: {}", ui.traces.filter.trim()));
     }
-    let inner = frame(buf, body, &title, true, cx);
+    let inner = panel(buf, body, &title, Focus::Always, Bare::TitleRow, cx).inner;
     if !needle.is_empty() && !cx.boxed() {
         // Make the active filter stand out in the compact title row.
         let tw = width(&title) as u16;
@@ -310,7 +290,7 @@ fn waterfall(buf: &mut Buffer, body: Rect, d: &SessionDetail, cx: &Ctx) {
         text::usd(Some(cost), 4, g.none),
         d_ = g.dot,
     );
-    let inner = frame(buf, top, &title, true, cx);
+    let inner = panel(buf, top, &title, Focus::Always, Bare::TitleRow, cx).inner;
     if inner.height < 2 || inner.width < 20 {
         return;
     }
@@ -503,7 +483,7 @@ fn axis(buf: &mut Buffer, x: u16, y: u16, w: u16, total: f64, cx: &Ctx) {
 
 fn span_detail(buf: &mut Buffer, area: Rect, s: &SpanView, cx: &Ctx) {
     let (st, g) = (cx.st, cx.g);
-    let inner = frame(buf, area, "Span", false, cx);
+    let inner = panel(buf, area, "Span", Focus::None, Bare::TitleRow, cx).inner;
     if inner.height == 0 || inner.width == 0 {
         return;
     }
