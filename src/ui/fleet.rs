@@ -366,6 +366,50 @@ mod tests {
     .right()
     .sort(|a, b| a.pod.created_at.cmp(&b.pod.created_at));
 
+    fn render(snap: &crate::model::snapshot::Snapshot, cols: &[Column<PodView>], w: u16) -> String {
+        let ui = UiState {
+            view: View::Fleet,
+            ..UiState::default()
+        };
+        let theme = Theme::default();
+        let area = Rect::new(0, 0, w, 37);
+        let cx = Ctx {
+            snap,
+            ui: &ui,
+            st: &theme.styles,
+            g: Glyphs::get(false),
+            tier: Tier::for_area(Rect::new(0, 0, w, 40)),
+        };
+        let mut buf = Buffer::empty(area);
+        draw_with(&mut buf, area, cols, &cx);
+        buffer_text(&buf)
+    }
+
+    #[test]
+    fn node_names_take_the_width_the_reasons_leave() {
+        let mut snap = sample_snapshot();
+        let node = "ip-10-0-3-152.us-east-2.compute.internal";
+        for p in &mut snap.fleet.pods {
+            p.pod.node = Some(node.into());
+            p.pod.reason = None;
+        }
+        let text = render(&snap, &PODS, 140);
+        assert!(text.contains(node), "{text}");
+        // A long reason shares the width with them by what each needs.
+        snap.fleet.pods[0].pod.reason = Some("Unschedulable".into());
+        snap.fleet.pods[0].pod.message =
+            Some("0/6 nodes available: insufficient nvidia.com/gpu".into());
+        let text = render(&snap, &PODS, 140);
+        assert!(
+            !text.contains(node) && text.contains("ip-10-0-3-152.us-east-2."),
+            "{text}"
+        );
+        assert!(
+            text.contains("Unschedulable: 0/6 nodes available"),
+            "{text}"
+        );
+    }
+
     #[test]
     fn a_pod_column_is_one_declaration() {
         let snap = sample_snapshot();

@@ -12,12 +12,12 @@ pub type Pod = Column<PodView>;
 type So = Column<ScaledObjectView>;
 
 pub const PODS: [Column<PodView>; 9] = [
-    Pod::text("name", Width::Fixed(26), |p, cx| {
+    Pod::text("name", Width::grow(26, 63), |p, cx| {
         (p.pod.name.as_str().into(), cx.st.text)
     })
-    .tier(Tier::Standard, Width::Fixed(30))
-    .tier(Tier::Wide, Width::Fixed(34)),
-    Pod::text("namespace", Width::Fixed(10), |p, cx| {
+    .tier(Tier::Standard, Width::grow(30, 63))
+    .tier(Tier::Wide, Width::grow(34, 63)),
+    Pod::text("namespace", Width::grow(10, 32), |p, cx| {
         (p.pod.namespace.as_str().into(), cx.st.dim)
     })
     .only(Tier::Wide),
@@ -41,7 +41,7 @@ pub const PODS: [Column<PodView>; 9] = [
     })
     .right()
     .sort(|a, b| a.age_seconds.total_cmp(&b.age_seconds)),
-    Pod::text("node", Width::Fixed(14), |p, cx| {
+    Pod::text("node", Width::grow(14, 48), |p, cx| {
         (p.pod.node.as_deref().unwrap_or(cx.g.none).into(), cx.st.dim)
     })
     .only(Tier::Standard)
@@ -124,12 +124,12 @@ fn reason<'a>(p: &'a PodView, cx: &Ctx) -> Text<'a> {
 }
 
 pub const SCALED_OBJECTS: [Column<ScaledObjectView>; 9] = [
-    So::text("name", Width::Fixed(14), |s, cx| {
+    So::text("name", Width::grow(14, 40), |s, cx| {
         (s.scaled_object.name.as_str().into(), cx.st.text)
     })
-    .tier(Tier::Standard, Width::Fixed(18))
-    .tier(Tier::Wide, Width::Fixed(18)),
-    So::text("target", Width::Fixed(24), |s, cx| {
+    .tier(Tier::Standard, Width::grow(18, 40))
+    .tier(Tier::Wide, Width::grow(18, 40)),
+    So::text("target", Width::grow(24, 48), |s, cx| {
         (s.scaled_object.target.as_str().into(), cx.st.dim)
     })
     .only(Tier::Standard),

@@ -9,7 +9,7 @@ type Session = Column<SessionRow>;
 
 /// The Traces list's columns.
 pub const LIST: [Column<SessionRow>; 10] = [
-    Session::text("session", Width::Fixed(16), |s, cx| {
+    Session::text("session", Width::grow(16, 36), |s, cx| {
         (s.session_id.as_str().into(), cx.st.text)
     }),
     Session::text("side", Width::Fixed(4), |s, cx| {
