@@ -4,29 +4,26 @@
 //! Estimated and billed figures are always labelled and never mixed: a row or a column says
 //! which it is.
 use super::paint::{
-    bar, draw_box, flex, l, put, r, repeat, split_h, take_top, Col, Ctx, Cursor, Tier,
+    bar, l, panel, put, r, repeat, split_h, take_top, Bare, Ctx, Cursor, Focus, Tier,
 };
 use super::parts;
+use super::table::cost::{
+    self as tables, billed_of, success_text, target_mark, trigger_text, BILLED, BILLED_ROWS,
+    SUCCESS, TRIGGERS,
+};
+use super::table::layout::Layout;
+use super::table::paths::PathRow;
 use super::text::{self, width};
-use crate::domain::path::Side;
 use crate::model::cost::HOURS_PER_MONTH;
-use crate::model::snapshot::{class_key, PhaseTrigger, SuccessMetric};
-use crate::model::snapshot::{AdvisorMode, TrafficSource};
+use crate::model::snapshot::{class_key, AdvisorMode, PhaseTrigger};
 use crate::model::update::CostClass;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 
+/// A panel titled in its border, or on a row of its own at 80 columns.
 fn frame(buf: &mut Buffer, area: Rect, title: &str, cx: &Ctx) -> Rect {
-    let (st, g) = (cx.st, cx.g);
-    if cx.boxed() {
-        draw_box(buf, area, title, st.border, st.title, g)
-    } else {
-        let mut a = area;
-        let t = take_top(&mut a, 1);
-        put(buf, t.x, t.y, t.width, title, st.title, g);
-        a
-    }
+    panel(buf, area, title, Focus::None, Bare::TitleRow, cx).inner
 }
 
 pub fn draw(buf: &mut Buffer, body: Rect, cx: &Ctx) {
@@ -57,139 +54,22 @@ pub fn draw(buf: &mut Buffer, body: Rect, cx: &Ctx) {
 // ---- per path (estimate) ------------------------------------------------------------------
 
 fn paths_table(buf: &mut Buffer, area: Rect, cx: &Ctx) {
-    let (st, g, snap) = (cx.st, cx.g, cx.snap);
-    let inner = frame(
-        buf,
-        area,
-        "Estimated cost per path (live metrics, not billed)",
-        cx,
-    );
+    let title = "Estimated cost per path (live metrics, not billed)";
+    let inner = frame(buf, area, title, cx);
     if inner.height == 0 || inner.width == 0 {
         return;
     }
-    let wide = cx.tier == Tier::Wide;
-    let compact = cx.tier == Tier::Compact;
-    let mut fixed: Vec<Col> = vec![r(7), r(8), r(9), r(9), r(6)];
-    if !compact {
-        fixed.insert(0, l(9));
-    }
-    if wide {
-        fixed.push(r(8));
-    }
-    let lw = (inner.width / 4).clamp(12, 20);
-    fixed.insert(0, l(lw));
-    let bar_w = flex(inner.width, &fixed, 0).saturating_sub(1).min(50);
-    let th = st.table_header;
-    let mut c = Cursor::new(inner, inner.y);
-    c.cell(buf, l(lw), "path", th, g);
-    if !compact {
-        c.cell(buf, l(9), "side", th, g);
-    }
-    c.cell(buf, r(7), "req/m", th, g);
-    c.cell(buf, r(8), "est. $/h", th, g);
-    c.cell(buf, r(9), "$/1k req", th, g);
-    c.cell(buf, r(9), "$/month", th, g);
-    c.cell(buf, r(6), "share", th, g);
-    if wide {
-        c.cell(buf, r(8), "$/req", th, g);
-    }
-    if bar_w >= 17 {
-        c.cell(buf, l(bar_w), "share of est. $/h", th, g);
-    }
-    let total = snap.cost.estimated_usd_per_hour;
-    let mut y = inner.y + 1;
-    for p in &snap.paths {
-        if y >= inner.bottom() {
-            return;
-        }
-        let mut c = Cursor::new(inner, y);
-        let side_style = parts::side_style(Some(p.kind), st);
-        c.cell(buf, l(lw), &p.label, st.text, g);
-        if !compact {
-            let side = match p.kind {
-                Side::Eks => "eks",
-                Side::Agentcore => "agentcore",
-            };
-            c.cell(buf, l(9), side, side_style, g);
-        }
-        let rpm = format!("{:.0}", p.requests_per_minute);
-        c.cell(buf, r(7), &rpm, st.text, g);
-        let usd_h = text::usd(p.cost.usd_per_hour, 2, g.none);
-        c.cell(buf, r(8), &usd_h, st.text, g);
-        let per_1k = text::usd(p.cost.usd_per_1k_requests, 3, g.none);
-        c.cell(buf, r(9), &per_1k, st.text, g);
-        let month = text::usd(p.cost.projected_usd_per_month, 0, g.none);
-        c.cell(buf, r(9), &month, st.text, g);
-        let share = match (p.cost.usd_per_hour, total) {
-            (Some(a), Some(t)) if t > 0.0 => Some(a / t),
-            _ => None,
-        };
-        let share_s = share.map(text::share).unwrap_or_else(|| g.none.into());
-        c.cell(buf, r(6), &share_s, st.text, g);
-        if wide {
-            let per_req = p.cost.usd_per_1k_requests.map(|v| v / 1000.0);
-            c.cell(buf, r(8), &text::usd(per_req, 5, g.none), st.dim, g);
-        }
-        if bar_w > 0 {
-            let (bx, bw) = c.take(bar_w);
-            bar(
-                buf,
-                (bx, y, bw),
-                share.unwrap_or(0.0),
-                side_style,
-                st.bar_track,
-                g,
-            );
-        }
-        y += 1;
-    }
-    if y < inner.bottom() {
-        let mut c = Cursor::new(inner, y);
-        c.cell(buf, l(lw), "total (est.)", st.title, g);
-        if !compact {
-            c.cell(buf, l(9), "", st.text, g);
-        }
-        let rpm: f64 = snap.paths.iter().map(|p| p.requests_per_minute).sum();
-        c.cell(buf, r(7), &format!("{rpm:.0}"), st.title, g);
-        c.cell(buf, r(8), &text::usd(total, 2, g.none), st.title, g);
-        let per_1k = total
-            .filter(|_| rpm > 0.0)
-            .map(|t| t / (rpm * 60.0) * 1000.0);
-        c.cell(buf, r(9), &text::usd(per_1k, 3, g.none), st.title, g);
-        let month = snap.cost.projected_usd_per_month;
-        c.cell(buf, r(9), &text::usd(month, 0, g.none), st.title, g);
+    let mut rows: Vec<PathRow> = cx.snap.paths.iter().map(PathRow::Path).collect();
+    rows.push(PathRow::Total);
+    let cols = tables::paths();
+    let table = Layout::new(&cols, inner, false, cx, &rows);
+    table.head(buf, inner.y, cx, None, None);
+    for (y, r) in (inner.y + 1..inner.bottom()).zip(&rows) {
+        table.row(buf, y, r, false, cx);
     }
 }
 
 // ---- billed vs estimated, per side --------------------------------------------------------
-
-/// Estimated $/h of the paths on one side (unknown if any of them is).
-fn est_side(cx: &Ctx, class: CostClass) -> Option<f64> {
-    let side = match class {
-        CostClass::Agentcore => Side::Agentcore,
-        CostClass::Eks => Side::Eks,
-        CostClass::Other => return None,
-    };
-    let mut sum = 0.0;
-    let mut any = false;
-    for p in cx.snap.paths.iter().filter(|p| p.kind == side) {
-        sum += p.cost.usd_per_hour?;
-        any = true;
-    }
-    any.then_some(sum)
-}
-
-fn billed_of(cx: &Ctx, key: &str) -> (Option<f64>, Option<f64>) {
-    let c = &cx.snap.cost;
-    (
-        c.billed_month_to_date_usd
-            .as_ref()
-            .and_then(|m| m.get(key).copied()),
-        c.billed_projected_usd_per_month
-            .as_ref()
-            .and_then(|m| m.get(key).copied()),
-    )
-}
 
 fn billed_age(cx: &Ctx) -> String {
     let age = text::age(parts::age_of(cx, cx.snap.cost.billed_as_of), cx.g.none);
@@ -219,43 +99,14 @@ fn billed_panel(buf: &mut Buffer, area: Rect, cx: &Ctx) {
     if inner.height == 0 || inner.width == 0 {
         return;
     }
-    let cols = [l(10), r(11), r(13), r(12), r(9)];
-    let th = st.table_header;
-    let mut c = Cursor::new(inner, inner.y);
-    c.cell(buf, cols[0], "side", th, g);
-    c.cell(buf, cols[1], "billed MTD", th, g);
-    c.cell(buf, cols[2], "billed→month", th, g);
-    c.cell(buf, cols[3], "est.→month", th, g);
-    c.cell(buf, cols[4], "est. $/h", th, g);
+    let table = Layout::new(&BILLED, inner, false, cx, &BILLED_ROWS);
+    table.head(buf, inner.y, cx, None, None);
     let mut y = inner.y + 1;
-    let classes = [
-        (Some(CostClass::Agentcore), "agentcore"),
-        (Some(CostClass::Eks), "eks"),
-        (Some(CostClass::Other), "other"),
-        (None, "total"),
-    ];
-    for (class, key) in classes {
+    for r in &BILLED_ROWS {
         if y >= inner.bottom() {
             return;
         }
-        let (mtd, pace) = billed_of(cx, key);
-        let est = match class {
-            Some(cl) => est_side(cx, cl),
-            None => cx.snap.cost.estimated_usd_per_hour,
-        };
-        let style = if class.is_none() { st.title } else { st.text };
-        let side_style = match class {
-            Some(CostClass::Agentcore) => parts::side_style(Some(Side::Agentcore), st),
-            Some(CostClass::Eks) => parts::side_style(Some(Side::Eks), st),
-            _ => style,
-        };
-        let mut c = Cursor::new(inner, y);
-        c.cell(buf, cols[0], key, side_style, g);
-        c.cell(buf, cols[1], &text::usd(mtd, 0, g.none), style, g);
-        c.cell(buf, cols[2], &text::usd(pace, 0, g.none), style, g);
-        let est_m = est.map(|h| h * HOURS_PER_MONTH);
-        c.cell(buf, cols[3], &text::usd(est_m, 0, g.none), style, g);
-        c.cell(buf, cols[4], &text::usd(est, 2, g.none), style, g);
+        table.row(buf, y, r, false, cx);
         y += 1;
     }
     if y < inner.bottom() {
@@ -530,143 +381,6 @@ fn short_count(v: f64) -> String {
 
 // ---- phase --------------------------------------------------------------------------------
 
-fn team_name(level: f64) -> &'static str {
-    match level.round() as i64 {
-        i64::MIN..=0 => "none",
-        1 => "beginner",
-        2 => "intermediate",
-        _ => "advanced",
-    }
-}
-
-/// (name, value, threshold) as people read them.
-fn trigger_text(t: &PhaseTrigger, cx: &Ctx) -> (&'static str, String, String) {
-    let g = cx.g;
-    let gt = "> ";
-    match t.metric.as_str() {
-        "monthly_requests" => (
-            "volume/month",
-            t.value
-                .map(|v| text::count(v.max(0.0) as u64))
-                .unwrap_or_else(|| g.none.into()),
-            format!("{gt}{}", text::count(t.threshold as u64)),
-        ),
-        "monthly_cost_usd" => (
-            "cost/month",
-            text::usd(t.value, 0, g.none),
-            format!("{gt}{}", text::usd(Some(t.threshold), 0, g.none)),
-        ),
-        "p95_ms" => (
-            p95_basis(cx),
-            t.value
-                .map(|v| format!("{} ms", text::ms(Some(v), g.none)))
-                .unwrap_or_else(|| g.none.into()),
-            format!("{gt}{} ms", text::ms(Some(t.threshold), g.none)),
-        ),
-        "context_loss_rate" => (
-            "context loss",
-            text::opt_pct(t.value, g.none),
-            format!("{gt}{}", text::opt_pct(Some(t.threshold), g.none)),
-        ),
-        "custom_model_needed" => (
-            "custom model",
-            match t.value {
-                Some(v) if v > 0.0 => "needed".into(),
-                Some(_) => "not needed".into(),
-                None => g.none.into(),
-            },
-            "needed".into(),
-        ),
-        "team_k8s_capability" => (
-            "team K8s",
-            t.value
-                .map(|v| team_name(v).to_string())
-                .unwrap_or_else(|| g.none.into()),
-            format!("{}+", team_name(t.threshold + 1.0)),
-        ),
-        _ => (
-            "other",
-            t.value
-                .map(|v| format!("{v:.2}"))
-                .unwrap_or_else(|| g.none.into()),
-            format!("{gt}{:.2}", t.threshold),
-        ),
-    }
-}
-
-/// Which data a platform-wide p95 comes from: the paths' CloudWatch metrics, their Langfuse
-/// traces, or both.
-fn p95_basis(cx: &Ctx) -> &'static str {
-    let src = |t: TrafficSource| cx.snap.paths.iter().any(|p| p.traffic_source == Some(t));
-    match (src(TrafficSource::Metrics), src(TrafficSource::Traces)) {
-        (true, true) => "p95 (metrics+traces)",
-        (false, true) => "p95 (traces)",
-        _ => "p95 (metrics)",
-    }
-}
-
-/// A latency ratio as a person says it: "31× slower", "2.4× faster", "same".
-pub(super) fn speed_ratio(
-    baseline: Option<f64>,
-    actual: Option<f64>,
-    ascii: bool,
-) -> Option<String> {
-    let (b, a) = (baseline?, actual?);
-    if !(b.is_finite() && a.is_finite() && b > 0.0 && a > 0.0) {
-        return None;
-    }
-    let (r, word) = if a > b {
-        (a / b, "slower")
-    } else {
-        (b / a, "faster")
-    };
-    let x = if ascii { "x" } else { "×" };
-    Some(if r < 1.05 {
-        "same".to_string()
-    } else if r >= 10.0 {
-        format!("{r:.0}{x} {word}")
-    } else {
-        format!("{r:.1}{x} {word}")
-    })
-}
-
-/// (name, value, target) of a success metric.
-fn success_text(s: &SuccessMetric, cx: &Ctx) -> (&'static str, String, String) {
-    let g = cx.g;
-    let ge = if g.ascii { ">=" } else { "≥" };
-    let pct = |v: Option<f64>, d: usize| match v {
-        Some(x) if x.is_finite() => format!("{:.d$}%", x * 100.0),
-        _ => g.none.to_string(),
-    };
-    match s.metric.as_str() {
-        "cost_reduction" => (
-            "cost saving",
-            pct(s.value, 1),
-            format!(
-                "{}-{}%",
-                (s.target * 100.0).round(),
-                (s.target_max.unwrap_or(s.target) * 100.0).round()
-            ),
-        ),
-        "p95_improvement" => (
-            p95_basis(cx),
-            speed_ratio(s.baseline, s.actual, g.ascii).unwrap_or_else(|| pct(s.value, 1)),
-            format!("{ge}{}% faster", (s.target * 100.0).round()),
-        ),
-        "context_consistency" => (
-            "context kept",
-            pct(s.value, 1),
-            format!("{ge}{}%", (s.target * 100.0).round()),
-        ),
-        "availability" => (
-            "availability",
-            pct(s.value, 2),
-            format!("{ge}{}%", s.target * 100.0),
-        ),
-        _ => ("other", pct(s.value, 1), pct(Some(s.target), 1)),
-    }
-}
-
 /// The triggers listed: those toward the next phase, or in phase 3 those that led there.
 fn shown_triggers<'a>(cx: &Ctx<'a>) -> (u8, Vec<&'a PhaseTrigger>) {
     let ph = &cx.snap.phase;
@@ -700,70 +414,30 @@ fn phase_title(cx: &Ctx) -> String {
     }
 }
 
-fn met_mark(met: bool, cx: &Ctx) -> (String, Style) {
-    if met {
-        (format!("{} met", cx.g.warn), cx.st.warn)
-    } else {
-        (format!("{} not met", cx.g.ok), cx.st.ok)
-    }
-}
-
-fn target_mark(met: bool, cx: &Ctx) -> (&'static str, Style) {
-    if met {
-        (cx.g.ok, cx.st.ok)
-    } else {
-        (cx.g.crit, cx.st.warn)
-    }
-}
-
 fn phase_panel(buf: &mut Buffer, area: Rect, cx: &Ctx) {
-    let (st, g, snap) = (cx.st, cx.g, cx.snap);
     let inner = frame(buf, area, &phase_title(cx), cx);
     if inner.height == 0 || inner.width == 0 {
         return;
     }
-    let th = st.table_header;
     let (_, triggers) = shown_triggers(cx);
-    let mw = flex(inner.width, &[r(10), r(14), l(9)], 12).min(22);
-    let mut y = inner.y;
-    let mut c = Cursor::new(inner, y);
-    c.cell(buf, l(mw), "trigger", th, g);
-    c.cell(buf, r(10), "value", th, g);
-    c.cell(buf, r(14), "threshold", th, g);
-    y += 1;
+    let table = Layout::new(&TRIGGERS, inner, false, cx, triggers.iter().copied());
+    table.head(buf, inner.y, cx, None, None);
+    let mut y = inner.y + 1;
     for t in triggers {
         if y >= inner.bottom() {
             return;
         }
-        let (name, v, thr) = trigger_text(t, cx);
-        let mut c = Cursor::new(inner, y);
-        c.cell(buf, l(mw), name, st.text, g);
-        c.cell(buf, r(10), &v, st.text, g);
-        c.cell(buf, r(14), &thr, st.dim, g);
-        let (mark, style) = met_mark(t.met, cx);
-        c.text(buf, &mark, style, g);
+        table.row(buf, y, t, false, cx);
         y += 1;
     }
-    if snap.phase.success_metrics.is_empty() || y + 1 >= inner.bottom() {
+    let metrics = &cx.snap.phase.success_metrics;
+    if metrics.is_empty() || y + 1 >= inner.bottom() {
         return;
     }
-    let mut c = Cursor::new(inner, y);
-    c.cell(buf, l(mw), "vs AgentCore only", th, g);
-    c.cell(buf, r(10), "now", th, g);
-    c.cell(buf, r(14), "target", th, g);
-    y += 1;
-    for s in &snap.phase.success_metrics {
-        if y >= inner.bottom() {
-            return;
-        }
-        let (name, v, target) = success_text(s, cx);
-        let mut c = Cursor::new(inner, y);
-        c.cell(buf, l(mw), name, st.text, g);
-        c.cell(buf, r(10), &v, st.text, g);
-        c.cell(buf, r(14), &target, st.dim, g);
-        let (mark, style) = target_mark(s.met, cx);
-        c.text(buf, mark, style, g);
-        y += 1;
+    let table = Layout::new(&SUCCESS, inner, false, cx, metrics);
+    table.head(buf, y, cx, None, None);
+    for (y, s) in (y + 1..inner.bottom()).zip(metrics) {
+        table.row(buf, y, s, false, cx);
     }
 }
 

@@ -3,19 +3,19 @@
 //!
 //! What cannot be read is said where that data would be: an unreachable API (with the age of
 //! the data still shown) above everything, a forbidden or missing resource inside its pane.
-use super::paint::{
-    draw_box, flex, highlight, l, put, put_head_tail, r, scroll_offset, take_top, window, Col, Ctx,
-    Cursor, Tier, Window,
-};
+use super::paint::{panel, put, put_head_tail, take_top, Bare, Ctx, Cursor, Focus};
 use super::parts;
 use super::state::{FleetPane, PodSort};
-use super::text::{self, contains_ci, width};
+use super::table::fleet::{PODS, SCALED_OBJECTS};
+use super::table::layout::Layout;
+use super::table::rows::{scroll_note, sorted_window, window, Rows};
+use super::table::{sort_of, Column};
+use super::text::contains_ci;
 use crate::model::snapshot::{PodView, ScaledObjectView};
 use crate::model::update::{Condition, FleetProblem, ProblemKind, SourceName, SourceState};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
-use std::cmp::Ordering;
 
 pub fn pod_matches(p: &PodView, needle: &str) -> bool {
     if needle.is_empty() {
@@ -65,6 +65,11 @@ fn pane_problems<'a>(cx: &Ctx<'a>, pods: bool) -> Vec<&'a FleetProblem> {
 }
 
 pub fn draw(buf: &mut Buffer, body: Rect, cx: &Ctx) {
+    draw_with(buf, body, &PODS, cx);
+}
+
+/// The view with these pod columns (a test adds one).
+fn draw_with(buf: &mut Buffer, body: Rect, pod_cols: &[Column<PodView>], cx: &Ctx) {
     let ui = cx.ui;
     let needle = ui.fleet.filter.trim().to_lowercase();
     let pods = &cx.snap.fleet.pods[..];
@@ -83,7 +88,7 @@ pub fn draw(buf: &mut Buffer, body: Rect, cx: &Ctx) {
     let so_h = (n_sos.max(1) as u16 + overhead + 1 + extra).min((rest.height / 3).max(4 + extra));
     let pods_h = rest.height.saturating_sub(so_h);
     let pods_area = take_top(&mut rest, pods_h);
-    pods_table(buf, pods_area, pods, &needle, cx);
+    pods_table(buf, pods_area, pod_cols, pods, &needle, cx);
     so_table(buf, rest, n_sos, &needle, cx);
 }
 
@@ -123,88 +128,6 @@ fn draw_problems(buf: &mut Buffer, inner: Rect, y: u16, ps: &[&FleetProblem], cx
     used
 }
 
-/// Where the pods come from in rank order for `sort`; ties keep namespace/name order.
-fn compare(sort: PodSort, a: &PodView, b: &PodView) -> Ordering {
-    fn phase_rank(p: &str) -> u8 {
-        match p {
-            "Failed" => 0,
-            "Unknown" => 1,
-            "Pending" => 2,
-            "Running" => 3,
-            "Succeeded" => 4,
-            _ => 5,
-        }
-    }
-    let (pa, pb) = (&a.pod, &b.pod);
-    match sort {
-        PodSort::Name => Ordering::Equal,
-        PodSort::Phase => phase_rank(&pa.phase).cmp(&phase_rank(&pb.phase)),
-        PodSort::Ready => pa.ready.cmp(&pb.ready),
-        PodSort::Restarts => pb.restarts.cmp(&pa.restarts),
-        PodSort::Age => a.age_seconds.total_cmp(&b.age_seconds),
-        PodSort::Node => match (&pa.node, &pb.node) {
-            (Some(x), Some(y)) => x.cmp(y),
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (None, None) => Ordering::Equal,
-        },
-        PodSort::Reason => match (&pa.reason, &pb.reason) {
-            (Some(x), Some(y)) => x.cmp(y),
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (None, None) => Ordering::Equal,
-        },
-    }
-}
-
-/// The visible window of the filtered pods in the chosen order. Name order is the snapshot's
-/// own (one pass, no allocation beyond the window); other orders sort the matching indices.
-fn pods_window(pods: &[PodView], needle: &str, sort: PodSort, rows: usize, sel: usize) -> Window {
-    if sort == PodSort::Name {
-        return window(pods, |p| pod_matches(p, needle), rows, sel);
-    }
-    let mut idx: Vec<usize> = pods
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| pod_matches(p, needle))
-        .map(|(i, _)| i)
-        .collect();
-    idx.sort_by(|&a, &b| compare(sort, &pods[a], &pods[b]));
-    let w = window(&idx, |_| true, rows, sel);
-    Window {
-        rows: w.rows.iter().filter_map(|&r| idx.get(r).copied()).collect(),
-        ..w
-    }
-}
-
-fn pane_frame(buf: &mut Buffer, area: Rect, title: &str, focus: bool, cx: &Ctx) -> Rect {
-    let (st, g) = (cx.st, cx.g);
-    if cx.boxed() {
-        let border = if focus { st.border_focus } else { st.border };
-        let t = if focus {
-            format!("{} {title}", g.select)
-        } else {
-            title.to_string()
-        };
-        draw_box(buf, area, &t, border, st.title, g)
-    } else {
-        let mut a = area;
-        let t = take_top(&mut a, 1);
-        let mut c = Cursor::new(t, t.y);
-        if focus {
-            c.text(buf, g.select, st.title, g);
-            c.skip(1);
-        }
-        c.text(
-            buf,
-            title,
-            if focus { st.title } else { st.table_header },
-            g,
-        );
-        a
-    }
-}
-
 fn title_for(what: &str, n: usize, total: usize, filter: &str) -> String {
     if filter.is_empty() {
         format!("{what} ({total})")
@@ -213,16 +136,14 @@ fn title_for(what: &str, n: usize, total: usize, filter: &str) -> String {
     }
 }
 
-fn phase_style(phase: &str, cx: &Ctx) -> Style {
-    match phase {
-        "Running" => cx.st.text,
-        "Pending" | "Unknown" => cx.st.warn,
-        "Failed" => cx.st.crit,
-        _ => cx.st.dim,
-    }
-}
-
-fn pods_table(buf: &mut Buffer, area: Rect, pods: &[PodView], needle: &str, cx: &Ctx) {
+fn pods_table(
+    buf: &mut Buffer,
+    area: Rect,
+    cols: &[Column<PodView>],
+    pods: &[PodView],
+    needle: &str,
+    cx: &Ctx,
+) {
     let (st, g, ui) = (cx.st, cx.g, cx.ui);
     let focus = ui.fleet.pane == FleetPane::Pods;
     let total = pods.len();
@@ -235,57 +156,20 @@ fn pods_table(buf: &mut Buffer, area: Rect, pods: &[PodView], needle: &str, cx: 
         .saturating_sub(problems.len() as u16) as usize;
     let sel = if focus { ui.fleet.selected } else { 0 };
     let sort = ui.fleet.sort;
-    let win = pods_window(pods, needle, sort, rows, sel);
+    let by = sort_of(cols, sort.column());
+    let win = sorted_window(pods, |p| pod_matches(p, needle), by, rows, sel);
     let n = win.n;
     let mut title = title_for("Pods", n, total, ui.fleet.filter.trim());
     if sort != PodSort::Name {
         title = format!("{title}  sorted: {}", sort.label());
     }
-    let inner = pane_frame(buf, area, &title, focus, cx);
+    let inner = panel(buf, area, &title, Focus::Pane(focus), Bare::TitleRow, cx).inner;
     if inner.height < 2 || inner.width == 0 {
         return;
     }
-    let tier = cx.tier;
-    let name_w = match tier {
-        Tier::Compact => 26,
-        Tier::Standard => 30,
-        Tier::Wide => 34,
-    };
-    let mut fixed: Vec<Col> = vec![l(1), l(name_w)];
-    if tier == Tier::Wide {
-        fixed.extend([l(10), l(16)]);
-    }
-    fixed.extend([l(9), l(5), r(4), r(5)]);
-    if tier != Tier::Compact {
-        fixed.push(l(14));
-    }
-    let reason_w = flex(inner.width, &fixed, 6);
-    let th = st.table_header;
-    // The sorted column's heading carries the sort mark.
-    let head = |name: &'static str| -> std::borrow::Cow<'static, str> {
-        if sort != PodSort::Name && sort.column() == name {
-            // `ready` is as wide as its column: shorten it to make room for the mark.
-            let short = if name == "ready" { "rdy" } else { name };
-            format!("{short}{}", g.down).into()
-        } else {
-            name.into()
-        }
-    };
-    let mut c = Cursor::new(inner, inner.y);
-    c.cell(buf, l(1), "", th, g);
-    c.cell(buf, l(name_w), "name", th, g);
-    if tier == Tier::Wide {
-        c.cell(buf, l(10), "namespace", th, g);
-        c.cell(buf, l(16), "path", th, g);
-    }
-    c.cell(buf, l(9), &head("phase"), th, g);
-    c.cell(buf, l(5), &head("ready"), th, g);
-    c.cell(buf, r(4), &head("rst"), th, g);
-    c.cell(buf, r(5), &head("age"), th, g);
-    if tier != Tier::Compact {
-        c.cell(buf, l(14), &head("node"), th, g);
-    }
-    c.cell(buf, l(reason_w), &head("reason"), th, g);
+    let visible = win.rows.iter().filter_map(|&i| pods.get(i));
+    let table = Layout::new(cols, inner, true, cx, visible.clone());
+    table.head(buf, inner.y, cx, Some(sort.column()), None);
     let top = inner.y + 1 + draw_problems(buf, inner, inner.y + 1, &problems, cx);
 
     if n == 0 {
@@ -319,135 +203,39 @@ fn pods_table(buf: &mut Buffer, area: Rect, pods: &[PodView], needle: &str, cx: 
         );
         return;
     }
-    let (selected, offset) = (win.selected, win.offset);
-    let visible = win
-        .rows
-        .iter()
-        .enumerate()
-        .filter_map(|(row, &idx)| pods.get(idx).map(|p| (row, (offset + row, p))));
-    for (row, (i, pv)) in visible {
-        let p = &pv.pod;
-        let y = top + row as u16;
-        let sel = focus && i == selected;
-        let mut c = Cursor::new(inner, y);
-        c.cell(buf, l(1), if sel { g.select } else { " " }, st.text, g);
-        c.cell(buf, l(name_w), &p.name, st.text, g);
-        if tier == Tier::Wide {
-            c.cell(buf, l(10), &p.namespace, st.dim, g);
-            let path = p.path.as_ref().map(|x| x.as_str()).unwrap_or(g.none);
-            c.cell(buf, l(16), path, st.dim, g);
-        }
-        c.cell(buf, l(9), &p.phase, phase_style(&p.phase, cx), g);
-        let (mark, style) = if p.ready {
-            (g.ok, st.ok)
-        } else {
-            (g.warn, st.warn)
-        };
-        let ready = format!("{mark}{}/{}", p.ready_containers, p.total_containers);
-        c.cell(buf, l(5), &ready, style, g);
-        let rs = if p.restarts >= 5 {
-            st.crit
-        } else if p.restarts > 0 {
-            st.warn
-        } else {
-            st.text
-        };
-        c.cell(buf, r(4), &p.restarts.to_string(), rs, g);
-        c.cell(
-            buf,
-            r(5),
-            &text::age(Some(pv.age_seconds), g.none),
-            st.text,
-            g,
-        );
-        if tier != Tier::Compact {
-            c.cell(buf, l(14), p.node.as_deref().unwrap_or(g.none), st.dim, g);
-        }
-        if let Some(reason) = &p.reason {
-            let rs = if reason.contains("CrashLoop")
-                || reason.contains("Error")
-                || reason.contains("OOMKilled")
-            {
-                st.crit
-            } else {
-                st.warn
-            };
-            match &p.message {
-                Some(m) => c.cell(buf, l(reason_w), &format!("{reason}: {m}"), rs, g),
-                None => c.cell(buf, l(reason_w), reason, rs, g),
-            }
-        }
-        if sel {
-            highlight(buf, inner.x, y, inner.width, st.selection);
-        }
+    for (row, p) in visible.enumerate() {
+        let sel = focus && win.offset + row == win.selected;
+        table.row(buf, top + row as u16, p, sel, cx);
     }
-    if n > rows {
-        let pos = format!(" {}-{} of {n} ", offset + 1, (offset + rows).min(n));
-        let pw = width(&pos) as u16;
-        if cx.boxed() {
-            put(
-                buf,
-                area.right().saturating_sub(pw + 2),
-                area.bottom() - 1,
-                pw,
-                &pos,
-                st.dim,
-                g,
-            );
-        } else {
-            put(
-                buf,
-                area.right().saturating_sub(pw),
-                area.y,
-                pw,
-                &pos,
-                st.dim,
-                g,
-            );
-        }
-    }
+    scroll_note(buf, area, &Rows::new(top, rows, &win), cx);
 }
 
 fn so_table(buf: &mut Buffer, area: Rect, n: usize, needle: &str, cx: &Ctx) {
     let (st, g, ui) = (cx.st, cx.g, cx.ui);
     let focus = ui.fleet.pane == FleetPane::ScaledObjects;
-    let total = cx.snap.fleet.scaled_objects.len();
-    let title = title_for("KEDA ScaledObjects", n, total, ui.fleet.filter.trim());
-    let inner = pane_frame(buf, area, &title, focus, cx);
+    let sos = &cx.snap.fleet.scaled_objects;
+    let title = title_for("KEDA ScaledObjects", n, sos.len(), ui.fleet.filter.trim());
+    let inner = panel(buf, area, &title, Focus::Pane(focus), Bare::TitleRow, cx).inner;
     if inner.height < 2 || inner.width == 0 {
         return;
     }
-    let tier = cx.tier;
-    let name_w = if tier == Tier::Compact { 14 } else { 18 };
-    let mut fixed: Vec<Col> = vec![l(1), l(name_w)];
-    if tier != Tier::Compact {
-        fixed.push(l(24));
-    }
-    fixed.extend([r(7), r(7), l(21), r(4), r(11), r(5)]);
-    let trig_w = if tier == Tier::Compact {
-        0
-    } else {
-        flex(inner.width, &fixed, 0).saturating_sub(1)
-    };
-    let th = st.table_header;
-    let mut c = Cursor::new(inner, inner.y);
-    c.cell(buf, l(1), "", th, g);
-    c.cell(buf, l(name_w), "name", th, g);
-    if tier != Tier::Compact {
-        c.cell(buf, l(24), "target", th, g);
-    }
-    c.cell(buf, r(7), "min-max", th, g);
-    let cur_head = format!("cur{}des", g.arrow);
-    c.cell(buf, r(7), &cur_head, th, g);
-    c.cell(buf, l(21), "state", th, g);
-    c.cell(buf, r(4), "fail", th, g);
-    c.cell(buf, r(11), "metric/tgt", th, g);
-    c.cell(buf, r(5), "scale", th, g);
-    if trig_w > 0 {
-        c.cell(buf, l(trig_w), "triggers", th, g);
-    }
     let problems = pane_problems(cx, false);
-    let top = inner.y + 1 + draw_problems(buf, inner, inner.y + 1, &problems, cx);
+    let top = inner.y + 1 + (problems.len() as u16).min(inner.bottom() - (inner.y + 1));
+    // The selected (or first) ScaledObject's conditions take the pane's last rows.
+    let detail = detail_for(cx, needle).unwrap_or_default();
+    let avail = inner.bottom().saturating_sub(top);
+    let detail_h = if avail > detail.len() as u16 {
+        detail.len() as u16
+    } else {
+        0
+    };
+    let rows = avail.saturating_sub(detail_h) as usize;
+    let sel = if focus { ui.fleet.selected } else { 0 };
+    let win = window(sos, |s| so_matches(s, needle), rows, sel);
+    let visible = win.rows.iter().filter_map(|&i| sos.get(i));
+    let table = Layout::new(&SCALED_OBJECTS, inner, true, cx, visible.clone());
+    table.head(buf, inner.y, cx, None, None);
+    draw_problems(buf, inner, inner.y + 1, &problems, cx);
     if n == 0 {
         let msg = if !needle.is_empty() {
             format!("no ScaledObject matches '{}'", ui.fleet.filter.trim())
@@ -467,14 +255,6 @@ fn so_table(buf: &mut Buffer, area: Rect, n: usize, needle: &str, cx: &Ctx) {
         );
         return;
     }
-    // The selected (or first) ScaledObject's conditions take the pane's last rows.
-    let detail = detail_for(cx, needle).unwrap_or_default();
-    let avail = inner.bottom().saturating_sub(top);
-    let detail_h = if avail > detail.len() as u16 {
-        detail.len() as u16
-    } else {
-        0
-    };
     let dy = inner.bottom() - detail_h;
     for (k, spans) in detail.iter().enumerate().take(detail_h as usize) {
         let mut c = Cursor::new(inner, dy + k as u16);
@@ -483,98 +263,9 @@ fn so_table(buf: &mut Buffer, area: Rect, n: usize, needle: &str, cx: &Ctx) {
             c.text(buf, t, *style, g);
         }
     }
-    let rows = avail.saturating_sub(detail_h) as usize;
-    if rows == 0 {
-        return;
-    }
-    let selected = ui.fleet.selected.min(n - 1);
-    let offset = if focus {
-        scroll_offset(n, rows, selected)
-    } else {
-        0
-    };
-    let visible = cx
-        .snap
-        .fleet
-        .scaled_objects
-        .iter()
-        .filter(|s| so_matches(s, needle))
-        .enumerate()
-        .skip(offset)
-        .take(rows);
-    for (row, (i, sv)) in visible.enumerate() {
-        let so = &sv.scaled_object;
-        let y = top + row as u16;
-        let sel = focus && i == selected;
-        let mut c = Cursor::new(inner, y);
-        c.cell(buf, l(1), if sel { g.select } else { " " }, st.text, g);
-        c.cell(buf, l(name_w), &so.name, st.text, g);
-        if tier != Tier::Compact {
-            c.cell(buf, l(24), &so.target, st.dim, g);
-        }
-        c.cell(
-            buf,
-            r(7),
-            &format!("{}-{}", so.min_replicas, so.max_replicas),
-            st.text,
-            g,
-        );
-        let reps = if so.replicas_known() {
-            format!("{}{}{}", so.current_replicas, g.arrow, so.desired_replicas)
-        } else {
-            format!("{}{}{}", g.none, g.arrow, g.none)
-        };
-        let rs = if !so.replicas_known() || so.current_replicas == so.desired_replicas {
-            st.text
-        } else {
-            st.warn
-        };
-        c.cell(buf, r(7), &reps, rs, g);
-        let (sx, sw) = c.take(21);
-        let mut s = Cursor {
-            x: sx,
-            y,
-            end: sx + sw,
-        };
-        for (word, style) in parts::keda_states(so, st) {
-            if !word.is_empty() {
-                s.text(buf, word, style, g);
-                s.skip(1);
-            }
-        }
-        let (fs, ftxt) = if so.failing_triggers > 0 {
-            (st.crit, format!("{}{}", g.crit, so.failing_triggers))
-        } else {
-            (st.text, "0".to_string())
-        };
-        c.cell(buf, r(4), &ftxt, fs, g);
-        let metric = format!(
-            "{}/{}",
-            so.metric_value
-                .map(|v| format!("{v:.1}"))
-                .unwrap_or_else(|| g.none.into()),
-            so.metric_target
-                .map(|v| format!("{v:.1}"))
-                .unwrap_or_else(|| g.none.into()),
-        );
-        let ms = match (so.metric_value, so.metric_target) {
-            (Some(v), Some(t)) if v > t => st.warn,
-            _ => st.text,
-        };
-        c.cell(buf, r(11), &metric, ms, g);
-        let last = text::age(parts::age_of(cx, so.last_scale), g.none);
-        c.cell(buf, r(5), &last, st.text, g);
-        if trig_w > 0 {
-            let trig = so.triggers.join(",");
-            let trig = match &so.message {
-                Some(m) => format!("{trig}  {m}"),
-                None => trig,
-            };
-            c.cell(buf, l(trig_w), &trig, st.dim, g);
-        }
-        if sel {
-            highlight(buf, inner.x, y, inner.width, st.selection);
-        }
+    for (row, s) in visible.enumerate() {
+        let sel = focus && win.offset + row == win.selected;
+        table.row(buf, top + row as u16, s, sel, cx);
     }
 }
 
@@ -651,4 +342,110 @@ fn detail_for(cx: &Ctx, needle: &str) -> Option<Vec<Vec<(String, Style)>>> {
         lines.push(vec![(format!("{} {m}", g.warn), st.warn)]);
     }
     Some(lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::fixture::sample_snapshot;
+    use crate::ui::glyphs::Glyphs;
+    use crate::ui::paint::Tier;
+    use crate::ui::state::UiState;
+    use crate::ui::table::fleet::Pod;
+    use crate::ui::table::Width;
+    use crate::ui::theme::Theme;
+    use crate::ui::{buffer_text, state::View};
+
+    /// A column for the pods table: its declaration is all it takes.
+    const STARTED: Pod = Pod::text("started", Width::Fixed(8), |p, cx| {
+        (
+            p.pod.created_at.format("%H:%M:%S").to_string().into(),
+            cx.st.dim,
+        )
+    })
+    .right()
+    .sort(|a, b| a.pod.created_at.cmp(&b.pod.created_at));
+
+    fn render(snap: &crate::model::snapshot::Snapshot, cols: &[Column<PodView>], w: u16) -> String {
+        let ui = UiState {
+            view: View::Fleet,
+            ..UiState::default()
+        };
+        let theme = Theme::default();
+        let area = Rect::new(0, 0, w, 37);
+        let cx = Ctx {
+            snap,
+            ui: &ui,
+            st: &theme.styles,
+            g: Glyphs::get(false),
+            tier: Tier::for_area(Rect::new(0, 0, w, 40)),
+        };
+        let mut buf = Buffer::empty(area);
+        draw_with(&mut buf, area, cols, &cx);
+        buffer_text(&buf)
+    }
+
+    #[test]
+    fn node_names_take_the_width_the_reasons_leave() {
+        let mut snap = sample_snapshot();
+        let node = "ip-10-0-3-152.us-east-2.compute.internal";
+        for p in &mut snap.fleet.pods {
+            p.pod.node = Some(node.into());
+            p.pod.reason = None;
+        }
+        let text = render(&snap, &PODS, 140);
+        assert!(text.contains(node), "{text}");
+        // A long reason shares the width with them by what each needs.
+        snap.fleet.pods[0].pod.reason = Some("Unschedulable".into());
+        snap.fleet.pods[0].pod.message =
+            Some("0/6 nodes available: insufficient nvidia.com/gpu".into());
+        let text = render(&snap, &PODS, 140);
+        assert!(
+            !text.contains(node) && text.contains("ip-10-0-3-152.us-east-2."),
+            "{text}"
+        );
+        assert!(
+            text.contains("Unschedulable: 0/6 nodes available"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_pod_column_is_one_declaration() {
+        let snap = sample_snapshot();
+        let ui = UiState {
+            view: View::Fleet,
+            ..UiState::default()
+        };
+        let theme = Theme::default();
+        let cx = Ctx {
+            snap: &snap,
+            ui: &ui,
+            st: &theme.styles,
+            g: Glyphs::get(false),
+            tier: Tier::Standard,
+        };
+        let mut cols = PODS.to_vec();
+        let at = cols.iter().position(|c| c.name == "ready").unwrap_or(0);
+        cols.insert(at, STARTED);
+        let area = Rect::new(0, 0, 120, 37);
+        let mut buf = Buffer::empty(area);
+        draw_with(&mut buf, area, &cols, &cx);
+        let text = buffer_text(&buf);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[1].contains("phase      started ready"), "{text}");
+        let first = &snap.fleet.pods[0].pod;
+        let started = first.created_at.format("%H:%M:%S").to_string();
+        let row = lines[2];
+        assert!(
+            row.contains(&first.name) && row.contains(&started),
+            "{text}"
+        );
+        // It sorts and takes clicks like the others.
+        assert!(crate::ui::table::sort_of(&cols, "started").is_some());
+        let inner = Rect::new(1, 1, 118, 35);
+        let table = Layout::new(&cols, inner, true, &cx, &snap.fleet.pods);
+        let x = row.find(&started).unwrap_or(0) as u16;
+        assert_eq!(table.col_at(x), Some("started"));
+    }
 }

@@ -1,7 +1,7 @@
 //! Help: every section of the action table (`Action::ALL`) with the effective keys (after `[keys]`
 //! overrides), and a legend of the symbols the views use. Flows into as many columns as the width
 //! allows.
-use super::paint::{draw_box, put, Ctx};
+use super::paint::{panel, put, Bare, Ctx, Focus};
 use super::text::width;
 use crate::action::{Action, KeyMode};
 use ratatui::buffer::Buffer;
@@ -94,11 +94,7 @@ fn legend(cx: &Ctx, mut v: Vec<Item>) -> Vec<Item> {
 
 pub fn draw(buf: &mut Buffer, body: Rect, cx: &Ctx) {
     let (st, g) = (cx.st, cx.g);
-    let inner = if cx.boxed() {
-        draw_box(buf, body, "Help", st.border, st.title, g)
-    } else {
-        body
-    };
+    let inner = panel(buf, body, "Help", Focus::None, Bare::Untitled, cx).inner;
     if inner.height == 0 || inner.width == 0 {
         return;
     }

@@ -16,6 +16,7 @@ mod overview;
 pub mod paint;
 pub mod parts;
 pub mod state;
+pub mod table;
 pub mod text;
 pub mod theme;
 pub mod timeline;
@@ -364,8 +365,7 @@ pub fn tab_at(area: Rect, km: &Keymap, x: u16, y: u16) -> Option<View> {
     None
 }
 
-/// The Traces list row at screen row `y`, for mouse clicks: rows start two lines into the body
-/// (title or border, then the column heading) in every tier, scrolled as `paint::window` does.
+/// The Traces list row at screen row `y`, for mouse clicks: hit where the list draws it.
 pub fn row_at(area: Rect, snap: &Snapshot, ui: &UiState, y: u16) -> Option<usize> {
     if ui.view != View::Traces || ui.traces.open.is_some() {
         return None;
@@ -375,18 +375,5 @@ pub fn row_at(area: Rect, snap: &Snapshot, ui: &UiState, y: u16) -> Option<usize
     }
     let body = Rect::new(area.x, area.y + 2, area.width, area.height - 3);
     let boxed = Tier::for_area(area) != Tier::Compact;
-    let chrome = if boxed { 3 } else { 2 };
-    let rows = body.height.saturating_sub(chrome) as usize;
-    let first = body.y + 2;
-    if y < first || usize::from(y - first) >= rows {
-        return None;
-    }
-    let n = traces_rows(snap, ui).count();
-    let offset = ui
-        .traces
-        .selected
-        .min(n.saturating_sub(1))
-        .saturating_sub(rows.saturating_sub(1));
-    let i = offset + usize::from(y - first);
-    (i < n).then_some(i)
+    traces::list_window(body, boxed, snap, ui).1.at(y)
 }

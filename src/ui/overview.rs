@@ -1,16 +1,17 @@
 //! Overview: routing split, latency, cost, fleet summary, sources, alerts, recent sessions.
 use super::paint::{
-    bar, draw_box, flex, l, put, put_head_tail, put_right, r, repeat, spark, split_h, take_top,
-    Col, Ctx, Cursor, Tier,
+    panel, put, put_head_tail, put_right, repeat, split_h, take_top, Bare, Ctx, Cursor, Focus, Tier,
 };
-use super::parts::{self, latency_level, Level3};
+use super::parts;
+use super::table::layout::Layout;
+use super::table::paths::{self, PathRow};
+use super::table::{sessions, Column};
 use super::text::{self, width};
 use crate::domain::path::Side;
 use crate::model::snapshot::PathView;
 use crate::model::update::ProblemKind;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
 
 pub fn draw(buf: &mut Buffer, body: Rect, cx: &Ctx) {
     let n = cx.snap.paths.len().max(1) as u16;
@@ -67,348 +68,57 @@ fn separator(buf: &mut Buffer, left: Rect, band: Rect, cx: &Ctx) {
     }
 }
 
-/// Boxed panel (standard/wide) or bare area (compact). Returns the inner area and what the
-/// heading row's first column shows: the title when bare, `first` when boxed.
-fn panel<'a>(
+/// A per-path table in a panel whose compact title is the heading row's first cell.
+fn path_table<T>(
     buf: &mut Buffer,
     area: Rect,
-    title: &'a str,
-    first: &'a str,
+    title: &str,
+    cols: &[Column<T>],
+    rows: &[T],
     cx: &Ctx,
-) -> (Rect, &'a str, Style) {
-    if cx.boxed() {
-        let inner = draw_box(buf, area, title, cx.st.border, cx.st.title, cx.g);
-        (inner, first, cx.st.table_header)
-    } else {
-        (area, title, cx.st.title)
+) -> Option<(Rect, u16)> {
+    let p = panel(buf, area, title, Focus::None, Bare::InHeading, cx);
+    let inner = p.inner;
+    if inner.height == 0 || inner.width == 0 {
+        return None;
     }
-}
-
-fn label_width(w: u16) -> u16 {
-    (w / 3).clamp(10, 18)
+    let table = Layout::new(cols, inner, false, cx, rows);
+    table.head(buf, inner.y, cx, None, p.corner);
+    let mut y = inner.y + 1;
+    for r in rows {
+        if y >= inner.bottom() {
+            return None;
+        }
+        table.row(buf, y, r, false, cx);
+        y += 1;
+    }
+    Some((inner, y))
 }
 
 fn routing(buf: &mut Buffer, area: Rect, cx: &Ctx) {
-    let (st, g) = (cx.st, cx.g);
-    let (inner, first, first_style) = panel(buf, area, "Routing", "path", cx);
-    if inner.height == 0 || inner.width == 0 {
-        return;
-    }
-    let compact = cx.tier == Tier::Compact;
-    let lw = if compact {
-        16
-    } else {
-        label_width(inner.width)
-    };
-    let rpm = !compact && inner.width >= 60;
-    let health = !compact && inner.width >= 84;
-    let mut fixed: Vec<Col> = vec![l(lw), r(4), r(6), r(6)];
-    if rpm {
-        fixed.push(r(6));
-    }
-    if health {
-        fixed.extend([r(6), r(5)]);
-    }
-    let avail = flex(inner.width, &fixed, 0);
-    let (bar_w, spark_w) = if compact {
-        (avail, 0)
-    } else {
-        let b = (avail / 2).clamp(6, 30);
-        (b, avail.saturating_sub(b + 1))
-    };
-    let th = st.table_header;
-    let mut c = Cursor::new(inner, inner.y);
-    c.cell(buf, l(lw), first, first_style, g);
-    c.cell(buf, r(4), "wt", th, g);
-    c.cell(buf, r(6), "obs", th, g);
-    c.cell(buf, r(6), "1m", th, g);
-    if rpm {
-        c.cell(buf, r(6), "req/m", th, g);
-    }
-    if health {
-        c.cell(buf, r(6), "err", th, g);
-        c.cell(buf, r(5), "thr/m", th, g);
-    }
-    let bar_head = if bar_w >= 18 {
-        format!("observed {} weight", g.weight_tick)
-    } else {
-        format!("obs {} wt", g.weight_tick)
-    };
-    c.cell(buf, l(bar_w), &bar_head, th, g);
-    if spark_w > 0 {
-        let head = if spark_w >= 20 {
-            "observed share trend"
-        } else {
-            "share trend"
-        };
-        c.cell(buf, l(spark_w), head, th, g);
-    }
-    for (i, p) in cx.snap.paths.iter().enumerate() {
-        let y = inner.y + 1 + i as u16;
-        if y >= inner.bottom() {
-            break;
-        }
-        let mut c = Cursor::new(inner, y);
-        c.cell(buf, l(lw), &p.label, st.text, g);
-        c.cell(buf, r(4), &text::weight(p.weight, g.none), st.text, g);
-        let obs = text::share(p.observed_share);
-        // Flag a split more than 5 points off its weight.
-        let off = p
-            .weight
-            .map(|w| (p.observed_share * 100.0 - f64::from(w)).abs() > 5.0)
-            .unwrap_or(false);
-        c.cell(buf, r(6), &obs, if off { st.warn } else { st.text }, g);
-        c.cell(buf, r(6), &text::share(p.observed_share_1m), st.dim, g);
-        if rpm {
-            c.cell(
-                buf,
-                r(6),
-                &format!("{:.0}", p.requests_per_minute),
-                st.text,
-                g,
-            );
-        }
-        if health {
-            let es = match p.error_rate {
-                Some(e) if e >= 0.01 => st.warn,
-                _ => st.text,
-            };
-            c.cell(buf, r(6), &text::opt_pct(p.error_rate, g.none), es, g);
-            let ts = if p.throttles_per_minute > 0.0 {
-                st.warn
-            } else {
-                st.text
-            };
-            c.cell(buf, r(5), &format!("{:.1}", p.throttles_per_minute), ts, g);
-        }
-        let (bx, bw) = c.take(bar_w);
-        bar(
-            buf,
-            (bx, y, bw),
-            p.observed_share,
-            st.bar_observed,
-            st.bar_track,
-            g,
-        );
-        if let Some(w) = p.weight {
-            if bw > 0 {
-                let tx = bx + ((f64::from(w) / 100.0 * f64::from(bw)).round() as u16).min(bw - 1);
-                repeat(buf, tx, y, 1, g.weight_tick, st.bar_weight);
-            }
-        }
-        if spark_w > 0 {
-            let (sx, sw) = c.take(spark_w);
-            spark(
-                buf,
-                (sx, y, sw),
-                &p.history.observed_share,
-                false,
-                st.sparkline,
-                g,
-            );
-        }
-    }
-}
-
-/// A latency value right-aligned in 5 cells plus its mark.
-fn lat_cell(buf: &mut Buffer, c: &mut Cursor, v: Option<f64>, cx: &Ctx) {
-    let (x, w) = c.take(6);
-    let s = text::ms(v, cx.g.none);
-    match latency_level(v, &cx.ui.thresholds) {
-        Some(level) => {
-            let style = level.style(cx.st);
-            put_right(buf, x, c.y, w.min(5), &s, style, cx.g);
-            if w == 6 {
-                put(buf, x + 5, c.y, 1, level.mark(cx.g), style, cx.g);
-            }
-        }
-        None => put_right(buf, x, c.y, w.min(5), &s, cx.st.dim, cx.g),
-    }
+    path_table(buf, area, "Routing", &paths::ROUTING, &cx.snap.paths, cx);
 }
 
 fn latency(buf: &mut Buffer, area: Rect, cx: &Ctx) {
-    let (st, g) = (cx.st, cx.g);
-    let (inner, first, first_style) = panel(buf, area, "Latency (ms)", "path", cx);
-    if inner.height == 0 || inner.width == 0 {
-        return;
-    }
-    let compact = cx.tier == Tier::Compact;
-    let t = cx.ui.thresholds;
-    let status_w = if compact { 0 } else { 6 };
-    let mut fixed: Vec<Col> = vec![r(6), r(6), r(6)];
-    if status_w > 0 {
-        fixed.push(l(status_w));
-    }
-    let lw = if compact {
-        flex(inner.width, &fixed, 8)
-    } else {
-        label_width(inner.width)
-    };
-    fixed.insert(0, l(lw));
-    let spark_w = if compact {
-        0
-    } else {
-        flex(inner.width, &fixed, 0).saturating_sub(1)
-    };
-    let th = st.table_header;
-    let mut c = Cursor::new(inner, inner.y);
-    c.cell(buf, l(lw), first, first_style, g);
-    // Headings sit over the numbers, not the marks.
-    c.cell(buf, r(5), "p50", th, g);
-    c.cell(buf, r(5), "p95", th, g);
-    c.cell(buf, r(5), "p99", th, g);
-    if status_w > 0 {
-        c.cell(buf, l(status_w), "state", th, g);
-    }
-    if spark_w > 0 {
-        let head = if spark_w >= 32 {
-            format!("p95 trend (warn {:.0}, crit {:.0})", t.warn_ms, t.crit_ms)
-        } else {
-            "p95 trend".to_string()
-        };
-        c.cell(buf, l(spark_w), &head, th, g);
-    }
-    for (i, p) in cx.snap.paths.iter().enumerate() {
-        let y = inner.y + 1 + i as u16;
-        if y >= inner.bottom() {
-            break;
-        }
-        let q = &p.latency_ms;
-        let mut c = Cursor::new(inner, y);
-        c.cell(buf, l(lw), &p.label, st.text, g);
-        lat_cell(buf, &mut c, q.p50, cx);
-        lat_cell(buf, &mut c, q.p95, cx);
-        lat_cell(buf, &mut c, q.p99, cx);
-        let level = latency_level(q.p95, &t);
-        if status_w > 0 {
-            match level {
-                Some(level) => {
-                    let s = format!("{} {}", level.symbol(g), level.word());
-                    c.cell(buf, l(status_w), &s, level.style(st), g);
-                }
-                None => c.cell(buf, l(status_w), g.none, st.dim, g),
-            }
-        }
-        if spark_w > 0 {
-            let (sx, sw) = c.take(spark_w);
-            let style = match level {
-                Some(Level3::Ok) | None => st.sparkline,
-                Some(l) => l.style(st),
-            };
-            spark(buf, (sx, y, sw), &p.history.p95_ms, false, style, g);
-        }
-    }
+    path_table(
+        buf,
+        area,
+        "Latency (ms)",
+        &paths::LATENCY,
+        &cx.snap.paths,
+        cx,
+    );
 }
 
 fn cost(buf: &mut Buffer, area: Rect, cx: &Ctx) {
-    let (st, g, snap) = (cx.st, cx.g, cx.snap);
-    let (inner, first, first_style) = panel(buf, area, "Cost (est.)", "path", cx);
-    if inner.height == 0 || inner.width == 0 {
-        return;
-    }
-    let compact = cx.tier == Tier::Compact;
-    let share_col = !compact && inner.width >= 60;
-    let mut fixed: Vec<Col> = vec![r(7), r(7), r(7)];
-    if share_col {
-        fixed.push(r(6));
-    }
-    let lw = if compact {
-        flex(inner.width, &fixed, 8)
-    } else {
-        label_width(inner.width)
-    };
-    fixed.insert(0, l(lw));
-    let spark_w = if compact {
-        0
-    } else {
-        flex(inner.width, &fixed, 0).saturating_sub(1)
-    };
-    let th = st.table_header;
-    let mut c = Cursor::new(inner, inner.y);
-    c.cell(buf, l(lw), first, first_style, g);
-    c.cell(buf, r(7), "$/h", th, g);
-    c.cell(buf, r(7), "$/1k", th, g);
-    c.cell(buf, r(7), "$/month", th, g);
-    if share_col {
-        c.cell(buf, r(6), "share", th, g);
-    }
-    if spark_w > 0 {
-        c.cell(buf, l(spark_w), "$/h trend", th, g);
-    }
-    let total_h = snap.cost.estimated_usd_per_hour;
-    let mut y = inner.y + 1;
-    for p in &snap.paths {
-        if y >= inner.bottom() {
-            return;
+    let mut rows: Vec<PathRow> = cx.snap.paths.iter().map(PathRow::Path).collect();
+    rows.push(PathRow::Total);
+    if let Some((inner, y)) = path_table(buf, area, "Cost (est.)", &paths::cost(), &rows, cx) {
+        if y < inner.bottom() {
+            let line = Rect::new(inner.x, y, inner.width, 1);
+            billed_line(buf, line, cx.tier == Tier::Wide, cx);
         }
-        let mut c = Cursor::new(inner, y);
-        c.cell(buf, l(lw), &p.label, st.text, g);
-        path_cost_cells(buf, &mut c, p, cx);
-        if share_col {
-            let share = match (p.cost.usd_per_hour, total_h) {
-                (Some(a), Some(t)) if t > 0.0 => text::share(a / t),
-                _ => g.none.to_string(),
-            };
-            c.cell(buf, r(6), &share, st.text, g);
-        }
-        if spark_w > 0 {
-            let (sx, sw) = c.take(spark_w);
-            spark(
-                buf,
-                (sx, y, sw),
-                &p.history.usd_per_hour,
-                false,
-                st.sparkline,
-                g,
-            );
-        }
-        y += 1;
     }
-    if y < inner.bottom() {
-        let mut c = Cursor::new(inner, y);
-        c.cell(buf, l(lw), "total (est.)", st.title, g);
-        c.cell(buf, r(7), &text::usd(total_h, 2, g.none), st.title, g);
-        c.cell(buf, r(7), "", st.text, g);
-        let month = snap
-            .cost
-            .projected_usd_per_month
-            .or(total_h.map(|h| h * 730.0));
-        c.cell(buf, r(7), &text::usd(month, 0, g.none), st.title, g);
-        y += 1;
-    }
-    if y < inner.bottom() {
-        billed_line(
-            buf,
-            Rect::new(inner.x, y, inner.width, 1),
-            cx.tier == Tier::Wide,
-            cx,
-        );
-    }
-}
-
-fn path_cost_cells(buf: &mut Buffer, c: &mut Cursor, p: &PathView, cx: &Ctx) {
-    let (st, g) = (cx.st, cx.g);
-    c.cell(
-        buf,
-        r(7),
-        &text::usd(p.cost.usd_per_hour, 2, g.none),
-        st.text,
-        g,
-    );
-    c.cell(
-        buf,
-        r(7),
-        &text::usd(p.cost.usd_per_1k_requests, 3, g.none),
-        st.text,
-        g,
-    );
-    c.cell(
-        buf,
-        r(7),
-        &text::usd(p.cost.projected_usd_per_month, 0, g.none),
-        st.text,
-        g,
-    );
 }
 
 /// `billed MTD $1,279 (Cost Explorer, 2h old)` or `billed MTD — (no Cost Explorer data yet)`.
@@ -442,16 +152,12 @@ pub fn billed_line(buf: &mut Buffer, area: Rect, classes: bool, cx: &Ctx) {
 
 fn fleet(buf: &mut Buffer, area: Rect, cx: &Ctx) {
     let (st, g, snap) = (cx.st, cx.g, cx.snap);
-    let (inner, _, _) = panel(buf, area, "Fleet (EKS)", "", cx);
+    let inner = panel(buf, area, "Fleet (EKS)", Focus::None, Bare::TitleRow, cx).inner;
     if inner.height == 0 || inner.width == 0 {
         return;
     }
     let compact = inner.width < 70;
     let mut y = inner.y;
-    if !cx.boxed() {
-        put(buf, inner.x, y, inner.width, "Fleet (EKS)", st.title, g);
-        y += 1;
-    }
     let eks: Vec<&PathView> = snap.paths.iter().filter(|p| p.kind == Side::Eks).collect();
     if eks.is_empty() && y < inner.bottom() {
         put(
@@ -674,11 +380,7 @@ fn alerts_panel(buf: &mut Buffer, area: Rect, cx: &Ctx) {
         return;
     }
     let title = format!("Alerts ({})", snap.alerts.len());
-    let inner = if cx.boxed() {
-        draw_box(buf, area, &title, st.border, st.title, g)
-    } else {
-        area
-    };
+    let inner = panel(buf, area, &title, Focus::None, Bare::Untitled, cx).inner;
     if snap.alerts.is_empty() {
         let s = format!("{} no alerts", g.ok);
         put(buf, inner.x, inner.y, inner.width, &s, st.ok, g);
@@ -737,9 +439,13 @@ fn sessions(buf: &mut Buffer, area: Rect, cx: &Ctx) {
         Some(x) if x > 0.05 => st.crit,
         _ => st.dim,
     };
-    let (inner, first, first_style) = if cx.boxed() {
-        let title = "Recent hybrid sessions";
-        let inner = draw_box(buf, area, title, st.border, st.title, g);
+    let title = if cx.boxed() {
+        "Recent hybrid sessions"
+    } else {
+        "Hybrid sessions"
+    };
+    let p = panel(buf, area, title, Focus::None, Bare::InHeading, cx);
+    if cx.boxed() {
         // Summary in the top border, right-aligned.
         let sw = (width(&summary) as u16).min(area.width.saturating_sub(width(title) as u16 + 10));
         if sw > 0 {
@@ -747,96 +453,21 @@ fn sessions(buf: &mut Buffer, area: Rect, cx: &Ctx) {
             repeat(buf, sx - 1, area.y, sw + 2, " ", st.border);
             put_right(buf, sx, area.y, sw, &summary, loss_style, g);
         }
-        (inner, "session", st.table_header)
-    } else {
-        (area, "Hybrid sessions", st.title)
-    };
+    }
+    let inner = p.inner;
     if inner.height == 0 {
         return;
     }
-    let long = cx.tier == Tier::Wide;
-    let sides_w = if long { 13 } else { 4 };
-    let mut fixed: Vec<Col> = vec![l(16), l(sides_w), r(5), r(7)];
-    if cx.tier != Tier::Compact {
-        fixed.push(r(8));
-    }
-    if long {
-        fixed.push(r(8));
-        fixed.push(r(3));
-        fixed.push(r(3));
-    }
-    fixed.push(l(12));
-    let paths_w = flex(inner.width, &fixed, 8);
-    let th = st.table_header;
-    let y = inner.y;
-    let mut c = Cursor::new(inner, y);
-    c.cell(buf, l(16), first, first_style, g);
-    c.cell(buf, l(sides_w), "side", th, g);
-    c.cell(buf, l(paths_w), "paths", th, g);
-    c.cell(buf, r(5), "spans", th, g);
-    c.cell(buf, r(7), "dur", th, g);
-    if cx.tier != Tier::Compact {
-        c.cell(buf, r(8), "cost", th, g);
-    }
-    if long {
-        c.cell(buf, r(8), "started", th, g);
-        c.cell(buf, r(3), "ho", th, g);
-        c.cell(buf, r(3), "err", th, g);
-    }
-    c.cell(buf, l(12), "flags", th, g);
+    let room = usize::from(inner.height - 1);
+    let hybrid = sv.all.iter().filter(|s| s.hybrid).take(room);
+    let table = Layout::new(&sessions::RECENT, inner, false, cx, hybrid.clone());
+    table.head(buf, inner.y, cx, None, p.corner);
     let mut y = inner.y + 1;
-    let mut paths_buf = String::with_capacity(64);
-    for s in sv.all.iter().filter(|s| s.hybrid) {
-        if y >= inner.bottom() {
-            break;
-        }
-        let mut c = Cursor::new(inner, y);
-        c.cell(buf, l(16), &s.session_id, st.text, g);
-        c.cell(
-            buf,
-            l(sides_w),
-            parts::sides_text(&s.sides, long),
-            st.text,
-            g,
-        );
-        paths_buf.clear();
-        for (i, p) in s.paths.iter().enumerate() {
-            if i > 0 {
-                paths_buf.push(',');
-            }
-            paths_buf.push_str(p.as_str());
-        }
-        c.cell(buf, l(paths_w), &paths_buf, st.dim, g);
-        c.cell(buf, r(5), &s.spans.to_string(), st.text, g);
-        c.cell(buf, r(7), &text::duration_ms(s.duration_ms), st.text, g);
-        if cx.tier != Tier::Compact {
-            c.cell(buf, r(8), &text::usd(s.cost_usd, 4, g.none), st.text, g);
-        }
-        if long {
-            let t = s.started_at.format("%H:%M:%S").to_string();
-            c.cell(buf, r(8), &t, st.dim, g);
-            c.cell(buf, r(3), &s.handoffs.to_string(), st.text, g);
-            let es = if s.errors > 0 { st.crit } else { st.text };
-            c.cell(buf, r(3), &s.errors.to_string(), es, g);
-        }
-        session_flags(buf, &mut c, s.escalated, s.orphan_spans, cx);
+    for s in hybrid {
+        table.row(buf, y, s, false, cx);
         y += 1;
     }
     if !cx.boxed() && y < inner.bottom() {
         put(buf, inner.x, y, inner.width, &summary, loss_style, g);
-    }
-}
-
-/// `↑esc ?1orph` — escalation and orphans, each with a symbol and a word.
-pub fn session_flags(buf: &mut Buffer, c: &mut Cursor, escalated: bool, orphans: u32, cx: &Ctx) {
-    let (st, g) = (cx.st, cx.g);
-    if escalated {
-        c.text(buf, g.escalation, st.warn, g);
-        c.text(buf, "esc", st.warn, g);
-        c.skip(1);
-    }
-    if orphans > 0 {
-        c.text(buf, g.orphan, st.crit, g);
-        c.text(buf, &format!("{orphans}orph"), st.crit, g);
     }
 }

@@ -188,14 +188,99 @@ impl Cursor {
     }
 }
 
-/// Width left for a flexible column after the fixed ones and their gaps.
-pub fn flex(total: u16, fixed: &[Col], min: u16) -> u16 {
-    let used: u16 = fixed.iter().map(|c| c.w + 1).sum();
-    total.saturating_sub(used).max(min)
+/// How a panel shows that it has the keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Focus {
+    /// Never has them.
+    None,
+    /// The view's one pane: the focus border.
+    Always,
+    /// One of several panes (Fleet): with the keys, the focus border and the select mark before
+    /// the title; without, a bare title reads as a heading rather than a title.
+    Pane(bool),
 }
 
-/// Draw a box with a title in the top border; returns the inner area.
-pub fn draw_box(
+/// What a panel is in the compact tier, where panels have no border.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bare {
+    /// The title on a row of its own.
+    TitleRow,
+    /// The title in the first cell of the table's heading row: `Panel::corner`.
+    InHeading,
+    /// No title.
+    Untitled,
+    /// A dialog: boxed at every size.
+    Boxed,
+}
+
+pub struct Panel<'t> {
+    /// The area inside the border or below the title row.
+    pub inner: Rect,
+    /// The title and its style for the heading row's first cell (`Bare::InHeading`).
+    pub corner: Option<(&'t str, Style)>,
+}
+
+/// Every view's panel: a box with the title in its top border from the standard tier up (and
+/// for dialogs), else the bare area the way `bare` says.
+pub fn panel<'t>(
+    buf: &mut Buffer,
+    area: Rect,
+    title: &'t str,
+    focus: Focus,
+    bare: Bare,
+    cx: &Ctx,
+) -> Panel<'t> {
+    let (st, g) = (cx.st, cx.g);
+    if cx.boxed() || bare == Bare::Boxed {
+        let border = match focus {
+            Focus::Always | Focus::Pane(true) => st.border_focus,
+            _ => st.border,
+        };
+        let inner = if focus == Focus::Pane(true) {
+            let t = format!("{} {title}", g.select);
+            draw_box(buf, area, &t, border, st.title, g)
+        } else {
+            draw_box(buf, area, title, border, st.title, g)
+        };
+        return Panel {
+            inner,
+            corner: None,
+        };
+    }
+    match bare {
+        Bare::TitleRow if area.height > 0 => {
+            let mut inner = area;
+            let t = take_top(&mut inner, 1);
+            let mut c = Cursor::new(t, t.y);
+            if focus == Focus::Pane(true) {
+                c.text(buf, g.select, st.title, g);
+                c.skip(1);
+            }
+            let style = if focus == Focus::Pane(false) {
+                st.table_header
+            } else {
+                st.title
+            };
+            c.text(buf, title, style, g);
+            Panel {
+                inner,
+                corner: None,
+            }
+        }
+        Bare::InHeading => Panel {
+            inner: area,
+            corner: Some((title, st.title)),
+        },
+        Bare::TitleRow | Bare::Untitled | Bare::Boxed => Panel {
+            inner: area,
+            corner: None,
+        },
+    }
+}
+
+/// A box with a title in the top border; returns the inner area. Views draw panels with
+/// `panel`.
+fn draw_box(
     buf: &mut Buffer,
     area: Rect,
     title: &str,
@@ -342,120 +427,4 @@ pub fn take_top(area: &mut Rect, h: u16) -> Rect {
     area.y += h;
     area.height -= h;
     top
-}
-
-/// Rows for a list of `n` items in `h` rows where `selected` must be visible: the offset.
-pub fn scroll_offset(n: usize, h: usize, selected: usize) -> usize {
-    if h == 0 || n <= h {
-        return 0;
-    }
-    let sel = selected.min(n - 1);
-    sel.saturating_sub(h - 1).min(n - h)
-}
-
-/// The rows of a filtered list to draw, found in one pass over `items`.
-pub struct Window {
-    /// Items that match.
-    pub n: usize,
-    /// Selection clamped to the matches.
-    pub selected: usize,
-    /// Match number of the first visible row.
-    pub offset: usize,
-    /// Indices into `items` of the visible rows, top to bottom.
-    pub rows: Vec<usize>,
-}
-
-/// Filter `items` with `pred` and pick the `rows` visible rows that keep `selected` (a match
-/// number) in view — one pass, allocating only the visible indices.
-pub fn window<T>(items: &[T], pred: impl Fn(&T) -> bool, rows: usize, selected: usize) -> Window {
-    // With the selection inside the matches the offset does not depend on their count.
-    let offset = if rows == 0 {
-        0
-    } else {
-        selected.saturating_sub(rows - 1)
-    };
-    let mut visible = Vec::with_capacity(rows);
-    // The last `rows` matches, in case the selection lies past the end.
-    let mut tail = std::collections::VecDeque::with_capacity(rows);
-    let mut n = 0usize;
-    for (i, item) in items.iter().enumerate() {
-        if !pred(item) {
-            continue;
-        }
-        if n >= offset && visible.len() < rows {
-            visible.push(i);
-        }
-        if rows > 0 {
-            if tail.len() == rows {
-                tail.pop_front();
-            }
-            tail.push_back(i);
-        }
-        n += 1;
-    }
-    if n == 0 {
-        return Window {
-            n,
-            selected: 0,
-            offset: 0,
-            rows: Vec::new(),
-        };
-    }
-    if selected < n {
-        // A short list fits from the top.
-        if n <= rows {
-            return Window {
-                n,
-                selected,
-                offset: 0,
-                rows: tail.into_iter().collect(),
-            };
-        }
-        return Window {
-            n,
-            selected,
-            offset,
-            rows: visible,
-        };
-    }
-    let offset = if rows == 0 { 0 } else { n.saturating_sub(rows) };
-    Window {
-        n,
-        selected: n - 1,
-        offset,
-        rows: tail.into_iter().collect(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn window_matches_two_pass_scrolling() {
-        let items: Vec<u32> = (0..100).collect();
-        for rows in [0usize, 1, 5, 10, 200] {
-            for sel in [0usize, 3, 9, 10, 33, 49, 50, 99, 500] {
-                let pred = |x: &u32| x.is_multiple_of(2);
-                let w = window(&items, pred, rows, sel);
-                let n = items.iter().filter(|x| pred(x)).count();
-                assert_eq!(w.n, n);
-                if n == 0 {
-                    continue;
-                }
-                let s = sel.min(n - 1);
-                let off = scroll_offset(n, rows, s);
-                assert_eq!((w.selected, w.offset), (s, off), "rows {rows} sel {sel}");
-                let expect: Vec<usize> = items
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, x)| pred(x))
-                    .skip(off)
-                    .take(rows)
-                    .map(|(i, _)| i)
-                    .collect();
-                assert_eq!(w.rows, expect, "rows {rows} sel {sel}");
-            }
-        }
-    }
 }

@@ -704,7 +704,7 @@ fn tab_clicks_land_on_the_tab_drawn_whatever_its_key() {
 
 #[test]
 fn latency_ratios_read_as_people_say_them() {
-    use super::cost::speed_ratio;
+    use super::table::cost::speed_ratio;
     assert_eq!(
         speed_ratio(Some(177.0), Some(5035.0), false).as_deref(),
         Some("28× slower")
@@ -723,4 +723,33 @@ fn latency_ratios_read_as_people_say_them() {
     );
     assert_eq!(speed_ratio(None, Some(1.0), false), None);
     assert_eq!(speed_ratio(Some(0.0), Some(1.0), false), None);
+}
+
+#[test]
+fn a_click_selects_the_traces_row_drawn_there() {
+    let snap = sample_snapshot();
+    for (w, h) in [(80, 24), (120, 40), (200, 50)] {
+        let area = ratatui::layout::Rect::new(0, 0, w, h);
+        for (sel, filter) in [(0, ""), (7, ""), (39, ""), (1, "orph")] {
+            let mut ui = ui_for(View::Traces);
+            ui.traces.selected = sel;
+            ui.traces.filter = filter.into();
+            let text = buffer_text(&render(w, h, &snap, &ui, &dark()));
+            let rows: Vec<_> = super::traces_rows(&snap, &ui).collect();
+            let mut hits = 0;
+            for (y, line) in text.lines().enumerate() {
+                match super::row_at(area, &snap, &ui, y as u16) {
+                    Some(i) => {
+                        assert!(line.contains(&rows[i].session_id), "{w}x{h} y {y}: {line}");
+                        hits += 1;
+                    }
+                    None => assert!(
+                        rows.iter().all(|r| !line.contains(&r.session_id)),
+                        "{w}x{h} y {y}: {line}"
+                    ),
+                }
+            }
+            assert!(hits > 0, "{w}x{h}");
+        }
+    }
 }

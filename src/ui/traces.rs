@@ -1,14 +1,17 @@
 //! Traces: the session list (newest first, filterable) and, for the open session, a waterfall
 //! of its spans across both sides with a detail pane for the selected span.
-use super::overview::session_flags;
 use super::paint::{
-    draw_box, flex, highlight, l, put, r, repeat, scroll_offset, split_h, take_top, window, Col,
-    Ctx, Cursor, Tier,
+    highlight, panel, put, repeat, split_h, take_top, Bare, Ctx, Cursor, Focus, Tier,
 };
 use super::parts;
+use super::state::UiState;
+use super::table::layout::Layout;
+use super::table::rows::{scroll_note, scroll_offset, window, Rows, Window};
+use super::table::sessions::{self, session_flags};
+use super::table::spans::{self, SpanRow};
 use super::text::{self, contains_ci, width};
 use crate::action::Action;
-use crate::model::snapshot::{SessionDetail, SessionRow, SpanView};
+use crate::model::snapshot::{SessionDetail, SessionRow, Snapshot, SpanView};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
@@ -23,7 +26,7 @@ pub fn draw(buf: &mut Buffer, body: Rect, cx: &Ctx) {
         {
             Some(d) => waterfall(buf, body, d, cx),
             None => {
-                let inner = frame(buf, body, "Session", false, cx);
+                let inner = panel(buf, body, "Session", Focus::None, Bare::TitleRow, cx).inner;
                 let msg = format!("loading session {id}{}", cx.g.ellipsis);
                 put(buf, inner.x, inner.y, inner.width, &msg, cx.st.dim, cx.g);
             }
@@ -55,14 +58,8 @@ fn url_popup(buf: &mut Buffer, body: Rect, url: &str, cx: &Ctx) {
     for y in area.top()..area.bottom() {
         repeat(buf, area.x, y, area.width, " ", st.text);
     }
-    let inner = draw_box(
-        buf,
-        area,
-        "Langfuse trace URL",
-        st.border_focus,
-        st.title,
-        g,
-    );
+    let title = "Langfuse trace URL";
+    let inner = panel(buf, area, title, Focus::Always, Bare::Boxed, cx).inner;
     for (i, l) in lines.iter().enumerate() {
         let y = inner.y + i as u16;
         if y >= inner.bottom() {
@@ -98,20 +95,6 @@ fn url_popup(buf: &mut Buffer, body: Rect, url: &str, cx: &Ctx) {
     }
 }
 
-/// A box in standard/wide; in compact a title row. Returns the area left for content.
-fn frame(buf: &mut Buffer, area: Rect, title: &str, focus: bool, cx: &Ctx) -> Rect {
-    let (st, g) = (cx.st, cx.g);
-    if cx.boxed() {
-        let border = if focus { st.border_focus } else { st.border };
-        draw_box(buf, area, title, border, st.title, g)
-    } else {
-        let mut a = area;
-        let t = take_top(&mut a, 1);
-        put(buf, t.x, t.y, t.width, title, st.title, g);
-        a
-    }
-}
-
 /// Substring match over the session id, its paths and the words `escalated` / `orphan` /
 /// `error` / `hybrid` when they apply. `needle` is lower-case.
 pub fn session_matches(s: &SessionRow, needle: &str) -> bool {
@@ -126,62 +109,51 @@ pub fn session_matches(s: &SessionRow, needle: &str) -> bool {
         || (s.hybrid && "hybrid".contains(needle))
 }
 
-fn list(buf: &mut Buffer, body: Rect, cx: &Ctx) {
-    let (st, g, ui) = (cx.st, cx.g, cx.ui);
-    let all = &cx.snap.sessions.all;
+/// The Traces list's visible sessions and where they are on screen: two rows into the body
+/// (title or border, then the heading) in every tier. Drawing and mouse clicks both use it.
+pub fn list_window(body: Rect, boxed: bool, snap: &Snapshot, ui: &UiState) -> (Window, Rows) {
     let needle = ui.traces.filter.trim().to_lowercase();
-    let chrome = if cx.boxed() { 3 } else { 2 };
+    let chrome = if boxed { 3 } else { 2 };
     let rows = body.height.saturating_sub(chrome) as usize;
+    let all = &snap.sessions.all;
     let win = window(
         all,
         |s| session_matches(s, &needle),
         rows,
         ui.traces.selected,
     );
+    let at = Rows::new(body.y + 2, rows, &win);
+    (win, at)
+}
+
+fn list(buf: &mut Buffer, body: Rect, cx: &Ctx) {
+    let (st, g, ui) = (cx.st, cx.g, cx.ui);
+    let all = &cx.snap.sessions.all;
+    let filter = ui.traces.filter.trim();
+    let (win, at) = list_window(body, cx.boxed(), cx.snap, ui);
     let n = win.n;
     let mut title = format!("Sessions {n} of {} (newest first)", all.len());
-    if !needle.is_empty() {
-        title.push_str(&format!("  filter: {}", ui.traces.filter.trim()));
+    if !filter.is_empty() {
+        title.push_str(&format!("  filter: {filter}"));
     }
-    let inner = frame(buf, body, &title, true, cx);
-    if !needle.is_empty() && !cx.boxed() {
+    let inner = panel(buf, body, &title, Focus::Always, Bare::TitleRow, cx).inner;
+    if !filter.is_empty() && !cx.boxed() {
         // Make the active filter stand out in the compact title row.
         let tw = width(&title) as u16;
-        let fw = width(ui.traces.filter.trim()) as u16;
+        let fw = width(filter) as u16;
         highlight(buf, body.x + tw.saturating_sub(fw), body.y, fw, st.filter);
     }
     if inner.height < 2 || inner.width == 0 {
         return;
     }
-    let long = cx.tier == Tier::Wide;
-    let sides_w = if long { 13 } else { 4 };
-    let mut fixed: Vec<Col> = vec![l(1), l(16), l(sides_w), r(5), r(7), r(8)];
-    if long {
-        fixed.extend([r(8), r(3), r(3)]);
-    }
-    fixed.push(l(12));
-    let paths_w = flex(inner.width, &fixed, 8);
-    let th = st.table_header;
-    let mut c = Cursor::new(inner, inner.y);
-    c.cell(buf, l(1), "", th, g);
-    c.cell(buf, l(16), "session", th, g);
-    c.cell(buf, l(sides_w), "side", th, g);
-    c.cell(buf, l(paths_w), "paths", th, g);
-    c.cell(buf, r(5), "spans", th, g);
-    c.cell(buf, r(7), "dur", th, g);
-    c.cell(buf, r(8), "cost", th, g);
-    if long {
-        c.cell(buf, r(8), "started", th, g);
-        c.cell(buf, r(3), "ho", th, g);
-        c.cell(buf, r(3), "err", th, g);
-    }
-    c.cell(buf, l(12), "flags", th, g);
-
+    let visible = win.rows.iter().filter_map(|&i| all.get(i));
+    let table = Layout::new(&sessions::LIST, inner, true, cx, visible.clone());
+    table.head(buf, inner.y, cx, None, None);
     if n == 0 {
-        let msg = if needle.is_empty() {
+        let msg = if filter.is_empty() {
             "no sessions in the window yet".to_string()
         } else {
-            format!("no session matches '{}'", ui.traces.filter.trim())
+            format!("no session matches '{filter}'")
         };
         put(
             buf,
@@ -194,55 +166,12 @@ fn list(buf: &mut Buffer, body: Rect, cx: &Ctx) {
         );
         return;
     }
-    let (selected, offset) = (win.selected, win.offset);
-    let mut paths_buf = String::with_capacity(64);
-    let visible = win
-        .rows
-        .iter()
-        .enumerate()
-        .filter_map(|(row, &idx)| all.get(idx).map(|s| (row, (offset + row, s))));
-    for (row, (i, s)) in visible {
-        let y = inner.y + 1 + row as u16;
-        let mut c = Cursor::new(inner, y);
-        let sel = i == selected;
-        c.cell(buf, l(1), if sel { g.select } else { " " }, st.text, g);
-        c.cell(buf, l(16), &s.session_id, st.text, g);
-        c.cell(
-            buf,
-            l(sides_w),
-            parts::sides_text(&s.sides, long),
-            st.text,
-            g,
-        );
-        paths_buf.clear();
-        for (k, p) in s.paths.iter().enumerate() {
-            if k > 0 {
-                paths_buf.push(',');
-            }
-            paths_buf.push_str(p.as_str());
-        }
-        c.cell(buf, l(paths_w), &paths_buf, st.dim, g);
-        c.cell(buf, r(5), &s.spans.to_string(), st.text, g);
-        c.cell(buf, r(7), &text::duration_ms(s.duration_ms), st.text, g);
-        c.cell(buf, r(8), &text::usd(s.cost_usd, 4, g.none), st.text, g);
-        if long {
-            let t = s.started_at.format("%H:%M:%S").to_string();
-            c.cell(buf, r(8), &t, st.dim, g);
-            c.cell(buf, r(3), &s.handoffs.to_string(), st.text, g);
-            let es = if s.errors > 0 { st.crit } else { st.text };
-            c.cell(buf, r(3), &s.errors.to_string(), es, g);
-        }
-        session_flags(buf, &mut c, s.escalated, s.orphan_spans, cx);
-        if sel {
-            highlight(buf, inner.x, y, inner.width, st.selection);
-        }
+    for (row, s) in visible.enumerate() {
+        let sel = win.offset + row == win.selected;
+        table.row(buf, at.top + row as u16, s, sel, cx);
     }
-    // Scroll position when the list is longer than the pane.
-    if n > rows && cx.boxed() {
-        let pos = format!(" {}-{} of {n} ", offset + 1, (offset + rows).min(n));
-        let pw = width(&pos) as u16;
-        let x = body.right().saturating_sub(pw + 2);
-        put(buf, x, body.bottom() - 1, pw, &pos, st.dim, g);
+    if cx.boxed() {
+        scroll_note(buf, body, &at, cx);
     }
 }
 
@@ -310,7 +239,7 @@ fn waterfall(buf: &mut Buffer, body: Rect, d: &SessionDetail, cx: &Ctx) {
         text::usd(Some(cost), 4, g.none),
         d_ = g.dot,
     );
-    let inner = frame(buf, top, &title, true, cx);
+    let inner = panel(buf, top, &title, Focus::Always, Bare::TitleRow, cx).inner;
     if inner.height < 2 || inner.width < 20 {
         return;
     }
@@ -328,23 +257,27 @@ fn waterfall(buf: &mut Buffer, body: Rect, d: &SessionDetail, cx: &Ctx) {
             session_flags(buf, &mut c, esc, orphans as u32, cx);
         }
     }
-    let name_w = (inner.width / 4).clamp(22, 44);
-    let fixed = [l(1), l(1), l(9), l(name_w), r(7)];
-    let tl_w = flex(inner.width, &fixed, 10);
-    let th = st.table_header;
-    // Heading with the time axis labels.
-    let hy = inner.y;
-    let mut c = Cursor::new(inner, hy);
-    c.cell(buf, l(1), "", th, g);
-    c.cell(buf, l(1), "", th, g);
-    c.cell(buf, l(9), "marks", th, g);
-    c.cell(buf, l(name_w), "span", th, g);
-    let (tx, tw) = c.take(tl_w);
-    c.cell(buf, r(7), "dur", th, g);
-    axis(buf, tx, hy, tw, total, cx);
-
     let rows = (inner.height - 1) as usize;
     let n = d.spans.len();
+    let selected = cx.ui.traces.span_selected.min(n.saturating_sub(1));
+    let offset = scroll_offset(n, rows, selected);
+    let visible: Vec<SpanRow> = d
+        .spans
+        .iter()
+        .skip(offset)
+        .take(rows)
+        .map(|s| SpanRow {
+            span: s,
+            depth: depth(d, s) as u16,
+            total,
+        })
+        .collect();
+    let cols = spans::columns();
+    let table = Layout::new(&cols, inner, true, cx, &visible);
+    table.head(buf, inner.y, cx, None, None);
+    if let Some((x, w)) = table.span("timeline") {
+        axis(buf, x, inner.y, w, total, cx);
+    }
     if n == 0 {
         put(
             buf,
@@ -357,104 +290,9 @@ fn waterfall(buf: &mut Buffer, body: Rect, d: &SessionDetail, cx: &Ctx) {
         );
         return;
     }
-    let selected = cx.ui.traces.span_selected.min(n - 1);
-    let offset = scroll_offset(n, rows, selected);
-    for (row, (i, s)) in d
-        .spans
-        .iter()
-        .enumerate()
-        .skip(offset)
-        .take(rows)
-        .enumerate()
-    {
+    for (row, r) in visible.iter().enumerate() {
         let y = inner.y + 1 + row as u16;
-        let sel = i == selected;
-        let mut c = Cursor::new(inner, y);
-        c.cell(buf, l(1), if sel { g.select } else { " " }, st.text, g);
-        let side_style = parts::side_style(s.side, st);
-        c.cell(buf, l(1), parts::side_letter(s.side), side_style, g);
-        // Marks: escalation (else hand-off), orphan, error/warning — symbol and word each.
-        let (mx, mw) = c.take(9);
-        let mut m = Cursor {
-            x: mx,
-            y,
-            end: mx + mw,
-        };
-        if s.escalation {
-            m.text(buf, g.escalation, st.warn, g);
-            m.text(buf, "esc", st.warn, g);
-        } else if s.handoff {
-            m.text(buf, g.handoff, st.info, g);
-            m.text(buf, "ho", st.info, g);
-        }
-        if s.orphan_parent.is_some() {
-            if m.x > mx {
-                m.skip(1);
-            }
-            m.text(buf, g.orphan, st.crit, g);
-            m.text(buf, "orph", st.crit, g);
-        } else if s.level == crate::model::update::Level::Error {
-            if m.x > mx {
-                m.skip(1);
-            }
-            m.text(buf, g.crit, st.crit, g);
-            m.text(buf, "err", st.crit, g);
-        }
-        // Name, indented by depth.
-        let (nx, nw) = c.take(name_w);
-        let indent = (depth(d, s) as u16).min(nw / 4);
-        let name_style = parts::level_style(s.level, st);
-        let name_style = if s.level == crate::model::update::Level::Default {
-            st.text
-        } else {
-            name_style
-        };
-        put(buf, nx + indent, y, nw - indent, &s.name, name_style, g);
-        // Bar on the time axis.
-        let (bx, bw) = c.take(tl_w);
-        if bw > 0 {
-            let x0 = ((s.start_ms / total) * f64::from(bw)).floor().max(0.0) as u16;
-            let x0 = x0.min(bw - 1);
-            let len = match s.duration_ms {
-                Some(dur) => (((dur / total) * f64::from(bw)).round() as u16).max(1),
-                None => 0,
-            };
-            let len = len.min(bw - x0);
-            if len == 0 {
-                repeat(buf, bx + x0, y, 1, g.tick, side_style);
-            } else {
-                repeat(
-                    buf,
-                    bx + x0,
-                    y,
-                    len,
-                    parts::side_fill(s.side, g),
-                    side_style,
-                );
-            }
-            // The orphan's missing parent: right after the bar when it fits, else before it
-            // (a late span's bar ends at the axis' end).
-            if let Some(p) = &s.orphan_parent {
-                let note = format!(" {} parent {p} missing", g.orphan);
-                let nw = width(&note) as u16;
-                let after = x0 + len.max(1);
-                if bw >= after + nw || (bw > after + 8 && x0 < nw + 1) {
-                    put(buf, bx + after, y, bw - after, &note, st.crit, g);
-                } else if x0 > nw {
-                    put(buf, bx + x0 - nw - 1, y, nw, &note, st.crit, g);
-                } else if bw > after + 8 {
-                    put(buf, bx + after, y, bw - after, &note, st.crit, g);
-                }
-            }
-        }
-        let dur = s
-            .duration_ms
-            .map(text::duration_ms)
-            .unwrap_or_else(|| g.none.to_string());
-        c.cell(buf, r(7), &dur, st.text, g);
-        if sel {
-            highlight(buf, inner.x, y, inner.width, st.selection);
-        }
+        table.row(buf, y, r, offset + row == selected, cx);
     }
     let sel = d.spans.get(selected);
     if let Some(s) = sel {
@@ -503,7 +341,7 @@ fn axis(buf: &mut Buffer, x: u16, y: u16, w: u16, total: f64, cx: &Ctx) {
 
 fn span_detail(buf: &mut Buffer, area: Rect, s: &SpanView, cx: &Ctx) {
     let (st, g) = (cx.st, cx.g);
-    let inner = frame(buf, area, "Span", false, cx);
+    let inner = panel(buf, area, "Span", Focus::None, Bare::TitleRow, cx).inner;
     if inner.height == 0 || inner.width == 0 {
         return;
     }

@@ -1,6 +1,6 @@
 //! The weights editor and review dialog: an overlay on whatever view is open. It shows the
 //! proposal, its cost and capacity effect, and the guard's word before anything is written.
-use super::paint::{draw_box, put, put_right, Ctx};
+use super::paint::{panel, put, put_right, Bare, Ctx, Focus};
 use super::state::WeightsUi;
 use super::text::{usd, width};
 use crate::action::Action;
@@ -30,7 +30,7 @@ pub fn draw(buf: &mut Buffer, body: Rect, cx: &Ctx, w: &WeightsUi) {
         (_, true) => format!("Undo last change · {}", target(w)),
         (_, false) => format!("Review change · {}", target(w)),
     };
-    let inner = draw_box(buf, area, &title, st.border_focus, st.title, g);
+    let inner = panel(buf, area, &title, Focus::Always, Bare::Boxed, cx).inner;
     if inner.height == 0 || inner.width < 20 {
         return;
     }

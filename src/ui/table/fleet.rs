@@ -1,0 +1,208 @@
+//! The Fleet view's tables: pods and KEDA ScaledObjects. A pod column sorts the table when
+//! `PodSort::column` names it.
+use super::{Column, Text, Width};
+use crate::model::snapshot::{PodView, ScaledObjectView};
+use crate::ui::paint::{Ctx, Cursor, Tier};
+use crate::ui::{parts, text};
+use ratatui::buffer::Buffer;
+use std::cmp::Ordering;
+
+/// A pods table column (naming the row type, so the cells' closures need no annotations).
+pub type Pod = Column<PodView>;
+type So = Column<ScaledObjectView>;
+
+pub const PODS: [Column<PodView>; 9] = [
+    Pod::text("name", Width::grow(26, 63), |p, cx| {
+        (p.pod.name.as_str().into(), cx.st.text)
+    })
+    .tier(Tier::Standard, Width::grow(30, 63))
+    .tier(Tier::Wide, Width::grow(34, 63)),
+    Pod::text("namespace", Width::grow(10, 32), |p, cx| {
+        (p.pod.namespace.as_str().into(), cx.st.dim)
+    })
+    .only(Tier::Wide),
+    Pod::text("path", Width::Fixed(16), |p, cx| {
+        let path = p.pod.path.as_ref().map_or(cx.g.none, |x| x.as_str());
+        (path.into(), cx.st.dim)
+    })
+    .only(Tier::Wide),
+    Pod::text("phase", Width::Fixed(9), |p, cx| {
+        (p.pod.phase.as_str().into(), phase_style(&p.pod.phase, cx))
+    })
+    .sort(|a, b| phase_rank(&a.pod.phase).cmp(&phase_rank(&b.pod.phase))),
+    Pod::text("ready", Width::Fixed(5), ready)
+        .short("rdy")
+        .sort(|a, b| a.pod.ready.cmp(&b.pod.ready)),
+    Pod::text("rst", Width::Fixed(4), restarts)
+        .right()
+        .sort(|a, b| b.pod.restarts.cmp(&a.pod.restarts)),
+    Pod::text("age", Width::Fixed(5), |p, cx| {
+        (text::age(Some(p.age_seconds), cx.g.none).into(), cx.st.text)
+    })
+    .right()
+    .sort(|a, b| a.age_seconds.total_cmp(&b.age_seconds)),
+    Pod::text("node", Width::grow(14, 48), |p, cx| {
+        (p.pod.node.as_deref().unwrap_or(cx.g.none).into(), cx.st.dim)
+    })
+    .only(Tier::Standard)
+    .sort(|a, b| some_first(&a.pod.node, &b.pod.node)),
+    Pod::text("reason", Width::fill(6), reason)
+        .sort(|a, b| some_first(&a.pod.reason, &b.pod.reason)),
+];
+
+/// Failed, Unknown, Pending before Running: problems first.
+fn phase_rank(p: &str) -> u8 {
+    match p {
+        "Failed" => 0,
+        "Unknown" => 1,
+        "Pending" => 2,
+        "Running" => 3,
+        "Succeeded" => 4,
+        _ => 5,
+    }
+}
+
+/// Pods with a value first, by value.
+fn some_first(a: &Option<String>, b: &Option<String>) -> Ordering {
+    match (a, b) {
+        (Some(x), Some(y)) => x.cmp(y),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+fn phase_style(phase: &str, cx: &Ctx) -> ratatui::style::Style {
+    match phase {
+        "Running" => cx.st.text,
+        "Pending" | "Unknown" => cx.st.warn,
+        "Failed" => cx.st.crit,
+        _ => cx.st.dim,
+    }
+}
+
+fn ready<'a>(p: &'a PodView, cx: &Ctx) -> Text<'a> {
+    let (g, st, p) = (cx.g, cx.st, &p.pod);
+    let (mark, style) = if p.ready {
+        (g.ok, st.ok)
+    } else {
+        (g.warn, st.warn)
+    };
+    let t = format!("{mark}{}/{}", p.ready_containers, p.total_containers);
+    (t.into(), style)
+}
+
+fn restarts<'a>(p: &'a PodView, cx: &Ctx) -> Text<'a> {
+    let (st, n) = (cx.st, p.pod.restarts);
+    let style = if n >= 5 {
+        st.crit
+    } else if n > 0 {
+        st.warn
+    } else {
+        st.text
+    };
+    (n.to_string().into(), style)
+}
+
+fn reason<'a>(p: &'a PodView, cx: &Ctx) -> Text<'a> {
+    let st = cx.st;
+    let Some(reason) = &p.pod.reason else {
+        return ("".into(), st.text);
+    };
+    let style = if ["CrashLoop", "Error", "OOMKilled"]
+        .iter()
+        .any(|w| reason.contains(w))
+    {
+        st.crit
+    } else {
+        st.warn
+    };
+    match &p.pod.message {
+        Some(m) => (format!("{reason}: {m}").into(), style),
+        None => (reason.as_str().into(), style),
+    }
+}
+
+pub const SCALED_OBJECTS: [Column<ScaledObjectView>; 9] = [
+    So::text("name", Width::grow(14, 40), |s, cx| {
+        (s.scaled_object.name.as_str().into(), cx.st.text)
+    })
+    .tier(Tier::Standard, Width::grow(18, 40))
+    .tier(Tier::Wide, Width::grow(18, 40)),
+    So::text("target", Width::grow(24, 48), |s, cx| {
+        (s.scaled_object.target.as_str().into(), cx.st.dim)
+    })
+    .only(Tier::Standard),
+    So::text("min-max", Width::Fixed(7), |s, cx| {
+        let so = &s.scaled_object;
+        let t = format!("{}-{}", so.min_replicas, so.max_replicas);
+        (t.into(), cx.st.text)
+    })
+    .right(),
+    So::text("cur→des", Width::Fixed(7), replicas)
+        .head(|cx, _| format!("cur{}des", cx.g.arrow).into())
+        .right(),
+    So::draw("state", Width::Fixed(21), keda_state),
+    So::text("fail", Width::Fixed(4), |s, cx| {
+        let (g, st, so) = (cx.g, cx.st, &s.scaled_object);
+        if so.failing_triggers > 0 {
+            (format!("{}{}", g.crit, so.failing_triggers).into(), st.crit)
+        } else {
+            ("0".into(), st.text)
+        }
+    })
+    .right(),
+    So::text("metric/tgt", Width::Fixed(11), metric).right(),
+    So::text("scale", Width::Fixed(5), |s, cx| {
+        let last = parts::age_of(cx, s.scaled_object.last_scale);
+        (text::age(last, cx.g.none).into(), cx.st.text)
+    })
+    .right(),
+    So::text("triggers", Width::fill(0), |s, cx| {
+        let so = &s.scaled_object;
+        let trig = so.triggers.join(",");
+        let t = match &so.message {
+            Some(m) => format!("{trig}  {m}"),
+            None => trig,
+        };
+        (t.into(), cx.st.dim)
+    })
+    .only(Tier::Standard)
+    .gap_at_end(),
+];
+
+fn replicas<'a>(s: &'a ScaledObjectView, cx: &Ctx) -> Text<'a> {
+    let (g, st, so) = (cx.g, cx.st, &s.scaled_object);
+    let t = if so.replicas_known() {
+        format!("{}{}{}", so.current_replicas, g.arrow, so.desired_replicas)
+    } else {
+        format!("{}{}{}", g.none, g.arrow, g.none)
+    };
+    let style = if !so.replicas_known() || so.current_replicas == so.desired_replicas {
+        st.text
+    } else {
+        st.warn
+    };
+    (t.into(), style)
+}
+
+fn keda_state(buf: &mut Buffer, (x, y, w): (u16, u16, u16), s: &ScaledObjectView, cx: &Ctx) {
+    let mut c = Cursor { x, y, end: x + w };
+    for (word, style) in parts::keda_states(&s.scaled_object, cx.st) {
+        if !word.is_empty() {
+            c.text(buf, word, style, cx.g);
+            c.skip(1);
+        }
+    }
+}
+
+fn metric<'a>(s: &'a ScaledObjectView, cx: &Ctx) -> Text<'a> {
+    let (g, st, so) = (cx.g, cx.st, &s.scaled_object);
+    let num = |v: Option<f64>| v.map_or_else(|| g.none.to_string(), |v| format!("{v:.1}"));
+    let t = format!("{}/{}", num(so.metric_value), num(so.metric_target));
+    let style = match (so.metric_value, so.metric_target) {
+        (Some(v), Some(t)) if v > t => st.warn,
+        _ => st.text,
+    };
+    (t.into(), style)
+}
