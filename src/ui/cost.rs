@@ -530,7 +530,11 @@ fn compact(buf: &mut Buffer, area: Rect, cx: &Ctx) {
                 "team_k8s_capability" => ("team", format!("(needs {thr})")),
                 _ => (name, thr),
             };
-            let (mark, style) = if t.met {
+            let known = super::table::cost::trigger_known(t, cx);
+            let v = if known { v } else { g.none.to_string() };
+            let (mark, style) = if !known {
+                (g.none, st.dim)
+            } else if t.met {
                 (g.warn, st.warn)
             } else {
                 (g.ok, st.ok)

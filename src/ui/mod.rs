@@ -129,7 +129,14 @@ fn header(buf: &mut Buffer, area: Rect, cx: &Ctx) {
         Mode::Replay => (" REPLAY ", "RECORDED DATA", st.badge_replay),
         Mode::Live => (" LIVE ", "", st.badge_live),
     };
-    let clock = snap.generated_at.format("%H:%M:%S UTC").to_string();
+    // Before the first clock or data the model's time is the epoch: show no time rather than a
+    // made-up one.
+    let known_time = snap.generated_at.timestamp() > 0;
+    let clock = if known_time {
+        snap.generated_at.format("%H:%M:%S UTC").to_string()
+    } else {
+        format!("{} UTC", cx.g.none)
+    };
     let flags = [
         (snap.read_only, "READ-ONLY"),
         (snap.redacted, "REDACTED"),
@@ -178,7 +185,7 @@ fn header(buf: &mut Buffer, area: Rect, cx: &Ctx) {
             c.text(buf, word, st.flag, g);
         }
     }
-    if cx.tier >= Tier::Standard && c.remaining() > 24 {
+    if cx.tier >= Tier::Standard && c.remaining() > 24 && known_time {
         let date = snap.generated_at.format("%Y-%m-%d").to_string();
         put_right(buf, area.x, y, area.width, &date, st.dim, g);
     }

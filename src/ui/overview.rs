@@ -287,8 +287,19 @@ fn fleet(buf: &mut Buffer, area: Rect, cx: &Ctx) {
                 .filter(|pv| pv.pod.path.as_ref() == Some(&p.id) && !pv.pod.ready)
         };
         let count = not_ready().count();
+        let seen = snap
+            .fleet
+            .pods
+            .iter()
+            .any(|pv| pv.pod.path.as_ref() == Some(&p.id));
         let mut c = Cursor::new(inner, y);
         c.skip(2);
+        if !seen {
+            // No data yet must not read as good news.
+            c.text(buf, "no pods seen yet", st.dim, g);
+            y += 1;
+            continue;
+        }
         if count == 0 {
             c.text(buf, &format!("{} all pods ready", g.ok), st.ok, g);
             y += 1;

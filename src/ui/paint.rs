@@ -220,6 +220,21 @@ pub struct Panel<'t> {
     pub corner: Option<(&'t str, Style)>,
 }
 
+/// Clear an area for an overlay (a dialog or popup): every cell reset, then the base style.
+/// Only resetting clears what the view drew underneath, modifiers included; a bold heading
+/// below would otherwise show through the overlay's text.
+pub fn clear_overlay(buf: &mut Buffer, area: Rect, style: Style) {
+    let area = area.intersection(buf.area);
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            if let Some(c) = buf.cell_mut((x, y)) {
+                c.reset();
+                c.set_style(style);
+            }
+        }
+    }
+}
+
 /// Every view's panel: a box with the title in its top border from the standard tier up (and
 /// for dialogs), else the bare area the way `bare` says.
 pub fn panel<'t>(

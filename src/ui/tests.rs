@@ -753,3 +753,28 @@ fn a_click_selects_the_traces_row_drawn_there() {
         }
     }
 }
+
+/// Before any source has answered, nothing claims health: no ✓ but on the configured facts, no
+/// made-up clock, measured figures unknown (issue 14's empty first frame).
+#[test]
+fn the_empty_first_frame_claims_nothing() {
+    use crate::config::Config;
+    use crate::model::snapshot::Mode;
+    use crate::model::state::{DeriveOptions, State};
+    let snap = State::new(&Config::demo(), Mode::Live).snapshot(&DeriveOptions::default());
+    for view in [View::Overview, View::Fleet, View::Cost] {
+        let text = buffer_text(&render(120, 40, &snap, &ui_for(view), &dark()));
+        // Only the configured facts (custom model, team) are known before any data.
+        for line in text.lines().filter(|l| l.contains('✓')) {
+            assert!(
+                line.contains("custom model") || line.contains("team"),
+                "{view:?} claims health without data: {line}"
+            );
+        }
+        assert!(!text.contains("1970"), "{view:?} shows the epoch:\n{text}");
+    }
+    insta::assert_snapshot!(
+        "empty_first_frame_120x40",
+        buffer_to_styled_text(&render(120, 40, &snap, &UiState::default(), &dark()))
+    );
+}

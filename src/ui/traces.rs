@@ -55,9 +55,7 @@ fn url_popup(buf: &mut Buffer, body: Rect, url: &str, cx: &Ctx) {
     }
     let h = (lines.len() as u16 + 3).min(body.height);
     let area = Rect::new(body.x, body.bottom().saturating_sub(h), body.width, h);
-    for y in area.top()..area.bottom() {
-        repeat(buf, area.x, y, area.width, " ", st.text);
-    }
+    super::paint::clear_overlay(buf, area, st.text);
     let title = "Langfuse trace URL";
     let inner = panel(buf, area, title, Focus::Always, Bare::Boxed, cx).inner;
     for (i, l) in lines.iter().enumerate() {

@@ -21,10 +21,7 @@ pub fn draw(buf: &mut Buffer, body: Rect, cx: &Ctx, w: &WeightsUi) {
         width_,
         height,
     );
-    buf.set_style(area, st.text);
-    for y in area.top()..area.bottom() {
-        super::paint::repeat(buf, area.x, y, area.width, " ", st.text);
-    }
+    super::paint::clear_overlay(buf, area, st.text);
     let title = match (&ed.stage, ed.is_undo) {
         (Stage::Editing, _) => format!("Router weights · {}", target(w)),
         (_, true) => format!("Undo last change · {}", target(w)),

@@ -399,6 +399,21 @@ pub fn success_text(s: &SuccessMetric, cx: &Ctx) -> (&'static str, String, Strin
     }
 }
 
+/// Whether a trigger's value is known: a measured one needs traffic seen on some path (before the
+/// first answer a volume of 0 is not a fact), and every one needs a value.
+pub fn trigger_known(t: &PhaseTrigger, cx: &Ctx) -> bool {
+    let measured = matches!(
+        t.metric.as_str(),
+        "monthly_requests" | "monthly_cost_usd" | "p95_ms" | "context_loss_rate"
+    );
+    let seen = cx
+        .snap
+        .paths
+        .iter()
+        .any(|p| p.traffic_source.is_some() || p.requests_per_minute > 0.0);
+    t.value.is_some() && (!measured || seen)
+}
+
 fn met_mark(met: bool, cx: &Ctx) -> (String, Style) {
     if met {
         (format!("{} met", cx.g.warn), cx.st.warn)
@@ -428,6 +443,9 @@ pub const TRIGGERS: [Column<PhaseTrigger>; 4] = [
         (trigger_text(t, cx).0.into(), cx.st.text)
     }),
     Trigger::text("value", Width::Fixed(10), |t, cx| {
+        if !trigger_known(t, cx) {
+            return (cx.g.none.into(), cx.st.dim);
+        }
         (trigger_text(t, cx).1.into(), cx.st.text)
     })
     .right(),
@@ -436,6 +454,9 @@ pub const TRIGGERS: [Column<PhaseTrigger>; 4] = [
     })
     .right(),
     Trigger::text("met", Width::Fixed(9), |t, cx| {
+        if !trigger_known(t, cx) {
+            return (format!("{} unknown", cx.g.none).into(), cx.st.dim);
+        }
         let (mark, style) = met_mark(t.met, cx);
         (mark.into(), style)
     })
