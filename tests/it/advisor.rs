@@ -448,56 +448,37 @@ fn bell_rings_once_per_new_critical_alert_and_never_when_off() {
 #[test]
 fn a_no_op_review_is_zero_in_every_scenario_at_every_minute() {
     use hybridtop::model::preview::preview;
-    use hybridtop::model::state::State;
     let config = Config::demo();
     let mut checked = 0;
-    for scenario in Scenario::ALL {
-        let mut sim = Simulator::new(
-            SimConfig {
-                seed: 7,
-                scenario,
-                start: demo_start(),
-                config: config.clone(),
-            },
-            config.default_weights(),
-        );
-        let mut state = State::new(&config, Mode::Demo);
-        for minute in 1..=30 {
-            for _ in 0..60 {
-                for u in sim.step() {
-                    state.apply(u);
-                }
-            }
-            let snap = state.snapshot(&DeriveOptions::default());
-            let current = if snap.router.weights.is_empty() {
-                config.default_weights()
-            } else {
-                snap.router.weights.clone()
-            };
-            let p = preview(&snap, &config, &current, &current);
-            let at = format!("{scenario:?} minute {minute}");
-            if let Some(d) = p.delta_usd_per_month() {
-                assert_eq!(d, 0.0, "{at}: a no-op moved the cost by {d}");
-                checked += 1;
-            }
-            for n in &p.notes {
-                assert!(
-                    !n.contains("more pod") && !n.contains("at the new"),
-                    "{at}: a no-op claims an effect: {n}"
-                );
-            }
-            for e in &p.eks {
-                assert_eq!(e.pods_needed, e.pods_needed_now, "{at}: {e:?}");
-                assert!(!e.changed, "{at}");
-                let short = e.pods_needed_now > e.ready_pods;
-                let worded = p
-                    .notes
-                    .iter()
-                    .any(|n| n.contains("is already") && n.contains("short"));
-                assert_eq!(short, worded, "{at}: shortage {short}, notes {:?}", p.notes);
-            }
+    each_minute(7, |scenario, minute, snap| {
+        let current = if snap.router.weights.is_empty() {
+            config.default_weights()
+        } else {
+            snap.router.weights.clone()
+        };
+        let p = preview(snap, &config, &current, &current);
+        let at = format!("{scenario:?} minute {minute}");
+        if let Some(d) = p.delta_usd_per_month() {
+            assert_eq!(d, 0.0, "{at}: a no-op moved the cost by {d}");
+            checked += 1;
         }
-    }
+        for n in &p.notes {
+            assert!(
+                !n.contains("more pod") && !n.contains("at the new"),
+                "{at}: a no-op claims an effect: {n}"
+            );
+        }
+        for e in &p.eks {
+            assert_eq!(e.pods_needed, e.pods_needed_now, "{at}: {e:?}");
+            assert!(!e.changed, "{at}");
+            let short = e.pods_needed_now > e.ready_pods;
+            let worded = p
+                .notes
+                .iter()
+                .any(|n| n.contains("is already") && n.contains("short"));
+            assert_eq!(short, worded, "{at}: shortage {short}, notes {:?}", p.notes);
+        }
+    });
     assert!(checked > 100, "only {checked} priced no-ops");
 }
 
@@ -539,69 +520,50 @@ fn the_recommendation_and_the_preview_state_one_delta() {
 #[test]
 fn the_advisor_never_pushes_traffic_into_the_fire() {
     use hybridtop::model::snapshot::AdvisorMode;
-    use hybridtop::model::state::State;
     let config = Config::demo();
     let mut relief_seen = 0;
-    for scenario in Scenario::ALL {
-        let mut sim = Simulator::new(
-            SimConfig {
-                seed: 11,
-                scenario,
-                start: demo_start(),
-                config: config.clone(),
-            },
-            config.default_weights(),
-        );
-        let mut state = State::new(&config, Mode::Demo);
-        for minute in 1..=30 {
-            for _ in 0..60 {
-                for u in sim.step() {
-                    state.apply(u);
-                }
-            }
-            let snap = state.snapshot(&DeriveOptions::default());
-            let at = format!("{scenario:?} minute {minute}");
-            let adv = &snap.advisor;
-            let Some(rec) = adv.recommendation.as_ref() else {
-                continue;
-            };
-            for a in snap.alerts.iter().filter(|a| a.severity == Severity::Crit) {
-                let Some(p) = &a.path else { continue };
-                let (now, to) = (
-                    adv.current_weights.get(p).unwrap_or(0),
-                    rec.weights.get(p).unwrap_or(0),
-                );
-                assert!(
-                    to <= now,
-                    "{at}: {} moves {p} {now} → {to} while critical: {}",
-                    rec.text,
-                    a.message
-                );
-                assert_ne!(
-                    adv.mode,
-                    AdvisorMode::Optimise,
-                    "{at}: optimising during a critical alert"
-                );
-            }
-            if adv.mode == AdvisorMode::Relief {
-                relief_seen += 1;
-                assert!(
-                    rec.text.starts_with("relief: ") && rec.text.contains("/month"),
-                    "{at}: {}",
-                    rec.text
-                );
-                config
-                    .guard()
-                    .check(
-                        &config.path_ids(),
-                        Some(&adv.current_weights),
-                        &rec.weights,
-                        false,
-                    )
-                    .unwrap_or_else(|e| panic!("{at}: relief breaks the guard: {e}"));
-            }
+    each_minute(11, |scenario, minute, snap| {
+        let at = format!("{scenario:?} minute {minute}");
+        let adv = &snap.advisor;
+        let Some(rec) = adv.recommendation.as_ref() else {
+            return;
+        };
+        for a in snap.alerts.iter().filter(|a| a.severity == Severity::Crit) {
+            let Some(p) = &a.path else { continue };
+            let (now, to) = (
+                adv.current_weights.get(p).unwrap_or(0),
+                rec.weights.get(p).unwrap_or(0),
+            );
+            assert!(
+                to <= now,
+                "{at}: {} moves {p} {now} → {to} while critical: {}",
+                rec.text,
+                a.message
+            );
+            assert_ne!(
+                adv.mode,
+                AdvisorMode::Optimise,
+                "{at}: optimising during a critical alert"
+            );
         }
-    }
+        if adv.mode == AdvisorMode::Relief {
+            relief_seen += 1;
+            assert!(
+                rec.text.starts_with("relief: ") && rec.text.contains("/month"),
+                "{at}: {}",
+                rec.text
+            );
+            config
+                .guard()
+                .check(
+                    &config.path_ids(),
+                    Some(&adv.current_weights),
+                    &rec.weights,
+                    false,
+                )
+                .unwrap_or_else(|e| panic!("{at}: relief breaks the guard: {e}"));
+        }
+    });
     assert!(relief_seen > 0, "no scenario gave relief advice");
     // eks-node-loss at its peak: relief (or hold), stated with its cost, in the JSON too.
     let snap = demo_snapshot(11, Scenario::EksNodeLoss, 600, &DeriveOptions::default());
@@ -622,5 +584,31 @@ fn the_advisor_never_pushes_traffic_into_the_fire() {
             rec.weights.get(&"eks-qwen3".into()) < adv.current_weights.get(&"eks-qwen3".into())
         );
         assert!(rec.text.contains("+$"), "relief costs money: {}", rec.text);
+    }
+}
+
+/// Every demo scenario at every minute of its first 30: `check(scenario, minute, snapshot)`.
+fn each_minute(seed: u64, mut check: impl FnMut(Scenario, u32, &Snapshot)) {
+    use hybridtop::model::state::State;
+    let config = Config::demo();
+    for scenario in Scenario::ALL {
+        let mut sim = Simulator::new(
+            SimConfig {
+                seed,
+                scenario,
+                start: demo_start(),
+                config: config.clone(),
+            },
+            config.default_weights(),
+        );
+        let mut state = State::new(&config, Mode::Demo);
+        for minute in 1..=30 {
+            for _ in 0..60 {
+                for u in sim.step() {
+                    state.apply(u);
+                }
+            }
+            check(scenario, minute, &state.snapshot(&DeriveOptions::default()));
+        }
     }
 }
