@@ -7,7 +7,9 @@ use super::table::layout::Layout;
 use super::table::paths::{self, PathRow};
 use super::table::{sessions, Column};
 use super::text::{self, width};
+use crate::action::Action;
 use crate::domain::path::Side;
+use crate::model::snapshot::AdvisorMode;
 use crate::model::snapshot::PathView;
 use crate::model::update::ProblemKind;
 use ratatui::buffer::Buffer;
@@ -22,7 +24,13 @@ pub fn draw(buf: &mut Buffer, body: Rect, cx: &Ctx) {
         .filter(|p| p.kind == Side::Eks)
         .count()
         .max(1) as u16;
-    let alerts = cx.snap.alerts.len() as u16;
+    // The advisor's relief or hold takes a row of the Alerts panel of its own.
+    let advice = matches!(
+        cx.snap.advisor.mode,
+        AdvisorMode::Relief | AdvisorMode::Hold
+    );
+    let advice = u16::from(advice);
+    let alerts = cx.snap.alerts.len() as u16 + advice;
     let mut rest = body;
     if cx.tier == Tier::Compact {
         // Bare panels: the first row of each is its heading (title in the first column).
@@ -38,7 +46,7 @@ pub fn draw(buf: &mut Buffer, body: Rect, cx: &Ctx) {
         fleet(buf, right, cx);
         let src = take_top(&mut rest, 2);
         sources(buf, src, cx);
-        let al = take_top(&mut rest, alerts.min(2));
+        let al = take_top(&mut rest, alerts.min(2 + advice));
         alerts_panel(buf, al, cx);
         sessions(buf, rest, cx);
     } else {
@@ -54,7 +62,7 @@ pub fn draw(buf: &mut Buffer, body: Rect, cx: &Ctx) {
         let src = take_top(&mut rest, 1);
         sources(buf, src, cx);
         if alerts > 0 {
-            let al = take_top(&mut rest, alerts.min(4) + 2);
+            let al = take_top(&mut rest, alerts.min(4 + advice) + 2);
             alerts_panel(buf, al, cx);
         }
         sessions(buf, rest, cx);
@@ -391,7 +399,28 @@ fn alerts_panel(buf: &mut Buffer, area: Rect, cx: &Ctx) {
         return;
     }
     let title = format!("Alerts ({})", snap.alerts.len());
-    let inner = panel(buf, area, &title, Focus::None, Bare::Untitled, cx).inner;
+    let mut inner = panel(buf, area, &title, Focus::None, Bare::Untitled, cx).inner;
+    // The advisor's relief or hold leads: this is where an incident is watched (health before
+    // cost; the Cost view has the detail).
+    let adv = &snap.advisor;
+    let advice = match (adv.mode, &adv.recommendation, &adv.reason) {
+        (AdvisorMode::Relief, Some(rec), _) => Some(format!(
+            "{} {}  ({} to review)",
+            g.select,
+            rec.text,
+            cx.ui.keymap.label(Action::Weights)
+        )),
+        (AdvisorMode::Hold, _, Some(reason)) => Some(format!("{} {reason}", g.select)),
+        _ => None,
+    };
+    if let Some(line) = advice.filter(|_| inner.height > 0) {
+        put(buf, inner.x, inner.y, inner.width, &line, st.accent, g);
+        inner.y += 1;
+        inner.height -= 1;
+        if inner.height == 0 {
+            return;
+        }
+    }
     if snap.alerts.is_empty() {
         let s = format!("{} no alerts", g.ok);
         put(buf, inner.x, inner.y, inner.width, &s, st.ok, g);
