@@ -41,8 +41,8 @@ fn source_down(sources: &[SourceStatus], name: SourceName) -> Option<&SourceStat
 }
 
 /// The degraded paths of a snapshot, in config order.
-pub fn degraded_paths(snap: &Snapshot, model: &CostModel, current: &[f64]) -> Vec<Degraded> {
-    let now = model.project_with(current, true);
+/// `now` is the model's projection of the current split (the caller has it already).
+pub fn degraded_paths(snap: &Snapshot, model: &CostModel, now: &Projection) -> Vec<Degraded> {
     let mut out = Vec::new();
     for (i, (m, p)) in model.paths.iter().zip(&now.paths).enumerate() {
         // Every critical alert of the path, in code order: alerts are listed newest first, and

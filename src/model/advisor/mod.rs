@@ -278,7 +278,7 @@ pub fn evaluate_with(
     }
     let guard = &params.guard;
     // Health before cost: never advise moving traffic toward a degraded path.
-    let degraded = degraded_paths(snap, &model, &cur_f);
+    let degraded = degraded_paths(snap, &model, &now_proj);
     if !degraded.is_empty() {
         return relief_or_hold(view, &model, &ids, &current, &degraded, params);
     }

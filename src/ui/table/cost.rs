@@ -1,6 +1,6 @@
 //! The Cost view's tables: the estimate per path, billed against estimated per side, and the
 //! phase triggers and success metrics. Estimated and billed figures never share a column.
-use super::paths::{path_or_total, PathRow};
+use super::paths::{path_or_total, usd_per_hour, PathRow};
 use super::{Column, Width};
 use crate::domain::path::Side;
 use crate::model::cost::HOURS_PER_MONTH;
@@ -63,16 +63,7 @@ pub const fn paths<'a>() -> [Column<PathRow<'a>>; 9] {
             )
         })
         .right(),
-        Row::text("est. $/h", Width::Fixed(8), |r, cx| {
-            let none = cx.g.none;
-            path_or_total(
-                r,
-                cx,
-                |p| (text::usd(p.cost.usd_per_hour, 2, none).into(), cx.st.text),
-                || Some(text::usd(cx.snap.cost.estimated_usd_per_hour, 2, none)),
-            )
-        })
-        .right(),
+        Row::text("est. $/h", Width::Fixed(8), usd_per_hour).right(),
         Row::text("$/1k req", Width::Fixed(9), |r, cx| {
             let none = cx.g.none;
             path_or_total(

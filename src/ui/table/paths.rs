@@ -216,6 +216,17 @@ pub fn path_or_total<'r>(
     }
 }
 
+/// A path's estimated $/h, or the total's: the same cell in the Overview and Cost tables.
+pub fn usd_per_hour<'r>(r: &'r PathRow, cx: &Ctx) -> Text<'r> {
+    let none = cx.g.none;
+    path_or_total(
+        r,
+        cx,
+        |p| (text::usd(p.cost.usd_per_hour, 2, none).into(), cx.st.text),
+        || Some(text::usd(cx.snap.cost.estimated_usd_per_hour, 2, none)),
+    )
+}
+
 /// Rows are the paths, then `PathRow::Total`.
 pub const fn cost<'a>() -> [Column<PathRow<'a>>; 6] {
     [
@@ -224,16 +235,7 @@ pub const fn cost<'a>() -> [Column<PathRow<'a>>; 6] {
         })
         .tier(Tier::Standard, Width::Of(label_width))
         .tier(Tier::Wide, Width::Of(label_width)),
-        Row::text("$/h", Width::Fixed(7), |r, cx| {
-            let none = cx.g.none;
-            path_or_total(
-                r,
-                cx,
-                |p| (text::usd(p.cost.usd_per_hour, 2, none).into(), cx.st.text),
-                || Some(text::usd(cx.snap.cost.estimated_usd_per_hour, 2, none)),
-            )
-        })
-        .right(),
+        Row::text("$/h", Width::Fixed(7), usd_per_hour).right(),
         Row::text("$/1k", Width::Fixed(7), |r, cx| {
             let none = cx.g.none;
             path_or_total(
