@@ -247,6 +247,13 @@ pub enum WeightsCommand {
         /// Allow moving more than max_shift_per_apply points
         #[arg(long)]
         force: bool,
+        /// With --dry-run: model the change on this snapshot (`hybridtop snapshot --format
+        /// json` output) instead of reading the live sources
+        #[arg(long, value_name = "FILE", requires = "dry_run")]
+        snapshot: Option<std::path::PathBuf>,
+        /// With --dry-run and no --snapshot: longest wait for the live sources' data
+        #[arg(long, value_parser = parse_duration_arg, default_value = "15s", requires = "dry_run")]
+        wait: std::time::Duration,
     },
 }
 

@@ -42,7 +42,7 @@ pub fn run(global: &GlobalArgs) -> CliResult {
             .is_some_and(|r| r.backend != crate::config::RouterBackend::None)
         {
             // Connect before raw mode: an exec credential plugin must not write over the UI.
-            match super::weights::connect(&config).await {
+            match super::connect::connect(&config).await {
                 Ok(router) => {
                     if let crate::router::store::Router::Kube(k) = &router {
                         let _watch = k.watch(tx.clone());

@@ -2,6 +2,7 @@
 //! 1 runtime failure, 2 invalid input or refused, 3 conflict, 4 snapshot printed with an unhealthy
 //! source.
 pub mod check;
+pub mod connect;
 pub mod demo;
 pub mod info;
 pub mod init;

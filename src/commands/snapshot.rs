@@ -359,7 +359,7 @@ pub async fn live_state(
         let cfg = cfg.clone();
         let tx = tx.clone();
         tokio::spawn(async move {
-            let read = match super::weights::connect(&cfg).await {
+            let read = match super::connect::connect(&cfg).await {
                 Ok(router) => router.read().await.ok(),
                 Err(e) => {
                     tracing::warn!("snapshot: router unavailable: {e}");

@@ -1,13 +1,17 @@
 //! `hybridtop weights get|set`: the router's weights from the command line, through the same
 //! guard, write path and audit log as the TUI editor.
+use super::connect::{connect, store_error};
 use super::{config_path, tokio_runtime, CliError, CliResult, EXIT_OK};
 use crate::cli::{GlobalArgs, WeightsCommand, WeightsFormat};
-use crate::config::{Config, RouterBackend};
+use crate::config::Config;
 use crate::domain::weights::{parse_assignments, Weights};
-use crate::kube_client;
-use crate::router::store::{apply, ApplyError, Change, Router};
-use crate::router::{audit, Actor, KubeRouter, StoreError, WeightsRead};
+use crate::model::preview;
+use crate::model::snapshot::Snapshot;
+use crate::model::state::DeriveOptions;
+use crate::router::store::{apply, ApplyError, Change};
+use crate::router::{audit, Actor, StoreError, WeightsRead};
 use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
 
 pub fn run(global: &GlobalArgs, cmd: &WeightsCommand) -> CliResult {
     let cfg = Config::load(&config_path(global))?;
@@ -27,6 +31,8 @@ pub fn run(global: &GlobalArgs, cmd: &WeightsCommand) -> CliResult {
             yes,
             reason,
             force,
+            snapshot,
+            wait,
         } => {
             let paths = cfg.path_ids();
             let to = parse_assignments(assignments, &paths)
@@ -47,6 +53,8 @@ pub fn run(global: &GlobalArgs, cmd: &WeightsCommand) -> CliResult {
                     "no terminal to confirm on: pass --yes to apply without asking; nothing was sent",
                 ));
             }
+            // A bad --snapshot file is refused before the router is asked anything.
+            let mut saved = snapshot.as_deref().map(read_snapshot).transpose()?;
             let audit_path = global.audit_log.clone().unwrap_or_else(audit::default_path);
             let rt = tokio_runtime()?;
             rt.block_on(async {
@@ -72,10 +80,23 @@ pub fn run(global: &GlobalArgs, cmd: &WeightsCommand) -> CliResult {
                     actor: Actor::current(),
                     mode: "cli",
                 };
+                let from_weights = change.from.weights.clone();
                 match apply(&router, &guard, &paths, &change, &audit_path).await {
                     Ok(read) => {
                         let what = if *dry_run { "dry run ok (nothing stored)" } else { "applied" };
                         eprintln!("{what}: {}", read.weights.to_text());
+                        if *dry_run {
+                            let snap = match saved.take() {
+                                Some(s) => s,
+                                None => super::snapshot::live_state(&cfg, *wait, None)
+                                    .await
+                                    .snapshot(&DeriveOptions::default()),
+                            };
+                            for line in preview::preview(&snap, &cfg, &from_weights, &to).lines()
+                            {
+                                eprintln!("{line}");
+                            }
+                        }
                         Ok(EXIT_OK)
                     }
                     Err(ApplyError::Store(StoreError::Conflict { current })) => {
@@ -98,34 +119,17 @@ pub fn run(global: &GlobalArgs, cmd: &WeightsCommand) -> CliResult {
     }
 }
 
-/// The router the config describes, connected.
-pub async fn connect(cfg: &Config) -> Result<Router, CliError> {
-    match cfg.router.as_ref().map(|r| r.backend) {
-        None | Some(RouterBackend::None) => {
-            return Err(CliError::invalid(format!(
-                "{}: no router is configured ([router] backend = \"configmap\" or \"httproute\")",
-                cfg.origin
-            )))
-        }
-        Some(_) => {}
-    }
-    let kc = kube_client::connect(cfg.kubernetes.as_ref())
-        .await
-        .map_err(|e| store_error(e.into()))?;
-    let k = KubeRouter::from_config(cfg, &kc).map_err(store_error)?;
-    Ok(Router::Kube(Box::new(k)))
-}
-
-fn store_error(e: StoreError) -> CliError {
-    let code = match e {
-        StoreError::Invalid(_) => super::EXIT_INVALID,
-        StoreError::Conflict { .. } => super::EXIT_CONFLICT,
-        _ => super::EXIT_RUNTIME,
-    };
-    CliError {
-        code,
-        message: e.to_string(),
-    }
+/// A snapshot saved by `hybridtop snapshot --format json`.
+fn read_snapshot(file: &Path) -> Result<Snapshot, CliError> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        CliError::invalid(format!("--snapshot {}: cannot read: {e}", file.display()))
+    })?;
+    serde_json::from_str(&text).map_err(|e| {
+        CliError::invalid(format!(
+            "--snapshot {}: not a hybridtop snapshot (JSON from `hybridtop snapshot --format json`): {e}",
+            file.display()
+        ))
+    })
 }
 
 fn print_read(r: &WeightsRead, format: WeightsFormat) {

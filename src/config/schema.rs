@@ -375,6 +375,9 @@ pub struct AlertsConfig {
     pub budget_crit_ratio: f64,
     /// A source whose last answer is older than this many of its polling intervals alerts.
     pub stale_intervals: u32,
+    /// A path's p95 and error-rate alerts wait until its window holds this many requests: one
+    /// failure among the first dozen requests after start-up is not an incident.
+    pub min_requests: u32,
     /// Ring the terminal bell (BEL) once when a new critical alert appears.
     pub bell: bool,
     /// Per-path overrides: `[alerts.paths.eks-qwen3] p95_ms_warn = 60`.
@@ -395,6 +398,7 @@ impl Default for AlertsConfig {
             budget_usd_per_hour: None,
             budget_crit_ratio: 1.5,
             stale_intervals: 3,
+            min_requests: 30,
             bell: false,
             paths: BTreeMap::new(),
         }

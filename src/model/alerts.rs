@@ -1,6 +1,7 @@
 //! Alerts: thresholds from `[alerts]` (with `[alerts.paths.<id>]` overrides) applied to the
 //! derived path views, sessions, cost and sources. `since` is filled in by the state, which
-//! remembers when each alert began; the bell tracker decides when a new critical alert rings.
+//! remembers when each alert began (in data time); the bell tracker decides when a new critical
+//! alert rings.
 use crate::config::AlertsConfig;
 use crate::model::snapshot::{Alert, PathView, Severity, SourceStatus};
 use crate::model::update::{SourceName, SourceState};
@@ -69,6 +70,8 @@ pub struct Inputs<'a> {
     pub sources: &'a [SourceStatus],
     /// Each source's polling interval (stale = older than `stale_intervals` of these).
     pub intervals: &'a [(SourceName, Duration)],
+    /// Requests in each path's window, in path order (missing: judged as enough).
+    pub requests: &'a [f64],
 }
 
 /// All alerts, crit first, then in path order (path alerts before global ones), then by code.
@@ -78,13 +81,17 @@ pub fn evaluate(cfg: &AlertsConfig, paths: &[PathView], i: &Inputs) -> Vec<Alert
     let mut out: Vec<(Severity, usize, Alert)> = Vec::new();
     for (idx, p) in paths.iter().enumerate() {
         let t = cfg.for_path(&p.id);
-        if let Some(p95) = p.latency_ms.p95.filter(|v| v.is_finite()) {
+        let enough = i
+            .requests
+            .get(idx)
+            .is_none_or(|n| *n >= f64::from(cfg.min_requests));
+        if let Some(p95) = p.latency_ms.p95.filter(|v| v.is_finite() && enough) {
             if let Some((sev, thr)) = level(p95, t.p95_ms_warn, t.p95_ms_crit) {
                 let msg = format!("{} p95 {} ms > {} ms", p.id, num(p95.round()), num(thr));
                 out.push((sev, idx, path_alert(sev, "p95_over_threshold", p, msg)));
             }
         }
-        if let Some(er) = p.error_rate.filter(|v| v.is_finite()) {
+        if let Some(er) = p.error_rate.filter(|v| v.is_finite() && enough) {
             if let Some((sev, thr)) = level(er, t.error_rate_warn, t.error_rate_crit) {
                 let msg = format!("{} error rate {} > {}", p.id, pct(er), pct(thr));
                 out.push((sev, idx, path_alert(sev, "error_rate", p, msg)));
@@ -177,29 +184,31 @@ pub fn evaluate(cfg: &AlertsConfig, paths: &[PathView], i: &Inputs) -> Vec<Alert
     out.into_iter().map(|(_, _, a)| a).collect()
 }
 
-/// Remembers when each active alert began: set on the first derive that shows it, kept while it
-/// lasts (whatever its severity does), forgotten once it clears.
-#[derive(Debug, Default)]
+/// Remembers when each active alert began, as judged at bucket boundaries of data time (see
+/// `State::judge`): set when a judgement first sees it, kept while it lasts (whatever its
+/// severity does), forgotten once a judgement finds it cleared. Kept in data time, not at
+/// derive, so a live run, its replay and a seek into it give the same `since`.
+#[derive(Clone, Debug, Default)]
 pub struct SinceTracker {
     started: BTreeMap<String, DateTime<Utc>>,
 }
 
 impl SinceTracker {
-    /// Fill in `since` and order the alerts by severity, newest first, stably.
-    pub fn stamp(&mut self, alerts: &mut [Alert], now: DateTime<Utc>) {
-        let mut seen = BTreeMap::new();
+    /// Fill in `since` and order the alerts by severity, newest first, stably. An alert no
+    /// judgement has seen yet began after the last one: it gets `fresh` (that judgement's time).
+    pub fn stamp(&self, alerts: &mut [Alert], fresh: DateTime<Utc>) {
         for a in alerts.iter_mut() {
-            let key = a.key();
-            let mut since = self.started.get(&key).copied().unwrap_or(now);
-            // Time went backwards (a replay seek): the alert begins again.
-            if since > now {
-                since = now;
-            }
-            a.since = Some(since);
-            seen.insert(key, since);
+            a.since = Some(self.started.get(&a.key()).copied().unwrap_or(fresh));
         }
-        self.started = seen;
         alerts.sort_by(|a, b| b.severity.cmp(&a.severity).then(b.since.cmp(&a.since)));
+    }
+
+    /// Remember the stamped alerts of a judgement; forget the ones it no longer shows.
+    pub fn note(&mut self, alerts: &[Alert]) {
+        self.started = alerts
+            .iter()
+            .filter_map(|a| a.since.map(|s| (a.key(), s)))
+            .collect();
     }
 }
 
@@ -289,6 +298,7 @@ mod tests {
             estimated_usd_per_hour: usd,
             sources,
             intervals,
+            requests: &[],
         }
     }
 
@@ -466,13 +476,18 @@ mod tests {
                 &Inputs::default(),
             )
         };
+        // A judgement: stamp, then remember.
+        let judge = |tr: &mut SinceTracker, a: &mut Vec<Alert>, fresh: i64| {
+            tr.stamp(a, t(fresh));
+            tr.note(a);
+        };
         let mut a = mk(150.0, 10.0);
-        tr.stamp(&mut a, t(100));
+        judge(&mut tr, &mut a, 100);
         assert_eq!(a[0].since, Some(t(100)));
         // Still on, now critical: same since. A second warn alert starts later and is listed
         // first among warnings (newest first).
         let mut a = mk(250.0, 120.0);
-        tr.stamp(&mut a, t(160));
+        judge(&mut tr, &mut a, 160);
         assert_eq!(
             a.iter()
                 .map(|a| (a.severity, a.path.clone().unwrap().0, a.since))
@@ -483,17 +498,43 @@ mod tests {
             ]
         );
         let mut a = mk(120.0, 120.0);
-        tr.stamp(&mut a, t(200));
+        judge(&mut tr, &mut a, 200);
         // Both warn now: the newer one first.
         assert_eq!(a[0].path.as_ref().unwrap().as_str(), "agentcore-haiku");
         assert_eq!(a[1].since, Some(t(100)));
-        // Cleared, then back: it begins again.
+        // Stamping alone (a derive between judgements) remembers nothing.
+        let mut between = mk(10.0, 10.0);
+        tr.stamp(&mut between, t(210));
+        let mut a = mk(120.0, 120.0);
+        tr.stamp(&mut a, t(215));
+        assert_eq!(a[1].since, Some(t(100)));
+        // Cleared at a judgement, then back: it begins again.
         let mut a = mk(10.0, 10.0);
-        tr.stamp(&mut a, t(220));
+        judge(&mut tr, &mut a, 220);
         assert!(a.is_empty());
         let mut a = mk(150.0, 10.0);
-        tr.stamp(&mut a, t(230));
+        judge(&mut tr, &mut a, 230);
         assert_eq!(a[0].since, Some(t(230)));
+    }
+
+    #[test]
+    fn p95_and_error_rate_wait_for_enough_requests() {
+        let cfg = AlertsConfig::default();
+        let paths = [pv("eks-qwen3", Some(500.0), Some(0.5), 40.0)];
+        let at = |n: f64| {
+            let a = evaluate(
+                &cfg,
+                &paths,
+                &Inputs {
+                    requests: &[n],
+                    ..Inputs::default()
+                },
+            );
+            a.iter().map(|a| a.code.clone()).collect::<Vec<_>>()
+        };
+        // 29 requests: too few to judge a p95 or an error rate; throttling still counts.
+        assert_eq!(at(29.0), ["throttling"]);
+        assert_eq!(at(30.0), ["p95_over_threshold", "error_rate", "throttling"]);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use crate::config::Config;
 use crate::domain::path::{PathId, Side};
 use crate::domain::weights::Weights;
-use crate::model::advisor::{AdvisorParams, CostModel, PathCost, Projection};
+use crate::model::advisor::{signed_usd0, usd0, AdvisorParams, CostModel, PathCost, Projection};
 use crate::model::cost::HOURS_PER_MONTH;
 use crate::model::snapshot::Snapshot;
 use std::time::Duration;
@@ -63,6 +63,38 @@ impl Preview {
     /// Modelled after − modelled now, $/month (the figure a recommendation states).
     pub fn delta_usd_per_month(&self) -> Option<f64> {
         self.total_after.zip(self.total_now).map(|(a, n)| a - n)
+    }
+
+    /// The preview as plain lines, for `weights set --dry-run`: the modelled totals and delta
+    /// (the editor's and the recommendation's figure), each path, the observed figure beside
+    /// it, and the notes.
+    pub fn lines(&self) -> Vec<String> {
+        let money = |v: Option<f64>| v.map_or_else(|| "unknown".to_string(), usd0);
+        let mut out = vec![match self.delta_usd_per_month() {
+            Some(d) => format!(
+                "modelled at current volumes: {} → {}/month ({}/month)",
+                money(self.total_now),
+                money(self.total_after),
+                signed_usd0(d)
+            ),
+            None => "modelled at current volumes: cost unknown".to_string(),
+        }];
+        for p in &self.paths {
+            out.push(format!(
+                "  {:<20} {:>3}% → {:>3}%  {} → {}/month",
+                p.id.as_str(),
+                p.from,
+                p.to,
+                money(p.usd_month_now),
+                money(p.usd_month_after)
+            ));
+        }
+        out.push(format!(
+            "observed now {}/month, from metrics (not part of the change)",
+            money(self.total_observed)
+        ));
+        out.extend(self.notes.iter().cloned());
+        out
     }
 }
 

@@ -612,3 +612,49 @@ fn each_minute(seed: u64, mut check: impl FnMut(Scenario, u32, &Snapshot)) {
         }
     }
 }
+
+/// After a path recovers the advisor holds for `[advisor] resume_after`, saying when
+/// optimisation resumes, then optimises again. The memory of the incident is kept as the data
+/// is applied, so a one-shot snapshot (`snapshot --demo --sim-seconds N`) knows it as well as a
+/// dashboard that watched every second.
+#[test]
+fn the_advisor_holds_after_recovery_until_resume_after() {
+    use hybridtop::model::snapshot::AdvisorMode;
+    use hybridtop::model::state::State;
+    let advice_at = |resume_after: Duration, marks: &[u64]| -> Vec<(AdvisorMode, Option<String>)> {
+        let mut cfg = Config::demo();
+        cfg.advisor.resume_after = resume_after;
+        let mut sim = Simulator::new(
+            SimConfig {
+                seed: 11,
+                scenario: Scenario::EksNodeLoss,
+                start: demo_start(),
+                config: cfg.clone(),
+            },
+            cfg.default_weights(),
+        );
+        let mut state = State::new(&cfg, Mode::Demo);
+        let mut out = Vec::new();
+        for s in 1..=*marks.last().unwrap() {
+            for u in sim.step() {
+                state.apply(u);
+            }
+            if marks.contains(&s) {
+                let a = state.snapshot(&DeriveOptions::default()).advisor;
+                out.push((a.mode, a.reason));
+            }
+        }
+        out
+    };
+    let ten = advice_at(Duration::from_secs(600), &[900, 1200, 1800]);
+    assert_eq!(ten[0].0, AdvisorMode::Relief, "{ten:?}");
+    assert_eq!(ten[1].0, AdvisorMode::Hold, "{ten:?}");
+    assert_eq!(
+        ten[1].1.as_deref(),
+        Some("hold: eks-qwen3 recovered 4m30s ago; cost optimisation resumes in 5m30s")
+    );
+    assert_eq!(ten[2].0, AdvisorMode::Optimise, "{ten:?}");
+    // A shorter resume_after resumes sooner.
+    let two = advice_at(Duration::from_secs(120), &[1200]);
+    assert_eq!(two[0].0, AdvisorMode::Optimise, "{two:?}");
+}

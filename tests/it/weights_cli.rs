@@ -352,3 +352,137 @@ fn unreachable_api_exits_1_naming_the_server() {
     assert_eq!(o.status.code(), Some(1), "{}", err(&o));
     assert!(err(&o).contains(&url), "{}", err(&o));
 }
+
+/// The Cost view's recommendation, the weights editor and `weights set --dry-run` state the
+/// same modelled delta for the same change on the same snapshot: the demo app's own snapshot,
+/// saved as the JSON `hybridtop snapshot` writes and handed to the CLI with `--snapshot`.
+#[test]
+fn dry_run_states_the_same_delta_as_the_editor_and_the_recommendation() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use hybridtop::app::{App, AppOptions};
+    use hybridtop::commands::snapshot::demo_start;
+    use hybridtop::config::{Config, DEMO_CONFIG};
+    use hybridtop::model::advisor::signed_usd0;
+    use hybridtop::model::snapshot::Mode;
+    use hybridtop::router::simulator::SimulatorStore;
+    use hybridtop::router::store::Router;
+    use hybridtop::router::task;
+    use hybridtop::sources::simulator::{Scenario, SimConfig, Simulator};
+
+    let env = setup("configmap");
+    let cfg = Config::demo();
+    let mut app = App::new(&AppOptions {
+        theme_dir: env.dir.path().to_path_buf(),
+        ..AppOptions::new(Mode::Demo, cfg.clone())
+    });
+    // The demo's router (the simulator's store), as `hybridtop demo` wires it.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (store, _wrx) = SimulatorStore::new(cfg.default_weights());
+    let _router_rx = {
+        let _g = rt.enter();
+        app.attach_router(task::spawn(
+            Router::Simulator(store),
+            cfg.guard(),
+            cfg.path_ids(),
+            env.dir.path().join("demo-audit.jsonl"),
+        ))
+    };
+    let mut sim = Simulator::new(
+        SimConfig {
+            seed: 7,
+            scenario: Scenario::Steady,
+            start: demo_start(),
+            config: cfg.clone(),
+        },
+        cfg.default_weights(),
+    );
+    for _ in 0..600 {
+        for u in sim.step() {
+            app.apply(u);
+        }
+    }
+    app.refresh_snapshot();
+    let rec = app
+        .snapshot
+        .advisor
+        .recommendation
+        .clone()
+        .expect("a recommendation");
+    assert_eq!(
+        rec.weights.to_text(),
+        "eks-qwen3=95 agentcore-haiku=0 agentcore-sonnet=5"
+    );
+
+    // The editor: w, then + five times on eks-qwen3 (70 → 95).
+    let key =
+        |app: &mut App, c: char| app.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    key(&mut app, 'w');
+    for _ in 0..5 {
+        key(&mut app, '+');
+    }
+    let w = app.ui.weights.as_ref().unwrap();
+    assert_eq!(w.editor.proposal, rec.weights);
+    let editor_delta = w.preview.delta_usd_per_month().unwrap();
+
+    // The CLI, on the same snapshot, against a router holding the same current weights.
+    let snap_file = env.dir.path().join("snapshot.json");
+    std::fs::write(&snap_file, serde_json::to_string(&app.snapshot).unwrap()).unwrap();
+    let config = DEMO_CONFIG.replace(
+        "backend = \"none\"",
+        &format!("backend = \"configmap\"\nnamespace = \"{NS}\"\nname = \"{NAME}\""),
+    );
+    std::fs::write(&env.config, config).unwrap();
+    let mut args: Vec<String> = ["weights", "set"].map(String::from).to_vec();
+    args.extend(rec.weights.iter().map(|(id, pct)| format!("{id}={pct}")));
+    args.extend(["--yes", "--dry-run", "--snapshot"].map(String::from));
+    args.push(snap_file.display().to_string());
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = env.run(&argv);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let text = err(&o);
+    let modelled = text
+        .lines()
+        .find(|l| l.starts_with("modelled at current volumes:"))
+        .unwrap_or_else(|| panic!("no modelled line in:\n{text}"));
+
+    let stated = signed_usd0(rec.usd_per_month_delta);
+    assert!(rec.usd_per_month_delta < -1.0, "{rec:?}");
+    assert_eq!(signed_usd0(editor_delta), stated);
+    assert!(
+        modelled.ends_with(&format!("({stated}/month)")),
+        "CLI says {modelled:?}, the recommendation {stated}"
+    );
+    assert!(rec.text.contains(&stated.replace('+', "")), "{}", rec.text);
+    // Nothing was stored, and the observed figure is labelled as such.
+    assert_eq!(env.configmap_weights()["eks-qwen3"], 70);
+    assert!(text.contains("observed now $"), "{text}");
+}
+
+#[test]
+fn a_bad_snapshot_file_is_refused_before_the_router_is_asked() {
+    let env = setup("configmap");
+    let bad = env.dir.path().join("snap.json");
+    std::fs::write(&bad, "{\"not\": \"a snapshot\"}").unwrap();
+    let o = env.run(
+        &[
+            &SET[..],
+            &["--yes", "--dry-run", "--snapshot", bad.to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(
+        err(&o).contains("snap.json: not a hybridtop snapshot"),
+        "{}",
+        err(&o)
+    );
+    assert!(env.server.requests().is_empty());
+    assert!(env.audit().is_empty());
+    // --snapshot means nothing without --dry-run.
+    let o = env.run(&[&SET[..], &["--yes", "--snapshot", bad.to_str().unwrap()]].concat());
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+}

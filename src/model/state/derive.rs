@@ -199,6 +199,7 @@ impl State {
         };
 
         let sources = self.sources.view(now, redact);
+        let window_requests: Vec<f64> = path_aggs.iter().map(|a| a.stats.requests).collect();
         let mut alerts = alerts::evaluate(
             &self.alerts,
             &paths,
@@ -207,15 +208,12 @@ impl State {
                 estimated_usd_per_hour: cost.estimated_usd_per_hour,
                 sources: &sources,
                 intervals: &self.intervals,
+                requests: &window_requests,
             },
         );
-        {
-            let mut since = match self.alert_since.lock() {
-                Ok(g) => g,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            since.stamp(&mut alerts, now);
-        }
+        self.judged
+            .since
+            .stamp(&mut alerts, self.judged.at.unwrap_or(now));
         let total_rpm: f64 = paths.iter().map(|p| p.requests_per_minute).sum();
         let eks_has_traffic = self
             .paths
@@ -242,15 +240,7 @@ impl State {
             advisor: Default::default(),
         };
         // The advisor reads the snapshot it annotates: its numbers are the screen's numbers.
-        {
-            let mut hist = match self.degraded.lock() {
-                Ok(g) => g,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            snap.advisor = advisor::evaluate_with(&snap, &self.advisor, &hist);
-            let keep = self.advisor.advisor.resume_after;
-            hist.note(&snap.advisor.degraded, now, keep);
-        }
+        snap.advisor = advisor::evaluate_with(&snap, &self.advisor, &self.judged.degraded);
         let a = &self.advisor.advisor;
         snap.phase = phase::evaluate(&PhaseInputs {
             eks_has_traffic,

@@ -90,6 +90,22 @@ struct SessionCache {
     last_activity_ms: Arc<Vec<i64>>,
 }
 
+/// The memory behind alert `since` and the advisor's hold. It is written only by `judge`, once
+/// per bucket of data time, while updates are applied, never by a derive: a replay applies the
+/// same updates, so it (and a seek, which rebuilds the state) ends up with the same memory and
+/// shows the same `since` as the live run did, however often either one drew.
+#[derive(Debug, Default)]
+struct Judged {
+    /// The bucket last judged.
+    idx: Option<i64>,
+    /// When (model time) it was judged: an alert seen since began after it.
+    at: Option<DateTime<Utc>>,
+    since: SinceTracker,
+    /// When each path was last degraded, so the advisor holds until it has been healthy for
+    /// `[advisor] resume_after`.
+    degraded: advisor::DegradedHistory,
+}
+
 pub struct State {
     mode: Mode,
     environment: String,
@@ -99,11 +115,8 @@ pub struct State {
     advisor: AdvisorParams,
     /// Each source's polling interval, for the stale alert.
     intervals: Vec<(SourceName, Duration)>,
-    /// When each active alert began (derives take `&self`, as the session cache does).
-    alert_since: Mutex<SinceTracker>,
-    /// When each path was last degraded, so the advisor holds until it has been healthy for
-    /// `[advisor] resume_after`.
-    degraded: Mutex<advisor::DegradedHistory>,
+    /// What the last bucket-boundary judgement saw (see `judge`).
+    judged: Judged,
     tl: Timeline,
     clock_ms: Option<i64>,
     data_ms: Option<i64>,
@@ -192,8 +205,7 @@ impl State {
             alerts: config.alerts.clone(),
             advisor: AdvisorParams::from_config(config),
             intervals: source_intervals(config),
-            alert_since: Mutex::new(SinceTracker::default()),
-            degraded: Mutex::new(advisor::DegradedHistory::default()),
+            judged: Judged::default(),
             tl,
             clock_ms: None,
             data_ms: None,
@@ -397,6 +409,9 @@ impl State {
         if self.stamped_idx != Some(idx) {
             self.stamp_nodes();
         }
+        if self.judged.idx != Some(idx) {
+            self.judge(idx);
+        }
         if self.last_sweep_ms.is_none_or(|l| now - l >= SWEEP_EVERY_MS) {
             self.last_sweep_ms = Some(now);
             self.correlator.sweep(correlation::ms_to_time(now));
@@ -437,6 +452,19 @@ impl State {
         }
         let src = p.last_traffic_ms.map(|_| TrafficSource::Metrics);
         (&p.window, src)
+    }
+
+    /// Judge the state once per bucket of data time: remember which alerts are on and since
+    /// when, and which paths are degraded. A derive reads this memory and never writes it.
+    fn judge(&mut self, idx: i64) {
+        let snap = self.snapshot(&DeriveOptions::default());
+        self.judged.since.note(&snap.alerts);
+        let keep = self.advisor.advisor.resume_after;
+        self.judged
+            .degraded
+            .note(&snap.advisor.degraded, snap.generated_at, keep);
+        self.judged.idx = Some(idx);
+        self.judged.at = Some(snap.generated_at);
     }
 
     /// Record each EKS path's GPU nodes in the current bucket (for the $/h sparkline).
