@@ -16,6 +16,8 @@
 //! allocator (before the source starts, after it synced, and its peak while syncing).
 // A bench (or test tool) may panic on a broken set-up: it is not the product.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Benches and tests report on their own stdout; only the product prints through `commands::out`.
+#![allow(clippy::disallowed_macros)]
 // The support module's own unit tests are compiled here too, without a test harness.
 #[allow(unused_imports)]
 #[path = "../tests/support/mod.rs"]

@@ -3,6 +3,8 @@
 //! populated state.
 // A bench (or test tool) may panic on a broken set-up: it is not the product.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Benches and tests report on their own stdout; only the product prints through `commands::out`.
+#![allow(clippy::disallowed_macros)]
 use chrono::{DateTime, TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use hybridtop::config::Config;

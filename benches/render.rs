@@ -3,6 +3,8 @@
 //! ≤ 0.5 ms at 200×50 and ≤ 1.5 ms at 300×100. Also the Fleet at 5,000 pods.
 // A bench (or test tool) may panic on a broken set-up: it is not the product.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Benches and tests report on their own stdout; only the product prints through `commands::out`.
+#![allow(clippy::disallowed_macros)]
 use criterion::{criterion_group, criterion_main, Criterion};
 use hybridtop::model::snapshot::Snapshot;
 use hybridtop::ui::draw;

@@ -6,6 +6,7 @@
 //!   cargo run --release --example kube_test_server -- KUBECONFIG_OUT [PODS] [CHURN_SECS]
 // A bench (or test tool) may panic on a broken set-up: it is not the product.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::disallowed_macros)] // a test tool: it prints where its kubeconfig is
 #[path = "../tests/support/kube_api.rs"]
 #[allow(dead_code)]
 mod kube_api;

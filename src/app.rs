@@ -84,6 +84,8 @@ pub struct App {
     pub theme: Theme,
     pub snapshot: Snapshot,
     pub quit: bool,
+    /// Ctrl-Z: the loop hands the terminal back and stops the process until `fg`.
+    pub suspend: bool,
     mode: Mode,
     redact: bool,
     read_only: bool,
@@ -145,6 +147,7 @@ impl App {
             theme: opts.theme.clone(),
             snapshot,
             quit: false,
+            suspend: false,
             mode: opts.mode,
             redact: opts.redact,
             read_only,

@@ -182,7 +182,8 @@ pub struct SnapshotArgs {
     #[arg(long, default_value = "steady", requires = "demo")]
     pub scenario: String,
     /// Simulated seconds to run before printing
-    #[arg(long, default_value_t = 600, requires = "demo")]
+    #[arg(long, default_value_t = 600, requires = "demo",
+          value_parser = clap::value_parser!(u64).range(1..=604_800))]
     pub sim_seconds: u64,
     /// A recording to snapshot
     #[arg(long, value_name = "FILE")]
@@ -199,9 +200,11 @@ pub struct SnapshotArgs {
     pub weights_review: Option<String>,
     #[arg(long, value_enum, default_value_t = SnapshotFormat::Json)]
     pub format: SnapshotFormat,
-    #[arg(long, default_value_t = 120)]
+    /// Columns, 20..=1000
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u16).range(20..=1000))]
     pub width: u16,
-    #[arg(long, default_value_t = 40)]
+    /// Rows, 20..=1000
+    #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u16).range(20..=1000))]
     pub height: u16,
     #[arg(long, value_enum, default_value_t = ViewName::Overview)]
     pub view: ViewName,
@@ -215,8 +218,9 @@ fn parse_at(s: &str) -> Result<f64, String> {
     let v: f64 = s
         .parse()
         .map_err(|_| format!("'{s}' is not a number of seconds"))?;
-    if !v.is_finite() || v < 0.0 {
-        return Err(format!("'{s}' must be 0 or more seconds"));
+    // Ten years of recording is more than any file holds; beyond it the ms arithmetic ends.
+    if !v.is_finite() || !(0.0..=315_360_000.0).contains(&v) {
+        return Err(format!("'{s}' must be 0 to 315360000 seconds"));
     }
     Ok(v)
 }

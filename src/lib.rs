@@ -55,14 +55,20 @@ pub fn run() -> i32 {
             } else {
                 0
             };
-            let _ = e.print();
+            // Through the sanitiser: clap quotes the offending argument, which may be anything.
+            let text = e.render().to_string();
+            if e.use_stderr() {
+                commands::out::err(text.trim_end());
+            } else {
+                commands::out::line(text.trim_end());
+            }
             return code;
         }
     };
     match commands::dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("hybridtop: error: {e}");
+            commands::out::err(format!("hybridtop: error: {e}"));
             e.code
         }
     }

@@ -112,6 +112,27 @@ pub fn bell(t: &mut Tui) -> io::Result<()> {
     t.backend_mut().flush()
 }
 
+/// Ctrl-Z or SIGTSTP: give the terminal back as it was found, stop the process (as the default
+/// SIGTSTP action would), and on `fg` (SIGCONT) take it again. The caller redraws everything.
+pub fn suspend(t: &mut Tui) -> io::Result<()> {
+    let mouse = MOUSE.load(Ordering::SeqCst);
+    restore();
+    // SIGSTOP cannot be caught: the process stops here and carries on from here when continued.
+    nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP).map_err(io::Error::from)?;
+    enable_raw_mode()?;
+    ACTIVE.store(true, Ordering::SeqCst);
+    MOUSE.store(mouse, Ordering::SeqCst);
+    let mut out = io::stdout();
+    execute!(out, EnterAlternateScreen, Hide, Clear(ClearType::All))?;
+    if mouse {
+        execute!(out, EnableMouseCapture)?;
+    }
+    // The screen was cleared behind ratatui's back. A blank frame brings its idea of the screen
+    // to match (`Terminal::clear` would ask the terminal where the cursor is, and wait), so the
+    // next frame is drawn whole.
+    t.draw(|_| {}).map(|_| ())
+}
+
 /// Leave the alternate screen, show the cursor, leave raw mode. Safe to call more than once and
 /// from a panic hook.
 pub fn restore() {

@@ -62,6 +62,7 @@ impl KeyMode {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Action {
     Quit,
+    Suspend,
     Help,
     NextView,
     PrevView,
@@ -155,8 +156,16 @@ use KeyMode as M;
 impl Action {
     /// Every action with its mode, config name, default keys, help text and footer hint, in help
     /// order.
-    pub const ALL: [Binding; 48] = [
+    pub const ALL: [Binding; 49] = [
         b(A::Quit, M::Normal, "quit", &["q", "ctrl-c"], "quit", "quit"),
+        b(
+            A::Suspend,
+            M::Normal,
+            "suspend",
+            &["ctrl-z"],
+            "suspend to the shell (fg resumes)",
+            "",
+        ),
         b(A::Help, M::Normal, "help", &["?"], "help", "help"),
         b(
             A::NextView,

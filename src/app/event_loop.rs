@@ -16,6 +16,9 @@ pub async fn run_tui(
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sigquit = signal(SignalKind::quit())?;
+    // Handled, so the terminal is restored before the process stops (the default action would
+    // stop it in raw mode on the alternate screen).
+    let mut sigtstp = signal(SignalKind::from_raw(libc::SIGTSTP))?;
     let mut tick = tokio::time::interval(opts.refresh);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let live = app.mode() == Mode::Live;
@@ -103,9 +106,16 @@ pub async fn run_tui(
             _ = sighup.recv() => break,
             _ = sigint.recv() => break,
             _ = sigquit.recv() => break,
+            _ = sigtstp.recv() => app.suspend = true,
         }
         if app.quit {
             break;
+        }
+        if std::mem::take(&mut app.suspend) {
+            terminal::suspend(&mut term)?;
+            let _ = term.autoresize();
+            dirty = true;
+            urgent = true;
         }
     }
     Ok(())

@@ -77,6 +77,7 @@ impl App {
         }
         match a {
             Action::Quit => self.quit = true,
+            Action::Suspend => self.suspend = true,
             Action::Help | Action::ViewHelp => {
                 if self.ui.view == View::Help {
                     self.ui.view = self.help_return.take().unwrap_or(View::Overview);

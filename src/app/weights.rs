@@ -123,6 +123,7 @@ impl App {
                 target: self.router_target.clone(),
                 weights: ed.from.clone(),
                 version: ed.version.clone(),
+                invalid: self.snapshot.router.invalid.clone(),
             },
             to: ed.proposal.clone(),
             force,

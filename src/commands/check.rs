@@ -1,5 +1,6 @@
 //! `hybridtop check`: the config, then every enabled source — credentials, reachability,
 //! permissions — one line per check, so a failure says what to fix.
+use super::out;
 use super::{config_path, tokio_runtime, CliResult, EXIT_OK, EXIT_RUNTIME};
 use crate::cli::GlobalArgs;
 use crate::config::Config;
@@ -8,20 +9,22 @@ use crate::sources::CheckLine;
 pub fn run(global: &GlobalArgs) -> CliResult {
     let path = config_path(global);
     let cfg = Config::load(&path)?;
+    // Exactly what a run refuses: the theme and the keys, beyond the file itself.
+    super::validate_for_run(global, &cfg)?;
     let ascii = super::resolve_ascii(global, Some(&cfg));
     let (ok_mark, bad_mark) = if ascii {
         ("ok  ", "FAIL")
     } else {
         ("✓", "✗")
     };
-    println!("{ok_mark} config {}", path.display());
+    out::line(format!("{ok_mark} config {}", path.display()));
     for k in &cfg.unknown_keys {
-        println!("  warning: unknown key `{k}` ignored");
+        out::line(format!("  warning: unknown key `{k}` ignored"));
     }
     let rt = tokio_runtime()?;
     let lines = rt.block_on(run_checks(&cfg));
     if lines.is_empty() {
-        println!("  no sources are configured ([aws], [kubernetes], [langfuse] are all absent)");
+        out::line("  no sources are configured ([aws], [kubernetes], [langfuse] are all absent)");
     }
     let mut failed = 0;
     for l in &lines {
@@ -30,10 +33,10 @@ pub fn run(global: &GlobalArgs) -> CliResult {
             failed += 1;
         }
         let detail = crate::model::sanitize::clean(&l.detail);
-        println!("{mark} {:<13} {}: {detail}", l.source, l.check);
+        out::line(format!("{mark} {:<13} {}: {detail}", l.source, l.check));
     }
     if failed > 0 {
-        println!("{failed} check(s) failed");
+        out::line(format!("{failed} check(s) failed"));
         return Ok(EXIT_RUNTIME);
     }
     Ok(EXIT_OK)

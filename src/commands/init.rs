@@ -1,4 +1,5 @@
 //! `hybridtop init`: write a commented example config (every section of the schema).
+use super::out;
 use super::{config_path, CliError, CliResult, EXIT_OK};
 use crate::cli::GlobalArgs;
 
@@ -12,14 +13,12 @@ pub fn run(global: &GlobalArgs, force: bool) -> CliResult {
             path.display()
         )));
     }
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| CliError::runtime(format!("cannot create {}: {e}", dir.display())))?;
-    }
-    std::fs::write(&path, EXAMPLE)
+    // 0600 in a 0700 directory: a config names accounts, clusters and endpoints.
+    crate::config::private::create(&path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, EXAMPLE.as_bytes()))
         .map_err(|e| CliError::runtime(format!("cannot write {}: {e}", path.display())))?;
-    println!("wrote {}", path.display());
-    println!("edit it, then run `hybridtop check`, or try `hybridtop demo` first");
+    out::line(format!("wrote {}", path.display()));
+    out::line("edit it, then run `hybridtop check`, or try `hybridtop demo` first");
     Ok(EXIT_OK)
 }
 

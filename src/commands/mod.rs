@@ -7,6 +7,7 @@ pub mod demo;
 pub mod info;
 pub mod init;
 pub mod live;
+pub mod out;
 pub mod replay;
 pub mod snapshot;
 pub mod weights;
@@ -17,7 +18,7 @@ use crate::config::{self, Config, ConfigError};
 use crate::ui::colors::{ColorDepth, ThemeContext};
 use crate::ui::theme::Theme;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_RUNTIME: i32 = 1;
@@ -132,8 +133,9 @@ pub fn resolve_theme(
         Theme::load(spec, &dir).map_err(|e| CliError::invalid(e.to_string()))?
     } else if no_color() {
         Theme::for_environment(true)
-    } else if let Some(spec) = cfg.and_then(|c| c.ui.theme.as_ref()) {
-        Theme::load(spec, &dir).map_err(|e| CliError::invalid(e.to_string()))?
+    } else if let Some((c, spec)) = cfg.and_then(|c| c.ui.theme.as_ref().map(|s| (c, s))) {
+        Theme::load(spec, &dir)
+            .map_err(|e| CliError::invalid(format!("{}: ui.theme: {e}", c.origin)))?
     } else {
         Theme::for_environment(false)
     };
@@ -198,6 +200,19 @@ pub fn pacing(global: &GlobalArgs, cfg: &Config) -> (std::time::Duration, std::t
     (refresh, min_frame)
 }
 
+/// What a run checks of a config beyond `Config::load`: its theme and its keys. `check` calls
+/// this too, so it fails wherever a run would.
+pub fn validate_for_run(global: &GlobalArgs, cfg: &Config) -> Result<(), CliError> {
+    resolve_theme(
+        global,
+        Some(cfg),
+        &cfg.general.environment,
+        ColorDepth::detect(),
+    )?;
+    resolve_keymap(Some(cfg))?;
+    Ok(())
+}
+
 pub fn resolve_keymap(cfg: Option<&Config>) -> Result<Keymap, CliError> {
     match cfg {
         Some(c) => {
@@ -238,10 +253,7 @@ pub fn log_path(global: &GlobalArgs) -> PathBuf {
 /// Logs go to a file, never to the terminal. If the file can't be opened, logging is off.
 fn init_logging(global: &GlobalArgs) -> Option<()> {
     let path = log_path(global);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).ok()?;
-    }
-    let file = open_append(&path).ok()?;
+    let file = config::private::append(&path).ok()?;
     let filter = tracing_subscriber::EnvFilter::try_from_env("HYBRIDTOP_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
@@ -250,13 +262,6 @@ fn init_logging(global: &GlobalArgs) -> Option<()> {
         .with_env_filter(filter)
         .try_init()
         .ok()
-}
-
-fn open_append(path: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
 }
 
 pub fn tokio_runtime() -> Result<tokio::runtime::Runtime, CliError> {

@@ -1,5 +1,6 @@
 //! `hybridtop snapshot`: one frame of the dashboard as JSON, text, SVG or HTML, then exit —
 //! from the config's sources, the demo simulator (`--demo`) or a recording (`--replay`).
+use super::out;
 use super::{
     config_path, optional_user_config, resolve_theme, CliError, CliResult, EXIT_OK, EXIT_UNHEALTHY,
 };
@@ -169,21 +170,21 @@ fn from_replay(
     let p = crate::record::replay_to(file, target).map_err(super::replay::open_error)?;
     let header = &p.reader.header;
     if let Some(d) = &p.damage {
-        eprintln!(
+        out::err(format!(
             "hybridtop: warning: {}: recording damaged at {d}; the snapshot shows the state just before it",
             file.display()
-        );
+        ));
     }
     let start = p.start_ms;
     let position = match (args.at, start, p.last_ms) {
         (Some(s), Some(st), Some(last)) => {
             let want = st.saturating_add((s * 1000.0).round() as i64);
             if want > last && p.next.is_none() && p.damage.is_none() {
-                eprintln!(
+                out::err(format!(
                     "hybridtop: note: {} ends {:.0} s after its start; this is its end",
                     file.display(),
                     (last - st) as f64 / 1000.0
-                );
+                ));
             }
             if p.next.is_none() {
                 want.min(last)
@@ -237,7 +238,7 @@ fn print(global: &GlobalArgs, args: &SnapshotArgs, t: &Taken) -> Result<(), CliE
     if args.format == SnapshotFormat::Json {
         let text = serde_json::to_string_pretty(&t.snap)
             .map_err(|e| CliError::runtime(format!("cannot serialise the snapshot: {e}")))?;
-        println!("{text}");
+        out::line(&text);
         return Ok(());
     }
     // Exports are not a terminal: keep the theme's own colours.
@@ -280,9 +281,9 @@ fn print(global: &GlobalArgs, args: &SnapshotArgs, t: &Taken) -> Result<(), CliE
         t.snap.generated_at.format("%Y-%m-%d %H:%M:%S UTC")
     );
     match args.format {
-        SnapshotFormat::Svg => print!("{}", crate::export::to_svg(&buf, &theme, &title)),
-        SnapshotFormat::Html => print!("{}", crate::export::to_html(&buf, &theme, &title)),
-        _ => print!("{}", crate::ui::buffer_text(&buf)),
+        SnapshotFormat::Svg => out::text(crate::export::to_svg(&buf, &theme, &title)),
+        SnapshotFormat::Html => out::text(crate::export::to_html(&buf, &theme, &title)),
+        _ => out::text(crate::ui::buffer_text(&buf)),
     }
     Ok(())
 }
@@ -373,6 +374,7 @@ pub async fn live_state(
                         target: r.target,
                         weights: r.weights,
                         version: r.version,
+                        invalid: r.invalid,
                     }))
                     .await;
             }

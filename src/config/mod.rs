@@ -3,6 +3,7 @@
 //! value (`validate`), and where config, state and cache live. Secrets never live here: the file
 //! names environment variables.
 mod colour;
+pub mod private;
 mod schema;
 mod validate;
 
@@ -316,6 +317,37 @@ mod tests {
                 "alerts.budget_crit_ratio",
             ),
             ("[alerts]\nstale_intervals = 0\n", "alerts.stale_intervals"),
+            ("[general]\nwindow = '1ms'\n", "general.window"),
+            ("[general]\nwindow = '59s'\n", "general.window"),
+            ("[general]\nwindow = '25h'\n", "general.window"),
+            (
+                "[correlation]\nmax_sessions = 0\n",
+                "correlation.max_sessions",
+            ),
+            (
+                "[correlation]\nmax_sessions = 1000001\n",
+                "correlation.max_sessions",
+            ),
+            (
+                "[correlation]\nmax_spans_per_session = 0\n",
+                "correlation.max_spans_per_session",
+            ),
+            (
+                "[[paths]]\nid = 'e'\nkind = 'eks'\n[paths.eks]\npod_capacity_rpm = nan\n",
+                "paths[0].eks.pod_capacity_rpm",
+            ),
+            (
+                "[[paths]]\nid = 'e'\nkind = 'eks'\n[paths.eks]\npod_capacity_rpm = 0\n",
+                "paths[0].eks.pod_capacity_rpm",
+            ),
+            (
+                "[[paths]]\nid = 'e'\nkind = 'eks'\n[paths.eks]\npod_capacity_rpm = -5\n",
+                "paths[0].eks.pod_capacity_rpm",
+            ),
+            (
+                "[[paths]]\nid = 'e'\nkind = 'eks'\n[paths.eks]\npods_per_node = 1001\n",
+                "paths[0].eks.pods_per_node",
+            ),
             ("[alerts]\nerror_rate_crit = -1\n", "alerts.error_rate_crit"),
             (
                 "[alerts.paths.nope]\np95_ms_warn = 1\n",

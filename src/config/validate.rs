@@ -43,6 +43,25 @@ impl Config {
                         "must be at least 1",
                     ));
                 }
+                // The preview divides by it: 0, NaN or a negative capacity would invent pods.
+                if !(eks.pod_capacity_rpm.is_finite()
+                    && eks.pod_capacity_rpm > 0.0
+                    && eks.pod_capacity_rpm <= 1e6)
+                {
+                    return Err(self.invalid(
+                        format!("paths[{i}].eks.pod_capacity_rpm"),
+                        format!(
+                            "{} must be more than 0 and at most 1000000",
+                            eks.pod_capacity_rpm
+                        ),
+                    ));
+                }
+                if eks.pods_per_node > 1000 {
+                    return Err(self.invalid(
+                        format!("paths[{i}].eks.pods_per_node"),
+                        format!("{} must be at most 1000", eks.pods_per_node),
+                    ));
+                }
                 if !eks.gpu_node_usd_per_hour.is_finite() || eks.gpu_node_usd_per_hour < 0.0 {
                     return Err(self.invalid(
                         format!("paths[{i}].eks.gpu_node_usd_per_hour"),
@@ -64,6 +83,29 @@ impl Config {
                         ));
                     }
                 }
+            }
+        }
+        let w = self.general.window;
+        if w < std::time::Duration::from_secs(60) || w > std::time::Duration::from_secs(86_400) {
+            return Err(self.invalid(
+                "general.window",
+                format!(
+                    "'{}' must be between 1m and 24h (rates and quantiles need a few 10 s buckets)",
+                    humantime::format_duration(w)
+                ),
+            ));
+        }
+        let c = &self.correlation;
+        for (key, v, max) in [
+            ("correlation.max_sessions", c.max_sessions, 1_000_000),
+            (
+                "correlation.max_spans_per_session",
+                c.max_spans_per_session,
+                100_000,
+            ),
+        ] {
+            if v == 0 || v > max {
+                return Err(self.invalid(key, format!("{v} must be 1..={max}")));
             }
         }
         self.correlation_rules()?;

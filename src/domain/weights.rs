@@ -21,8 +21,10 @@ impl Weights {
     pub fn get(&self, id: &PathId) -> Option<u32> {
         self.0.get(id).copied()
     }
+    /// The sum, saturating: stored weights are untrusted and may be anything up to `u32::MAX`.
     pub fn sum(&self) -> u32 {
-        self.0.values().sum()
+        let s: u64 = self.0.values().map(|v| u64::from(*v)).sum();
+        u32::try_from(s).unwrap_or(u32::MAX)
     }
     pub fn iter(&self) -> impl Iterator<Item = (&PathId, u32)> {
         self.0.iter().map(|(k, v)| (k, *v))
@@ -41,15 +43,39 @@ impl Weights {
                 ids.push(k);
             }
         }
-        let total: u32 = ids
+        let total: u64 = ids
             .into_iter()
             .map(|id| {
-                self.get(id)
-                    .unwrap_or(0)
-                    .abs_diff(from.get(id).unwrap_or(0))
+                u64::from(
+                    self.get(id)
+                        .unwrap_or(0)
+                        .abs_diff(from.get(id).unwrap_or(0)),
+                )
             })
             .sum();
-        total / 2
+        u32::try_from(total / 2).unwrap_or(u32::MAX)
+    }
+
+    /// Why weights read back from a router are not a valid split of `paths`, if they are not:
+    /// a path missing, a path that is not configured, a value beyond 100 %, or a sum other
+    /// than 100. Names the value.
+    pub fn stored_problem(&self, paths: &[PathId]) -> Option<String> {
+        let mut why = Vec::new();
+        for p in paths {
+            match self.get(p) {
+                None => why.push(format!("'{p}' has no weight")),
+                Some(v) if v > 100 => why.push(format!("'{p}' = {v} is beyond 100 %")),
+                Some(_) => {}
+            }
+        }
+        for k in self.0.keys().filter(|k| !paths.contains(k)) {
+            why.push(format!("'{k}' is not a configured path"));
+        }
+        let sum = self.sum();
+        if why.is_empty() && sum != 100 {
+            why.push(format!("they sum to {sum}, not 100"));
+        }
+        (!why.is_empty()).then(|| why.join("; "))
     }
     /// `eks-qwen3=70 agentcore-haiku=20 …` in path order.
     pub fn to_text(&self) -> String {
@@ -122,6 +148,14 @@ impl Guard {
             return Err(WeightsError::Sum(sum));
         }
         if let Some(from) = from {
+            // Stored weights are untrusted: replacing ones that are not a valid split counts as
+            // the largest shift, whatever the arithmetic says (2³¹ would wrap it to anything).
+            if let Some(why) = from.stored_problem(paths) {
+                if !force {
+                    return Err(WeightsError::InvalidStored(why));
+                }
+                return Ok(());
+            }
             let shift = to.shift_from(from);
             if shift > self.max_shift_per_apply && !force {
                 return Err(WeightsError::TooLarge {
@@ -265,6 +299,8 @@ pub enum WeightsError {
         "moves {shift} points, more than max_shift_per_apply = {max} (use --force to override)"
     )]
     TooLarge { shift: u32, max: u32 },
+    #[error("the stored weights are invalid ({0}); replacing them counts as the largest shift (use --force to override)")]
+    InvalidStored(String),
     #[error("'{0}' is not ID=PERCENT")]
     Syntax(String),
     #[error("path '{0}' is given twice")]

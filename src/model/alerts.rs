@@ -72,6 +72,8 @@ pub struct Inputs<'a> {
     pub intervals: &'a [(SourceName, Duration)],
     /// Requests in each path's window, in path order (missing: judged as enough).
     pub requests: &'a [f64],
+    /// Why the router's stored weights are not a valid split, if they are not.
+    pub router_invalid: Option<&'a str>,
 }
 
 /// All alerts, crit first, then in path order (path alerts before global ones), then by code.
@@ -138,6 +140,18 @@ pub fn evaluate(cfg: &AlertsConfig, paths: &[PathView], i: &Inputs) -> Vec<Alert
             );
             out.push((sev, n, global_alert(sev, "cost_burn", msg)));
         }
+    }
+    n += 1;
+    if let Some(why) = i.router_invalid {
+        let msg = format!(
+            "router weights invalid: {} (a change needs force)",
+            short(why)
+        );
+        out.push((
+            Severity::Crit,
+            n,
+            global_alert(Severity::Crit, "router_weights_invalid", msg),
+        ));
     }
     for s in i.sources {
         n += 1;
@@ -299,6 +313,7 @@ mod tests {
             sources,
             intervals,
             requests: &[],
+            router_invalid: None,
         }
     }
 
@@ -535,6 +550,24 @@ mod tests {
         // 29 requests: too few to judge a p95 or an error rate; throttling still counts.
         assert_eq!(at(29.0), ["throttling"]);
         assert_eq!(at(30.0), ["p95_over_threshold", "error_rate", "throttling"]);
+    }
+
+    #[test]
+    fn invalid_stored_router_weights_are_a_critical_alert() {
+        let a = evaluate(
+            &AlertsConfig::default(),
+            &[],
+            &Inputs {
+                router_invalid: Some("'eks-qwen3' = 2147483648 is beyond 100 %"),
+                ..Inputs::default()
+            },
+        );
+        assert_eq!(a.len(), 1);
+        assert_eq!(
+            (a[0].severity, a[0].code.as_str()),
+            (Severity::Crit, "router_weights_invalid")
+        );
+        assert!(a[0].message.contains("2147483648"), "{}", a[0].message);
     }
 
     #[test]

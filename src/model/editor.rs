@@ -147,6 +147,16 @@ impl WeightsEditor {
                     ));
                         None
                     }
+                    Err(WeightsError::InvalidStored(why)) => {
+                        self.stage = Stage::ConfirmForce {
+                            shift: 100,
+                            max: guard.max_shift_per_apply,
+                        };
+                        self.message = Some(format!(
+                            "the stored weights are invalid ({why}): replacing them counts as a 100-point shift; y again to force, n to go back"
+                        ));
+                        None
+                    }
                     Err(e) => {
                         self.message = Some(e.to_string());
                         None

@@ -1,5 +1,6 @@
 //! Remote strings (trace names, pod names, error messages) may carry terminal control sequences.
-//! Everything from a source passes through `clean` before it is drawn or exported.
+//! Everything from a source passes through `clean` before it is drawn or exported, and
+//! everything the command line prints passes through `clean_text` (`commands::out`).
 use std::borrow::Cow;
 
 fn is_bidi_control(c: char) -> bool {
@@ -11,8 +12,15 @@ fn is_line_separator(c: char) -> bool {
     matches!(c, '\u{2028}' | '\u{2029}')
 }
 
+/// Joiners and variation selectors: a terminal draws a ZWJ emoji sequence as one glyph or as
+/// several depending on its font, so no width can be measured for it. Dropped, the parts are
+/// drawn one by one, each as wide as it is measured.
+fn is_joiner(c: char) -> bool {
+    matches!(c, '\u{200D}' | '\u{FE0E}' | '\u{FE0F}')
+}
+
 fn needs_cleaning(c: char) -> bool {
-    c.is_control() || is_bidi_control(c) || is_line_separator(c)
+    c.is_control() || is_bidi_control(c) || is_line_separator(c) || is_joiner(c)
 }
 
 /// Remove C0/C1 controls, whole ESC sequences (CSI, OSC, DCS, APC, PM, SOS, two-byte escapes) and
@@ -39,6 +47,16 @@ pub fn clean(s: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// `clean` for text of several lines (command-line output, error messages): each line is
+/// cleaned, and the line breaks between them kept.
+pub fn clean_text(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(|c| c != '\n' && needs_cleaning(c)) {
+        return Cow::Borrowed(s);
+    }
+    let lines: Vec<Cow<'_, str>> = s.split('\n').map(clean).collect();
+    Cow::Owned(lines.join("\n"))
 }
 
 /// Owned convenience for struct fields.
@@ -113,6 +131,22 @@ mod tests {
         assert_eq!(clean("para\u{2029}graph\u{2028}x"), "para graph x");
         assert_eq!(clean("del\x7f c1\u{85}nel"), "del c1nel");
         assert_eq!(clean("isolate\u{2067}x\u{2069}"), "isolatex");
+        // A ZWJ family becomes its members, each measured as drawn.
+        assert_eq!(
+            clean("a\u{1F468}\u{200D}\u{1F469}b"),
+            "a\u{1F468}\u{1F469}b"
+        );
+        assert_eq!(clean("\u{2764}\u{FE0F}"), "\u{2764}");
+    }
+
+    #[test]
+    fn text_keeps_its_lines() {
+        assert_eq!(clean_text("one\ntwo"), "one\ntwo");
+        assert!(matches!(clean_text("one\ntwo"), Cow::Borrowed(_)));
+        assert_eq!(
+            clean_text("denied\x1b]52;c;cHduZWQ=\x07\nby \u{202E}webhook\r"),
+            "denied\nby webhook "
+        );
     }
 
     proptest! {
@@ -120,6 +154,12 @@ mod tests {
         fn no_control_survives(s in any::<String>()) {
             let out = clean(&s);
             prop_assert!(!out.chars().any(needs_cleaning), "{:?}", out);
+        }
+
+        #[test]
+        fn no_control_survives_in_text(s in any::<String>()) {
+            let out = clean_text(&s);
+            prop_assert!(!out.chars().any(|c| c != '\n' && needs_cleaning(c)), "{:?}", out);
         }
     }
 }

@@ -74,6 +74,9 @@ pub struct RouterView {
     pub target: Option<String>,
     pub weights: Weights,
     pub version: Option<String>,
+    /// The stored weights are not a valid split: why, naming the value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -362,6 +362,9 @@ pub struct WeightsReport {
     pub weights: Weights,
     /// Opaque version (Kubernetes resourceVersion) for optimistic concurrency.
     pub version: Option<String>,
+    /// Why the stored weights are not a valid split, if they are not (`WeightsRead::invalid`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid: Option<String>,
 }
 
 /// Cost classes the bill is split into.

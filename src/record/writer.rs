@@ -179,10 +179,8 @@ impl Recorder {
     /// Create `path` (never overwriting an existing file), write the header and start the
     /// writer. `.zst` names are zstd-compressed.
     pub fn create(path: &Path, header: &Header) -> io::Result<Recorder> {
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(path)?;
+        // 0600: a recording holds user ids and span text unless --redact.
+        let file = crate::config::private::create_new(path)?;
         let buf = BufWriter::with_capacity(64 << 10, file);
         let mut sink = if is_zstd_name(path) {
             Sink::Zstd(zstd::stream::write::Encoder::new(buf, ZSTD_LEVEL)?)

@@ -3,7 +3,7 @@
 use crate::domain::path::PathId;
 use crate::domain::weights::Weights;
 use crate::kube_client::KubeClient;
-use crate::router::kube_object::{json_weight, PatchError, RouterObject};
+use crate::router::kube_object::{json_weight, short_json, PatchError, RouterObject};
 use crate::router::{StoreError, WeightsRead, WriteRequest};
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 use serde_json::{json, Map, Value};
@@ -52,22 +52,30 @@ impl ConfigMapStore {
     pub fn parse(&self, o: &DynamicObject) -> Result<WeightsRead, StoreError> {
         let map = self.stored_map(o)?;
         let mut weights = Weights::default();
+        let mut bad = Vec::new();
         for p in &self.obj.paths {
-            let Some(v) = map.get(p.as_str()) else {
-                return Err(self.invalid(format!("has no weight for path '{p}'")));
-            };
-            let Some(w) = json_weight(v) else {
-                return Err(self.invalid(format!(
-                    "weight for path '{p}' is not a non-negative integer: {v}"
-                )));
-            };
-            weights.0.insert(p.clone(), w);
+            match map.get(p.as_str()).map(|v| (v, json_weight(v))) {
+                None => {}
+                Some((_, Some(w))) => {
+                    weights.0.insert(p.clone(), w);
+                }
+                Some((v, None)) => {
+                    bad.push(format!("'{p}' = {} is not a whole percent", short_json(v)))
+                }
+            }
         }
+        // An unparseable value is missing from `weights`: name the value, not its absence.
+        let invalid = if bad.is_empty() {
+            weights.stored_problem(&self.obj.paths)
+        } else {
+            Some(bad.join("; "))
+        };
         Ok(WeightsRead {
             backend: BACKEND,
             target: Some(self.obj.target()),
             weights,
             version: o.metadata.resource_version.clone(),
+            invalid,
         })
     }
 

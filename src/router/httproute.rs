@@ -8,7 +8,7 @@
 use crate::domain::path::PathId;
 use crate::domain::weights::Weights;
 use crate::kube_client::KubeClient;
-use crate::router::kube_object::{json_weight, PatchError, RouterObject};
+use crate::router::kube_object::{json_weight, short_json, PatchError, RouterObject};
 use crate::router::{StoreError, WeightsRead, WriteRequest};
 use indexmap::IndexMap;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
@@ -73,23 +73,36 @@ impl HttpRouteStore {
         let rules = self.rules(o)?;
         let refs = self.rule_refs(rules)?;
         let mut weights = Weights::default();
+        let mut bad = Vec::new();
         for (path, j) in self.locate(refs)? {
-            let w = match refs[j].get("weight") {
-                None | Some(Value::Null) => DEFAULT_WEIGHT,
-                Some(v) => json_weight(v).ok_or_else(|| {
-                    self.invalid(format!(
-                        "backendRef '{}' (path '{path}') has a weight that is not a non-negative integer: {v}",
-                        self.backend_refs[&path]
-                    ))
-                })?,
-            };
-            weights.0.insert(path, w);
+            match refs[j].get("weight") {
+                None | Some(Value::Null) => {
+                    weights.0.insert(path, DEFAULT_WEIGHT);
+                }
+                Some(v) => match json_weight(v) {
+                    Some(w) => {
+                        weights.0.insert(path, w);
+                    }
+                    None => bad.push(format!(
+                        "backendRef '{}' (path '{path}') weight {} is not a non-negative integer",
+                        self.backend_refs[&path],
+                        short_json(v)
+                    )),
+                },
+            }
         }
+        let paths: Vec<PathId> = self.backend_refs.keys().cloned().collect();
+        let invalid = if bad.is_empty() {
+            weights.stored_problem(&paths)
+        } else {
+            Some(bad.join("; "))
+        };
         Ok(WeightsRead {
             backend: BACKEND,
             target: Some(self.obj.target()),
             weights,
             version: o.metadata.resource_version.clone(),
+            invalid,
         })
     }
 

@@ -202,6 +202,17 @@ pub fn weights_json(w: &Weights) -> Value {
     )
 }
 
+/// A stored value for a message: JSON, at most 40 characters (it is untrusted and may be huge).
+pub fn short_json(v: &Value) -> String {
+    let t = v.to_string();
+    if t.chars().count() <= 40 {
+        return t;
+    }
+    let mut s: String = t.chars().take(39).collect();
+    s.push('…');
+    s
+}
+
 /// A non-negative integer weight from JSON (`70`, `70.0`), or None.
 pub fn json_weight(v: &Value) -> Option<u32> {
     if let Some(u) = v.as_u64() {

@@ -28,27 +28,58 @@ pub struct WeightsRead {
     pub weights: Weights,
     /// Kubernetes `metadata.resourceVersion`; a counter for the simulator.
     pub version: Option<String>,
+    /// Why the stored weights are not a valid split (out of range, not an integer, a path
+    /// missing, a sum other than 100), naming the value. Stored weights are untrusted input:
+    /// they are shown flagged, and replacing them counts as the largest shift.
+    pub invalid: Option<String>,
 }
 
 /// Who asked for a change, for the audit log and the `hybridtop.io/last-change` annotation.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// `user` is the operating system's account for the process's uid; what the environment claims
+/// (`$USER`, `$SUDO_USER`) is kept beside it, never in its place.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Actor {
     pub user: String,
     pub host: String,
+    pub uid: Option<u32>,
+    /// `$SUDO_USER`: the account that ran sudo, when the process runs under it.
+    pub sudo_user: Option<String>,
+    /// `$USER` (or `$LOGNAME`) when it names someone else than `user`: a claim, not an identity.
+    pub claimed_user: Option<String>,
 }
 
 impl Actor {
     pub fn current() -> Actor {
-        let user = std::env::var("USER")
-            .or_else(|_| std::env::var("LOGNAME"))
-            .unwrap_or_else(|_| "unknown".into());
+        use crate::model::sanitize::clean_owned;
+        let uid = nix::unistd::getuid();
+        let os_user = nix::unistd::User::from_uid(uid)
+            .ok()
+            .flatten()
+            .map(|u| u.name);
+        let env = |k: &str| {
+            std::env::var(k)
+                .ok()
+                .map(|v| clean_owned(&v))
+                .filter(|v| !v.is_empty())
+        };
+        let claimed = env("USER").or_else(|| env("LOGNAME"));
+        let user = os_user
+            .map(|n| clean_owned(&n))
+            .unwrap_or_else(|| format!("uid {uid}"));
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_string())
             .ok()
             .filter(|h| !h.is_empty())
-            .or_else(|| std::env::var("HOSTNAME").ok())
+            .or_else(|| env("HOSTNAME"))
+            .map(|h| clean_owned(&h))
             .unwrap_or_else(|| "unknown".into());
-        Actor { user, host }
+        Actor {
+            claimed_user: claimed.filter(|c| *c != user),
+            user,
+            host,
+            uid: Some(uid.as_raw()),
+            sudo_user: env("SUDO_USER"),
+        }
     }
 }
 

@@ -29,6 +29,7 @@ impl SimulatorStore {
             target: None,
             weights: self.tx.borrow().clone(),
             version: Some(self.version.load(Ordering::SeqCst).to_string()),
+            invalid: None,
         }
     }
 
@@ -71,6 +72,7 @@ mod tests {
             actor: Actor {
                 user: "u".into(),
                 host: "h".into(),
+                ..Actor::default()
             },
         }
     }

@@ -49,6 +49,7 @@ where
                                 target: read.target,
                                 weights: read.weights,
                                 version: read.version,
+                                invalid: read.invalid,
                             });
                             if tx.send(update).await.is_err() {
                                 return;

@@ -608,6 +608,7 @@ pub fn sample_snapshot() -> Snapshot {
                 ("agentcore-sonnet", 10),
             ]),
             version: None,
+            invalid: None,
         },
         paths,
         fleet: FleetView {

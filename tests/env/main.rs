@@ -3,6 +3,8 @@
 //! the tests in `tests/it/` reading the environment. Within it, tests that set the same variable
 //! hold one lock.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Benches and tests report on their own stdout; only the product prints through `commands::out`.
+#![allow(clippy::disallowed_macros)]
 
 #[path = "../support/mod.rs"]
 mod support;

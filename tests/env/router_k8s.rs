@@ -54,6 +54,7 @@ fn actor() -> Actor {
     Actor {
         user: "alice".into(),
         host: "bastion-1".into(),
+        ..Actor::default()
     }
 }
 
@@ -522,6 +523,7 @@ async fn missing_objects_keys_and_backend_refs_are_named() {
         target: Some("agents/hybrid-router".into()),
         weights: w(70, 20, 10),
         version: Some(server.resource_version().to_string()),
+        invalid: None,
     };
     let err = hr_router
         .write(&req(&from, w(80, 15, 5), false))

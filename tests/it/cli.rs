@@ -342,3 +342,69 @@ fn key_and_colour_config_errors_name_the_problem() {
         }
     }
 }
+
+/// `check` runs exactly the validation a run does: whatever `demo` (or the dashboard) refuses
+/// in a config, `check` refuses too, with the same words.
+#[test]
+fn check_fails_where_a_run_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text, needle) in [
+        (
+            "twice.toml",
+            "[keys]\nquit = [\"q\"]\nhelp = [\"q\"]\n",
+            "q",
+        ),
+        ("action.toml", "[keys]\nteleport = [\"x\"]\n", "teleport"),
+        (
+            "key.toml",
+            "[keys]\nquit = [\"hyper-banana\"]\n",
+            "hyper-banana",
+        ),
+        (
+            "theme.toml",
+            "[ui]\ntheme = \"no-such-theme\"\n",
+            "no-such-theme",
+        ),
+        (
+            "capacity.toml",
+            "[[paths]]\nid = \"e\"\nkind = \"eks\"\n[paths.eks]\npod_capacity_rpm = nan\n",
+            "pod_capacity_rpm",
+        ),
+        (
+            "window.toml",
+            "[general]\nwindow = \"1ms\"\n",
+            "general.window",
+        ),
+        (
+            "sessions.toml",
+            "[correlation]\nmax_sessions = 0\n",
+            "max_sessions",
+        ),
+    ] {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        let cfg = p.to_str().unwrap();
+        let (check, _h) = hybridtop(&["-c", cfg, "check"]);
+        let (demo, _h) = hybridtop(&["-c", cfg, "demo"]);
+        assert_eq!(
+            check.status.code(),
+            Some(2),
+            "check {name}: {}",
+            stderr(&check)
+        );
+        assert_eq!(
+            demo.status.code(),
+            Some(2),
+            "demo {name}: {}",
+            stderr(&demo)
+        );
+        for o in [&check, &demo] {
+            assert!(stderr(o).contains(name), "{name}: {}", stderr(o));
+            assert!(stderr(o).contains(needle), "{name}: {}", stderr(o));
+        }
+        // (The theme's message names each run's own theme directory.)
+        if name != "theme.toml" {
+            assert_eq!(stderr(&check), stderr(&demo), "{name}");
+        }
+    }
+}

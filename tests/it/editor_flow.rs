@@ -151,14 +151,19 @@ async fn edit_review_apply_follow_and_undo() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 2);
-    assert_eq!(lines[0]["result"], "applied");
-    assert_eq!(lines[0]["mode"], "demo");
-    assert_eq!(lines[0]["backend"], "simulator");
-    assert_eq!(lines[0]["reason"], "drill");
-    assert_eq!(lines[0]["to"]["eks-qwen3"], 60);
-    assert_eq!(lines[1]["to"]["eks-qwen3"], 70);
-    assert_eq!(lines[1]["reason"], "undo");
+    // Each change: its pending record before the write, then its result.
+    assert_eq!(lines.len(), 4);
+    let results: Vec<&str> = lines
+        .iter()
+        .map(|l| l["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, ["pending", "applied", "pending", "applied"]);
+    assert_eq!(lines[1]["mode"], "demo");
+    assert_eq!(lines[1]["backend"], "simulator");
+    assert_eq!(lines[1]["reason"], "drill");
+    assert_eq!(lines[1]["to"]["eks-qwen3"], 60);
+    assert_eq!(lines[3]["to"]["eks-qwen3"], 70);
+    assert_eq!(lines[3]["reason"], "undo");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

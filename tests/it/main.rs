@@ -5,6 +5,8 @@
 //! Servers they run against live in `tests/support/`: a CloudWatch that speaks CBOR, a
 //! kube-apiserver, the Langfuse public API, moto for Cost Explorer, and a fault proxy.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Benches and tests report on their own stdout; only the product prints through `commands::out`.
+#![allow(clippy::disallowed_macros)]
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -13,6 +15,7 @@ mod advisor;
 mod cli;
 mod editor_flow;
 mod faults;
+mod hostile;
 mod kube_source;
 mod layers;
 mod live_snapshot;

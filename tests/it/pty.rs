@@ -1,5 +1,5 @@
 //! The real binary in a pseudo-terminal: it draws, quits on `q`, and always leaves the terminal
-//! as it found it — on quit, SIGTERM, SIGHUP and SIGQUIT.
+//! as it found it — on quit, SIGTERM, SIGHUP and SIGQUIT, and while suspended (SIGTSTP, Ctrl-Z).
 use portable_pty::{native_pty_system, Child, CommandBuilder, PtySize};
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
@@ -176,6 +176,77 @@ fn sigquit_restores_the_terminal() {
     assert_restored(&r.bytes());
 }
 
+/// The process's state letter in /proc (`T`: stopped).
+fn proc_state(pid: u32) -> char {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // "pid (comm) S ...": the state follows the last ')'.
+    stat.rsplit(')')
+        .next()
+        .and_then(|rest| rest.trim_start().chars().next())
+        .unwrap_or('?')
+}
+
+fn wait_state(pid: u32, want: char, timeout: Duration) {
+    let start = Instant::now();
+    while proc_state(pid) != want {
+        assert!(
+            start.elapsed() < timeout,
+            "process state {} (wanted {want})",
+            proc_state(pid)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// SIGTSTP (and Ctrl-Z) hand the terminal back before the process stops; SIGCONT (`fg`) takes
+/// it again and redraws everything.
+#[test]
+fn sigtstp_and_ctrl_z_restore_the_terminal_and_sigcont_redraws() {
+    let mut r = spawn(&["demo"], 100, 30);
+    r.wait_for("DEMO", Duration::from_secs(15));
+    let pid = r.child.process_id().expect("pid");
+    for how in ["SIGTSTP", "ctrl-z"] {
+        let before = r.bytes().len();
+        if how == "SIGTSTP" {
+            r.signal(libc::SIGTSTP);
+        } else {
+            r.writer.write_all(b"\x1a").unwrap();
+            r.writer.flush().unwrap();
+        }
+        wait_state(pid, 'T', Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(200));
+        let stopped = r.bytes()[before..].to_vec();
+        assert!(
+            rfind(&stopped, b"\x1b[?1049l").is_some(),
+            "{how}: alternate screen kept"
+        );
+        assert!(
+            rfind(&stopped, b"\x1b[?25h").is_some(),
+            "{how}: cursor left hidden"
+        );
+        let mid = r.bytes().len();
+        r.signal(libc::SIGCONT);
+        let start = Instant::now();
+        loop {
+            let again = r.bytes()[mid..].to_vec();
+            if rfind(&again, b"\x1b[?1049h").is_some()
+                && String::from_utf8_lossy(&again).contains("DEMO")
+            {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{how}: no redraw after SIGCONT"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    r.writer.write_all(b"q").unwrap();
+    r.writer.flush().unwrap();
+    assert!(r.wait_exit(Duration::from_secs(10)).success());
+    assert_restored(&r.bytes());
+}
+
 #[test]
 fn sighup_restores_the_terminal() {
     let mut r = spawn(&["demo"], 100, 30);
@@ -240,7 +311,14 @@ fn weights_editor_applies_and_audits_in_demo() {
     r.writer.flush().unwrap();
     r.wait_for("applied", Duration::from_secs(5));
     let text = std::fs::read_to_string(&audit).expect("audit log written");
-    let entry: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    // The pending record, then the result.
+    let entries: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(entries.len(), 2, "{text}");
+    assert_eq!(entries[0]["result"], "pending");
+    let entry = &entries[1];
     assert_eq!(entry["to"]["eks-qwen3"], 60);
     assert_eq!(entry["to"]["agentcore-haiku"], 27);
     assert_eq!(entry["to"]["agentcore-sonnet"], 13);

@@ -163,19 +163,34 @@ fn configmap_set_writes_exactly_with_precondition_annotation_and_audit() {
     let ann = obj["metadata"]["annotations"]["hybridtop.io/last-change"]
         .as_str()
         .unwrap();
+    // "Who" is the operating system's account; $USER (alice here) is only a claim.
+    let me = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap();
+    let me = me.trim();
     assert!(
-        ann.contains("haiku throttling") && ann.contains("alice"),
+        ann.contains("haiku throttling") && ann.contains(&format!("\"who\":\"{me}\"")),
         "{ann}"
     );
+    // The attempt is recorded before the write, then completed with its result.
     let audit = env.audit();
-    assert_eq!(audit.len(), 1);
-    assert_eq!(audit[0]["result"], "applied");
-    assert_eq!(audit[0]["backend"], "configmap");
-    assert_eq!(audit[0]["target"], "agents/hybrid-router");
-    assert_eq!(audit[0]["from"]["eks-qwen3"], 70);
-    assert_eq!(audit[0]["to"]["eks-qwen3"], 80);
-    assert_eq!(audit[0]["user"], "alice");
-    assert_eq!(audit[0]["mode"], "cli");
+    assert_eq!(audit.len(), 2);
+    assert_eq!(audit[0]["result"], "pending");
+    assert_eq!(audit[1]["result"], "applied");
+    assert_eq!(audit[0]["id"], audit[1]["id"]);
+    assert_eq!(audit[1]["backend"], "configmap");
+    assert_eq!(audit[1]["target"], "agents/hybrid-router");
+    assert_eq!(audit[1]["from"]["eks-qwen3"], 70);
+    assert_eq!(audit[1]["to"]["eks-qwen3"], 80);
+    assert_eq!(audit[1]["user"], me);
+    assert_eq!(
+        audit[1]["claimed_user"],
+        if me == "alice" {
+            Value::Null
+        } else {
+            "alice".into()
+        }
+    );
+    assert!(audit[1]["uid"].is_u64());
+    assert_eq!(audit[1]["mode"], "cli");
     // And `get` reads it back.
     let o = env.run(&["weights", "get", "--format", "json"]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
@@ -269,6 +284,62 @@ fn read_only_and_unconfirmed_changes_send_nothing() {
     assert_eq!(o.status.code(), Some(2));
     assert!(err(&o).contains("--yes"), "{}", err(&o));
     assert!(env.server.requests().is_empty());
+    // Both refusals are audited, though nothing was sent.
+    let audit = env.audit();
+    assert_eq!(audit.len(), 2, "{audit:?}");
+    assert!(audit[0]["result"].as_str().unwrap().contains("read-only"));
+    assert!(audit[1]["result"].as_str().unwrap().contains("no terminal"));
+    assert!(audit
+        .iter()
+        .all(|a| a["from"].is_null() && a["to"]["eks-qwen3"] == 80));
+}
+
+/// The record comes first: an unwritable audit log stops the write, and says so.
+#[test]
+fn an_unwritable_audit_log_stops_the_write() {
+    let env = setup("configmap");
+    std::fs::create_dir_all(env.audit_path()).unwrap();
+    let o = env.run(&[&SET[..], &["--yes"]].concat());
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("nothing was changed"), "{}", err(&o));
+    assert!(env.server.writes().is_empty());
+    assert_eq!(env.configmap_weights()["eks-qwen3"], 70);
+}
+
+/// Stored weights of 2³¹ are flagged by `get` and replacing them needs --force (the shift
+/// cannot wrap to "0 points").
+#[test]
+fn stored_weights_of_two_to_the_31_are_flagged_and_need_force() {
+    let env = setup("configmap");
+    let mut cm = env
+        .server
+        .get(&ResourceType::configmaps(), NS, NAME)
+        .unwrap();
+    cm["data"]["weights.json"] =
+        json!(r#"{"eks-qwen3": 2147483648, "agentcore-haiku": 2147483648, "agentcore-sonnet": 0}"#);
+    env.server.update(&ResourceType::configmaps(), cm);
+    let o = env.run(&["weights", "get"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("INVALID: 'eks-qwen3' = 2147483648 is beyond 100 %"),
+        "{out}"
+    );
+    let o = env.run(&["weights", "get", "--format", "json"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["invalid"].as_str().unwrap().contains("2147483648"));
+    env.server.clear_requests();
+    let o = env.run(&[&SET[..], &["--yes"]].concat());
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(
+        err(&o).contains("stored weights are invalid"),
+        "{}",
+        err(&o)
+    );
+    assert!(err(&o).contains("--force"), "{}", err(&o));
+    assert!(env.server.writes().is_empty());
+    let o = env.run(&[&SET[..], &["--yes", "--force"]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(env.configmap_weights()["eks-qwen3"], 80);
 }
 
 #[test]
@@ -301,7 +372,7 @@ fn dry_run_stores_nothing() {
         env.server.writes()[0].param("dryRun").as_deref(),
         Some("All")
     );
-    assert_eq!(env.audit()[0]["result"], "dry-run");
+    assert_eq!(env.audit()[1]["result"], "dry-run");
 }
 
 #[test]
@@ -321,7 +392,7 @@ fn conflict_exits_3_and_prints_current_weights() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("eks-qwen3") && out.contains("70%"), "{out}");
     assert_eq!(env.configmap_weights()["eks-qwen3"], 70);
-    assert!(env.audit()[0]["result"]
+    assert!(env.audit()[1]["result"]
         .as_str()
         .unwrap()
         .contains("changed since"));

@@ -199,6 +199,11 @@ impl State {
         };
 
         let sources = self.sources.view(now, redact);
+        let router_invalid = self
+            .router
+            .as_ref()
+            .and_then(|r| r.invalid.as_deref())
+            .map(crate::model::sanitize::clean);
         let window_requests: Vec<f64> = path_aggs.iter().map(|a| a.stats.requests).collect();
         let mut alerts = alerts::evaluate(
             &self.alerts,
@@ -209,6 +214,7 @@ impl State {
                 sources: &sources,
                 intervals: &self.intervals,
                 requests: &window_requests,
+                router_invalid: router_invalid.as_deref(),
             },
         );
         self.judged
@@ -435,6 +441,7 @@ impl State {
                 target: opt_text(self.router_default.target.as_deref(), redact),
                 weights: Weights::default(),
                 version: None,
+                invalid: None,
             },
             Some(r) => RouterView {
                 backend: text(&r.backend, redact),
@@ -447,6 +454,10 @@ impl State {
                         .collect(),
                 ),
                 version: opt_text(r.version.as_deref(), redact),
+                invalid: r
+                    .invalid
+                    .as_deref()
+                    .map(crate::model::sanitize::clean_owned),
             },
         }
     }

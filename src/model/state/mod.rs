@@ -176,6 +176,7 @@ impl State {
                 target: None,
                 weights: Weights::default(),
                 version: None,
+                invalid: None,
             },
             _ => {
                 let r = config.router.as_ref();
@@ -194,6 +195,7 @@ impl State {
                     }),
                     weights: Weights::default(),
                     version: None,
+                    invalid: None,
                 }
             }
         };

@@ -339,6 +339,7 @@ fn weights_health_and_fleet_views() {
             ("agentcore-sonnet", 10),
         ]),
         version: Some("7".into()),
+        invalid: None,
     }));
     s.apply(Update::Health(SourceHealth {
         source: SourceName::Kubernetes,
@@ -520,6 +521,7 @@ fn sanitised_and_redacted_everywhere() {
         target: Some(HOSTILE.into()),
         weights: Weights::from_pairs([(HOSTILE, 100)]),
         version: Some(HOSTILE.into()),
+        invalid: None,
     }));
     let mut o = eks(HOSTILE, "s-1", 0, true);
     o.session_id = Some(format!("hybrid-{HOSTILE}"));

@@ -496,6 +496,7 @@ impl Simulator {
                 target: None,
                 weights: self.weights.clone(),
                 version: Some(self.weights_version.to_string()),
+                invalid: None,
             }));
         }
         if e == 1 {

@@ -1,6 +1,7 @@
 // Test-only: the parent declares this module under #[cfg(test)].
 //! Simulator tests: determinism, routing, the steady model's figures and each scenario's
 //! signature (before onset vs incident vs recovery).
+#![allow(clippy::disallowed_macros)] // the tests print their figures
 use super::*;
 use crate::model::update::{BilledCost, CostClass};
 use crate::sources::Source;
