@@ -254,7 +254,8 @@ impl App {
             View::Fleet => {
                 self.ui.fleet.pane = match self.ui.fleet.pane {
                     FleetPane::Pods => FleetPane::ScaledObjects,
-                    FleetPane::ScaledObjects => FleetPane::Pods,
+                    FleetPane::ScaledObjects => FleetPane::Events,
+                    FleetPane::Events => FleetPane::Pods,
                 };
                 self.ui.fleet.selected = 0;
             }

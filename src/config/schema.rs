@@ -193,11 +193,27 @@ impl Default for AwsConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct KubernetesConfig {
     pub context: Option<String>,
     pub namespaces: Vec<String>,
+    /// Kubernetes events kept (de-duplicated rows; the least recently seen go first).
+    pub max_events: usize,
+    /// Desired replicas above current for longer than this is flagged as a contradiction.
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    pub scale_up_stuck_after: Duration,
+}
+
+impl Default for KubernetesConfig {
+    fn default() -> Self {
+        KubernetesConfig {
+            context: None,
+            namespaces: Vec::new(),
+            max_events: 2000,
+            scale_up_stuck_after: Duration::from_secs(300),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

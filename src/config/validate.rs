@@ -95,6 +95,14 @@ impl Config {
                 ),
             ));
         }
+        if let Some(k) = &self.kubernetes {
+            if k.max_events == 0 || k.max_events > 1_000_000 {
+                return Err(self.invalid(
+                    "kubernetes.max_events",
+                    format!("{} must be 1..=1000000", k.max_events),
+                ));
+            }
+        }
         let c = &self.correlation;
         for (key, v, max) in [
             ("correlation.max_sessions", c.max_sessions, 1_000_000),

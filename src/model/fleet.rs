@@ -1,13 +1,18 @@
-//! Pods and KEDA ScaledObjects as the Kubernetes source (or the simulator) reports them.
+//! Pods, KEDA ScaledObjects and Kubernetes events as the Kubernetes source (or the simulator)
+//! reports them, and each ScaledObject's scaling verdict (`model::scaling`).
 use crate::domain::path::PathId;
+use crate::model::events::EventStore;
 use crate::model::redact::{opt_text, text};
-use crate::model::snapshot::{FleetView, PodView, ScaledObjectView};
-use crate::model::update::{Condition, FleetProblem, FleetUpdate, Pod, ScaledObject};
+use crate::model::scaling;
+use crate::model::snapshot::{EventView, FleetView, PodView, ScaledObjectView};
+use crate::model::update::{Condition, FleetProblem, FleetUpdate, GpuNode, Pod, ScaledObject};
+use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 type Key = (String, String);
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Fleet {
     /// Keyed (namespace, name): iteration is the sorted order the views want.
     pods: BTreeMap<Key, Pod>,
@@ -16,6 +21,18 @@ pub struct Fleet {
     problems: Vec<FleetProblem>,
     /// False until the first fleet update: unknown, not "zero pods".
     known: bool,
+    events: EventStore,
+    nodes: Vec<GpuNode>,
+    /// Since when (model time) each ScaledObject has wanted more replicas than it has.
+    desired_above_since: BTreeMap<Key, DateTime<Utc>>,
+    /// Desired above current for longer than this is a contradiction.
+    stuck_after: Duration,
+}
+
+impl Default for Fleet {
+    fn default() -> Self {
+        Fleet::new(2000, Duration::from_secs(300))
+    }
 }
 
 /// Upper bound on objects kept (a misbehaving source cannot grow memory without limit).
@@ -25,6 +42,23 @@ const MAX_PROBLEMS: usize = 64;
 const MAX_LIST: usize = 32;
 
 impl Fleet {
+    pub fn new(max_events: usize, stuck_after: Duration) -> Self {
+        Fleet {
+            pods: BTreeMap::new(),
+            scaled_objects: BTreeMap::new(),
+            problems: Vec::new(),
+            known: false,
+            events: EventStore::new(max_events),
+            nodes: Vec::new(),
+            desired_above_since: BTreeMap::new(),
+            stuck_after,
+        }
+    }
+
+    pub fn events(&self) -> &EventStore {
+        &self.events
+    }
+
     pub fn is_known(&self) -> bool {
         self.known
     }
@@ -41,11 +75,24 @@ impl Fleet {
         &self.problems
     }
 
-    pub fn apply(&mut self, u: FleetUpdate) {
+    /// Apply one update at model time `now`.
+    pub fn apply(&mut self, u: FleetUpdate, now: DateTime<Utc>) {
         if let FleetUpdate::Problems { mut problems } = u {
             // Problems alone do not make the fleet known: "pods forbidden" is not "zero pods".
             problems.truncate(MAX_PROBLEMS);
             self.problems = problems;
+            return;
+        }
+        if let FleetUpdate::Nodes { mut nodes } = u {
+            nodes.truncate(MAX_OBJECTS);
+            self.nodes = nodes;
+            return;
+        }
+        if let FleetUpdate::Events { events } = u {
+            // Events alone do not make the fleet known either.
+            for e in &events {
+                self.events.ingest(e);
+            }
             return;
         }
         self.known = true;
@@ -71,8 +118,61 @@ impl Fleet {
             FleetUpdate::ScaledObjectDelete { namespace, name } => {
                 self.scaled_objects.remove(&(namespace, name));
             }
-            FleetUpdate::Problems { .. } => {}
+            FleetUpdate::Problems { .. }
+            | FleetUpdate::Events { .. }
+            | FleetUpdate::Nodes { .. } => {}
         }
+        self.note_scaling(now);
+    }
+
+    /// Remember since when each ScaledObject has wanted more replicas than it has.
+    fn note_scaling(&mut self, now: DateTime<Utc>) {
+        let above: BTreeSet<&Key> = self
+            .scaled_objects
+            .iter()
+            .filter(|(_, s)| s.desired_replicas > s.current_replicas)
+            .map(|(k, _)| k)
+            .collect();
+        self.desired_above_since.retain(|k, _| above.contains(k));
+        for k in above {
+            self.desired_above_since.entry(k.clone()).or_insert(now);
+        }
+    }
+
+    /// The verdict and contradictions of one ScaledObject.
+    pub fn verdict(&self, s: &ScaledObject, now: DateTime<Utc>) -> scaling::Verdict {
+        let pods: Vec<&Pod> = match &s.path {
+            Some(path) => self.path_pods(path).collect(),
+            None => Vec::new(),
+        };
+        let failed = s
+            .path
+            .as_ref()
+            .and_then(|p| self.events.newest_with(p, "FailedScheduling"));
+        let launching: Vec<&GpuNode> = self
+            .nodes
+            .iter()
+            .filter(|n| !n.ready && s.path.is_some() && n.path == s.path)
+            .collect();
+        let launching_nodes = launching
+            .iter()
+            .filter_map(|n| n.launched_at)
+            .min()
+            .map(|t| (launching.len() as u32, t));
+        scaling::judge(
+            s,
+            &scaling::Inputs {
+                pods: &pods,
+                failed_scheduling: failed,
+                launching_nodes,
+                desired_above_since: self
+                    .desired_above_since
+                    .get(&(s.namespace.clone(), s.name.clone()))
+                    .copied(),
+                now,
+                stuck_after: self.stuck_after,
+            },
+        )
     }
 
     fn upsert_pod(&mut self, p: Pod) {
@@ -136,6 +236,7 @@ impl Fleet {
     }
 
     pub fn view(&self, now_ms: i64, redact: bool) -> FleetView {
+        let now = crate::model::correlation::ms_to_time(now_ms);
         let pods = self
             .pods
             .values()
@@ -160,42 +261,48 @@ impl Fleet {
         let scaled_objects = self
             .scaled_objects
             .values()
-            .map(|s| ScaledObjectView {
-                scaled_object: ScaledObject {
-                    namespace: text(&s.namespace, redact),
-                    name: text(&s.name, redact),
-                    target: text(&s.target, redact),
-                    min_replicas: s.min_replicas,
-                    max_replicas: s.max_replicas,
-                    current_replicas: s.current_replicas,
-                    desired_replicas: s.desired_replicas,
-                    ready: s.ready,
-                    active: s.active,
-                    paused: s.paused,
-                    fallback: s.fallback,
-                    triggers: s
-                        .triggers
-                        .iter()
-                        .take(MAX_LIST)
-                        .map(|t| text(t, redact))
-                        .collect(),
-                    failing_triggers: s.failing_triggers,
-                    metric_value: s.metric_value.filter(|v| v.is_finite()),
-                    metric_target: s.metric_target.filter(|v| v.is_finite()),
-                    last_scale: s.last_scale,
-                    message: opt_text(s.message.as_deref(), redact),
-                    path: s.path.as_ref().map(|id| PathId(text(id.as_str(), redact))),
-                    conditions: conditions(&s.conditions, redact),
-                    hpa_name: opt_text(s.hpa_name.as_deref(), redact),
-                    hpa_conditions: conditions(&s.hpa_conditions, redact),
-                    failing_trigger_names: s
-                        .failing_trigger_names
-                        .iter()
-                        .take(MAX_LIST)
-                        .map(|t| text(t, redact))
-                        .collect(),
-                    metric_name: opt_text(s.metric_name.as_deref(), redact),
-                },
+            .map(|s| {
+                let v = self.verdict(s, now);
+                ScaledObjectView {
+                    verdict: text(&v.verdict, redact),
+                    contradictions: v.contradictions.iter().map(|c| text(c, redact)).collect(),
+                    scaled_object: ScaledObject {
+                        namespace: text(&s.namespace, redact),
+                        name: text(&s.name, redact),
+                        target: text(&s.target, redact),
+                        min_replicas: s.min_replicas,
+                        max_replicas: s.max_replicas,
+                        current_replicas: s.current_replicas,
+                        desired_replicas: s.desired_replicas,
+                        ready: s.ready,
+                        active: s.active,
+                        paused: s.paused,
+                        fallback: s.fallback,
+                        triggers: s
+                            .triggers
+                            .iter()
+                            .take(MAX_LIST)
+                            .map(|t| text(t, redact))
+                            .collect(),
+                        failing_triggers: s.failing_triggers,
+                        metric_value: s.metric_value.filter(|v| v.is_finite()),
+                        metric_target: s.metric_target.filter(|v| v.is_finite()),
+                        last_scale: s.last_scale,
+                        message: opt_text(s.message.as_deref(), redact),
+                        path: s.path.as_ref().map(|id| PathId(text(id.as_str(), redact))),
+                        conditions: conditions(&s.conditions, redact),
+                        hpa_name: opt_text(s.hpa_name.as_deref(), redact),
+                        hpa_conditions: conditions(&s.hpa_conditions, redact),
+                        failing_trigger_names: s
+                            .failing_trigger_names
+                            .iter()
+                            .take(MAX_LIST)
+                            .map(|t| text(t, redact))
+                            .collect(),
+                        metric_name: opt_text(s.metric_name.as_deref(), redact),
+                        paused_annotation: s.paused_annotation,
+                    },
+                }
             })
             .collect();
         let problems = self
@@ -215,10 +322,41 @@ impl Fleet {
                     .collect(),
             })
             .collect();
+        let events = self
+            .events
+            .newest_first()
+            .map(|e| EventView {
+                kind_of: if e.warning { "Warning" } else { "Normal" }.into(),
+                reason: text(&e.reason, redact),
+                kind: text(&e.kind, redact),
+                namespace: text(&e.namespace, redact),
+                name: text(&e.name, redact),
+                message: text(&e.message, redact),
+                count: e.count,
+                first_seen: e.first_seen,
+                last_seen: e.last_seen,
+                path: e.path.as_ref().map(|id| PathId(text(id.as_str(), redact))),
+            })
+            .collect();
+        let nodes = self
+            .nodes
+            .iter()
+            .map(|n| GpuNode {
+                name: text(&n.name, redact),
+                ready: n.ready,
+                gpus_allocatable: n.gpus_allocatable,
+                gpus_used: n.gpus_used,
+                launched_at: n.launched_at,
+                claim: opt_text(n.claim.as_deref(), redact),
+                path: n.path.as_ref().map(|id| PathId(text(id.as_str(), redact))),
+            })
+            .collect();
         FleetView {
             pods,
             scaled_objects,
             problems,
+            events,
+            nodes,
         }
     }
 }
@@ -231,6 +369,7 @@ fn conditions(cs: &[Condition], redact: bool) -> Vec<Condition> {
             status: text(&c.status, redact),
             reason: opt_text(c.reason.as_deref(), redact),
             message: opt_text(c.message.as_deref(), redact),
+            since: c.since,
         })
         .collect()
 }
@@ -287,6 +426,7 @@ pub(crate) mod tests {
             hpa_conditions: Vec::new(),
             failing_trigger_names: Vec::new(),
             metric_name: None,
+            paused_annotation: false,
         }
     }
 
@@ -295,32 +435,50 @@ pub(crate) mod tests {
         let mut f = Fleet::default();
         assert!(!f.is_known());
         let q = PathId::from("eks-qwen3");
-        f.apply(FleetUpdate::PodUpsert {
-            pod: pod("b", Some("n1"), "Running", true, "eks-qwen3"),
-        });
-        f.apply(FleetUpdate::PodUpsert {
-            pod: pod("a", Some("n1"), "Running", false, "eks-qwen3"),
-        });
-        f.apply(FleetUpdate::PodUpsert {
-            pod: pod("c", None, "Running", true, "eks-qwen3"),
-        });
-        f.apply(FleetUpdate::PodUpsert {
-            pod: pod("d", None, "Pending", false, "eks-qwen3"),
-        });
+        f.apply(
+            FleetUpdate::PodUpsert {
+                pod: pod("b", Some("n1"), "Running", true, "eks-qwen3"),
+            },
+            at(0),
+        );
+        f.apply(
+            FleetUpdate::PodUpsert {
+                pod: pod("a", Some("n1"), "Running", false, "eks-qwen3"),
+            },
+            at(0),
+        );
+        f.apply(
+            FleetUpdate::PodUpsert {
+                pod: pod("c", None, "Running", true, "eks-qwen3"),
+            },
+            at(0),
+        );
+        f.apply(
+            FleetUpdate::PodUpsert {
+                pod: pod("d", None, "Pending", false, "eks-qwen3"),
+            },
+            at(0),
+        );
         assert!(f.is_known());
         assert_eq!(f.ready_pods(&q), 2);
         // n1 (shared by a and b) + c unplaced → 2 nodes.
         assert_eq!(f.nodes_in_use(&q, 1), 2);
         // Same name again replaces, not duplicates.
-        f.apply(FleetUpdate::PodUpsert {
-            pod: pod("b", Some("n2"), "Running", true, "eks-qwen3"),
-        });
+        f.apply(
+            FleetUpdate::PodUpsert {
+                pod: pod("b", Some("n2"), "Running", true, "eks-qwen3"),
+            },
+            at(0),
+        );
         assert_eq!(f.pods().count(), 4);
         assert_eq!(f.nodes_in_use(&q, 1), 3);
-        f.apply(FleetUpdate::PodDelete {
-            namespace: "agents".into(),
-            name: "b".into(),
-        });
+        f.apply(
+            FleetUpdate::PodDelete {
+                namespace: "agents".into(),
+                name: "b".into(),
+            },
+            at(0),
+        );
         assert_eq!(f.pods().count(), 3);
         let names: Vec<_> = f
             .view(0, false)
@@ -329,34 +487,46 @@ pub(crate) mod tests {
             .map(|p| p.pod.name)
             .collect();
         assert_eq!(names, ["a", "c", "d"]);
-        f.apply(FleetUpdate::ScaledObjectUpsert {
-            scaled_object: so("vllm-qwen3", 4, None),
-        });
+        f.apply(
+            FleetUpdate::ScaledObjectUpsert {
+                scaled_object: so("vllm-qwen3", 4, None),
+            },
+            at(0),
+        );
         assert_eq!(
             f.scaled_object_for(&q, Some(("agents", "vllm-qwen3")))
                 .map(|s| s.desired_replicas),
             Some(4)
         );
         assert!(f.scaled_object_for(&q, None).is_none());
-        f.apply(FleetUpdate::Replace {
-            pods: vec![pod("z", None, "Running", true, "eks-qwen3")],
-            scaled_objects: vec![so("vllm-qwen3", 2, Some("eks-qwen3"))],
-        });
+        f.apply(
+            FleetUpdate::Replace {
+                pods: vec![pod("z", None, "Running", true, "eks-qwen3")],
+                scaled_objects: vec![so("vllm-qwen3", 2, Some("eks-qwen3"))],
+            },
+            at(0),
+        );
         assert_eq!(f.pods().count(), 1);
         assert_eq!(
             f.scaled_object_for(&q, None).map(|s| s.desired_replicas),
             Some(2)
         );
-        f.apply(FleetUpdate::ScaledObjectDelete {
-            namespace: "agents".into(),
-            name: "vllm-qwen3".into(),
-        });
+        f.apply(
+            FleetUpdate::ScaledObjectDelete {
+                namespace: "agents".into(),
+                name: "vllm-qwen3".into(),
+            },
+            at(0),
+        );
         assert!(f.scaled_object_for(&q, None).is_none());
         // Deleting something unknown is harmless.
-        f.apply(FleetUpdate::PodDelete {
-            namespace: "x".into(),
-            name: "y".into(),
-        });
+        f.apply(
+            FleetUpdate::PodDelete {
+                namespace: "x".into(),
+                name: "y".into(),
+            },
+            at(0),
+        );
     }
 
     #[test]
@@ -371,9 +541,12 @@ pub(crate) mod tests {
             since: at(0),
             paths: vec![PathId::from("eks-qwen3")],
         };
-        f.apply(FleetUpdate::Problems {
-            problems: vec![problem("forbidden: needs list and watch\u{1b}[2J on it")],
-        });
+        f.apply(
+            FleetUpdate::Problems {
+                problems: vec![problem("forbidden: needs list and watch\u{1b}[2J on it")],
+            },
+            at(0),
+        );
         // "Forbidden" is not "zero pods": the fleet is still unknown.
         assert!(!f.is_known());
         let v = f.view(0, false);
@@ -383,11 +556,14 @@ pub(crate) mod tests {
             "forbidden: needs list and watch on it"
         );
         // Bounded, and replaced wholesale.
-        f.apply(FleetUpdate::Problems {
-            problems: (0..500).map(|i| problem(&format!("p{i}"))).collect(),
-        });
+        f.apply(
+            FleetUpdate::Problems {
+                problems: (0..500).map(|i| problem(&format!("p{i}"))).collect(),
+            },
+            at(0),
+        );
         assert_eq!(f.problems().len(), MAX_PROBLEMS);
-        f.apply(FleetUpdate::Problems { problems: vec![] });
+        f.apply(FleetUpdate::Problems { problems: vec![] }, at(0));
         assert!(f.view(0, false).problems.is_empty());
 
         // Every new remote string is sanitised (and redacted when asked).
@@ -397,16 +573,20 @@ pub(crate) mod tests {
             status: "False".into(),
             reason: Some("Bad\u{1b}]0;title\u{7}".into()),
             message: Some("node ip-10-0-1-23 gone".into()),
+            since: None,
         }];
         s.hpa_conditions = s.conditions.clone();
         s.failing_trigger_names = vec!["s0\u{9b}2Jx".into()];
         s.metric_name = Some("s0-\u{202e}q".into());
         let mut p = pod("a", Some("n1"), "Pending", false, "eks-qwen3");
         p.message = Some("0/4 nodes\u{1b}[31m available".into());
-        f.apply(FleetUpdate::Replace {
-            pods: vec![p],
-            scaled_objects: vec![s],
-        });
+        f.apply(
+            FleetUpdate::Replace {
+                pods: vec![p],
+                scaled_objects: vec![s],
+            },
+            at(0),
+        );
         let v = f.view(0, true);
         assert_eq!(
             v.pods[0].pod.message.as_deref(),
@@ -431,10 +611,13 @@ pub(crate) mod tests {
         let pods = (0..5)
             .map(|i| pod(&format!("p{i}"), None, "Running", true, "eks-qwen3"))
             .collect();
-        f.apply(FleetUpdate::Replace {
-            pods,
-            scaled_objects: vec![],
-        });
+        f.apply(
+            FleetUpdate::Replace {
+                pods,
+                scaled_objects: vec![],
+            },
+            at(0),
+        );
         assert_eq!(f.nodes_in_use(&q, 2), 3);
         assert_eq!(f.nodes_in_use(&q, 0), 5);
         let v = f.view(at(3600).timestamp_millis(), false);

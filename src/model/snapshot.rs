@@ -3,7 +3,7 @@
 use crate::domain::path::{PathId, Side};
 use crate::domain::weights::Weights;
 use crate::model::update::{
-    CostClass, DailyCost, FleetProblem, Level, Pod, ScaledObject, SourceName, SourceState,
+    CostClass, DailyCost, FleetProblem, GpuNode, Level, Pod, ScaledObject, SourceName, SourceState,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -153,6 +153,37 @@ pub struct FleetView {
     /// name them where that data would be, while the rest keeps updating.
     #[serde(default)]
     pub problems: Vec<FleetProblem>,
+    /// Kubernetes events about the watched objects, de-duplicated, newest first (at most
+    /// `EVENTS_IN_JSON` in the JSON; the screen has them all).
+    #[serde(default, serialize_with = "newest_events")]
+    pub events: Vec<EventView>,
+    /// GPU nodes the paths' pods run or wait on, NodeClaims still launching included.
+    #[serde(default)]
+    pub nodes: Vec<GpuNode>,
+}
+
+/// Events the JSON carries (the newest).
+pub const EVENTS_IN_JSON: usize = 200;
+
+fn newest_events<S: serde::Serializer>(e: &[EventView], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(e.iter().take(EVENTS_IN_JSON))
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventView {
+    /// `Normal` | `Warning`
+    #[serde(rename = "type")]
+    pub kind_of: String,
+    pub reason: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub message: String,
+    pub count: u64,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    #[serde(default)]
+    pub path: Option<PathId>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -166,6 +197,12 @@ pub struct PodView {
 pub struct ScaledObjectView {
     #[serde(flatten)]
     pub scaled_object: ScaledObject,
+    /// One plain line: why it is (not) scaling.
+    #[serde(default)]
+    pub verdict: String,
+    /// What KEDA, its HPA and the pods say that cannot all be true.
+    #[serde(default)]
+    pub contradictions: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -129,6 +129,60 @@ pub enum FleetUpdate {
     Problems {
         problems: Vec<FleetProblem>,
     },
+    /// Kubernetes events as they were seen (new ones and re-counted ones); the model
+    /// de-duplicates them and keeps a bounded number.
+    Events {
+        events: Vec<KubeEvent>,
+    },
+    /// The complete list of GPU nodes the paths' pods run or wait on (NodeClaims still launching
+    /// included), replacing the previous one.
+    Nodes {
+        nodes: Vec<GpuNode>,
+    },
+}
+
+/// A GPU node, or a Karpenter NodeClaim that will become one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GpuNode {
+    pub name: String,
+    /// The node is Ready (false: not ready, or a NodeClaim still launching).
+    pub ready: bool,
+    /// `status.allocatable["nvidia.com/gpu"]`.
+    pub gpus_allocatable: u32,
+    /// GPUs requested by the pods on it.
+    pub gpus_used: u32,
+    /// When its NodeClaim was created (how long "waiting for a GPU node" has lasted).
+    pub launched_at: Option<DateTime<Utc>>,
+    /// The NodeClaim behind it, if Karpenter made it.
+    pub claim: Option<String>,
+    /// The path whose pods run or wait on it.
+    pub path: Option<PathId>,
+}
+
+/// One Kubernetes event (`events.k8s.io/v1`, or `v1` Event) about a watched object. Strings are
+/// raw remote data: sanitised before display.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KubeEvent {
+    /// `Normal` | `Warning`
+    #[serde(rename = "type")]
+    pub kind_of: String,
+    pub reason: String,
+    /// The kind of the object it is about (`Pod`, `ScaledObject`, `HorizontalPodAutoscaler`,
+    /// `Node`, `NodeClaim`).
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub message: String,
+    /// How many times this Event object has occurred (its own cumulative count).
+    pub count: u32,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    /// The Event object's own name: re-reports of one object are re-counts, not new events.
+    #[serde(default)]
+    pub object: String,
+    /// The path the object belongs to, when known.
+    #[serde(default)]
+    pub path: Option<PathId>,
 }
 
 /// One watched resource that cannot be read right now, shown where its data would be.
@@ -169,6 +223,9 @@ pub struct Condition {
     pub status: String,
     pub reason: Option<String>,
     pub message: Option<String>,
+    /// `lastTransitionTime`: since when the condition has held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<DateTime<Utc>>,
 }
 
 impl Condition {
@@ -242,6 +299,10 @@ pub struct ScaledObject {
     /// The external metric `metric_value`/`metric_target` describe (e.g. `s0-aws-sqs-queue`).
     #[serde(default)]
     pub metric_name: Option<String>,
+    /// Paused by the `autoscaling.keda.sh/paused` annotation (`paused` also counts the
+    /// condition): a Paused=True condition without it is stuck.
+    #[serde(default)]
+    pub paused_annotation: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -12,9 +12,9 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use hybridtop::domain::path::{PathId, Side};
 use hybridtop::domain::weights::Weights;
 use hybridtop::model::snapshot::{
-    Alert, CostView, FleetView, Mode, PathCost, PathHistory, PathView, PhaseTrigger, PhaseView,
-    PodView, Quantiles, RouterView, ScaledObjectView, SessionDetail, SessionRow, SessionsView,
-    Severity, Snapshot, SourceStatus, SpanView, SCHEMA,
+    Alert, CostView, EventView, FleetView, Mode, PathCost, PathHistory, PathView, PhaseTrigger,
+    PhaseView, PodView, Quantiles, RouterView, ScaledObjectView, SessionDetail, SessionRow,
+    SessionsView, Severity, Snapshot, SourceStatus, SpanView, SCHEMA,
 };
 use hybridtop::model::update::{
     Condition, CostClass, DailyCost, FleetProblem, Level, Pod, ProblemKind, ScaledObject,
@@ -557,6 +557,8 @@ pub fn sample_snapshot() -> Snapshot {
         ),
     ];
     let so = ScaledObjectView {
+        verdict: "steady at 5".into(),
+        contradictions: Vec::new(),
         scaled_object: ScaledObject {
             namespace: "agents".into(),
             name: "vllm-qwen3".into(),
@@ -581,6 +583,7 @@ pub fn sample_snapshot() -> Snapshot {
             hpa_conditions: Vec::new(),
             failing_trigger_names: Vec::new(),
             metric_name: None,
+            paused_annotation: false,
         },
     };
 
@@ -615,6 +618,35 @@ pub fn sample_snapshot() -> Snapshot {
             pods,
             scaled_objects: vec![so],
             problems: Vec::new(),
+            events: vec![
+                EventView {
+                    kind_of: "Warning".into(),
+                    reason: "Unhealthy".into(),
+                    kind: "Pod".into(),
+                    namespace: "agents".into(),
+                    name: "vllm-qwen3-7d9f8b6c5-x2k4p".into(),
+                    message: "Readiness probe failed: HTTP probe failed with statuscode: 503"
+                        .into(),
+                    count: 12,
+                    first_seen: now - Duration::seconds(600),
+                    last_seen: now - Duration::seconds(20),
+                    path: Some(PathId::new("eks-qwen3")),
+                },
+                EventView {
+                    kind_of: "Normal".into(),
+                    reason: "SuccessfulRescale".into(),
+                    kind: "HorizontalPodAutoscaler".into(),
+                    namespace: "agents".into(),
+                    name: "keda-hpa-vllm-qwen3".into(),
+                    message: "New size: 5; reason: external metric s0-prometheus above target"
+                        .into(),
+                    count: 1,
+                    first_seen: now - Duration::seconds(100),
+                    last_seen: now - Duration::seconds(100),
+                    path: Some(PathId::new("eks-qwen3")),
+                },
+            ],
+            nodes: Vec::new(),
         },
         sessions: sessions(),
         cost: CostView {
@@ -742,6 +774,7 @@ pub fn live_fleet_trouble() -> Snapshot {
         status: status.into(),
         reason: Some(reason.into()),
         message: None,
+        since: None,
     };
     if let Some(so) = snap.fleet.scaled_objects.first_mut() {
         let so = &mut so.scaled_object;

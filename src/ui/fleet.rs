@@ -1,17 +1,19 @@
-//! Fleet: pods and KEDA ScaledObjects. Only visible rows are formatted, so it stays fast with
-//! thousands of pods; the filter is matched without allocating.
+//! Fleet: pods, KEDA ScaledObjects (with each one's scaling verdict and contradictions, its
+//! conditions and the path's GPU nodes) and Kubernetes events. Only visible rows are formatted,
+//! so it stays fast with thousands of pods and events; the filter is matched without
+//! allocating.
 //!
 //! What cannot be read is said where that data would be: an unreachable API (with the age of
 //! the data still shown) above everything, a forbidden or missing resource inside its pane.
 use super::paint::{panel, put, put_head_tail, take_top, Bare, Ctx, Cursor, Focus};
 use super::parts;
 use super::state::{FleetPane, PodSort};
-use super::table::fleet::{PODS, SCALED_OBJECTS};
+use super::table::fleet::{EVENTS, PODS, SCALED_OBJECTS};
 use super::table::layout::Layout;
 use super::table::rows::{scroll_note, sorted_window, window, Rows};
 use super::table::{sort_of, Column};
-use super::text::contains_ci;
-use crate::model::snapshot::{PodView, ScaledObjectView};
+use super::text::{self, contains_ci};
+use crate::model::snapshot::{EventView, PodView, ScaledObjectView};
 use crate::model::update::{Condition, FleetProblem, ProblemKind, SourceName, SourceState};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -54,6 +56,18 @@ pub fn so_matches(s: &ScaledObjectView, needle: &str) -> bool {
             .is_some_and(|n| contains_ci(n.as_str(), needle))
 }
 
+pub fn event_matches(e: &EventView, needle: &str) -> bool {
+    needle.is_empty()
+        || contains_ci(&e.reason, needle)
+        || contains_ci(&e.kind, needle)
+        || contains_ci(&e.name, needle)
+        || contains_ci(&e.message, needle)
+        || contains_ci(&e.kind_of, needle)
+        || e.path
+            .as_ref()
+            .is_some_and(|n| contains_ci(n.as_str(), needle))
+}
+
 /// Problems that belong to the pods pane (true) or the ScaledObjects pane (false).
 fn pane_problems<'a>(cx: &Ctx<'a>, pods: bool) -> Vec<&'a FleetProblem> {
     cx.snap
@@ -81,15 +95,70 @@ fn draw_with(buf: &mut Buffer, body: Rect, pod_cols: &[Column<PodView>], cx: &Ct
         put_head_tail(buf, top.x, top.y, top.width, &head, &tail, style, cx.g);
     }
     let n_sos = sos.iter().filter(|s| so_matches(s, &needle)).count();
+    let n_events = cx
+        .snap
+        .fleet
+        .events
+        .iter()
+        .filter(|e| event_matches(e, &needle))
+        .count();
     let extra =
         (pane_problems(cx, false).len() + detail_for(cx, &needle).map_or(0, |d| d.len())) as u16;
-    // ScaledObjects get what they need up to a third of the body; pods the rest.
+    // ScaledObjects get what they need up to a third of the body, events up to a quarter (more
+    // when their pane has the focus), pods the rest.
     let overhead = 2u16; // title/border + heading (compact) or borders (boxed)
     let so_h = (n_sos.max(1) as u16 + overhead + 1 + extra).min((rest.height / 3).max(4 + extra));
-    let pods_h = rest.height.saturating_sub(so_h);
+    let ev_share = if cx.ui.fleet.pane == FleetPane::Events {
+        2
+    } else {
+        4
+    };
+    let ev_h = (n_events.max(1) as u16 + overhead + 1).min((rest.height / ev_share).max(4));
+    let pods_h = rest.height.saturating_sub(so_h + ev_h);
     let pods_area = take_top(&mut rest, pods_h);
     pods_table(buf, pods_area, pod_cols, pods, &needle, cx);
-    so_table(buf, rest, n_sos, &needle, cx);
+    let so_h = so_h.min(rest.height);
+    let so_area = take_top(&mut rest, so_h);
+    so_table(buf, so_area, n_sos, &needle, cx);
+    events_table(buf, rest, n_events, &needle, cx);
+}
+
+fn events_table(buf: &mut Buffer, area: Rect, n: usize, needle: &str, cx: &Ctx) {
+    let (st, g, ui) = (cx.st, cx.g, cx.ui);
+    let focus = ui.fleet.pane == FleetPane::Events;
+    let events = &cx.snap.fleet.events;
+    let title = title_for("Events", n, events.len(), ui.fleet.filter.trim());
+    let inner = panel(buf, area, &title, Focus::Pane(focus), Bare::TitleRow, cx).inner;
+    if inner.height < 2 || inner.width == 0 {
+        return;
+    }
+    let rows = inner.height.saturating_sub(1) as usize;
+    let sel = if focus { ui.fleet.selected } else { 0 };
+    let win = window(events, |e| event_matches(e, needle), rows, sel);
+    let visible = win.rows.iter().filter_map(|&i| events.get(i));
+    let table = Layout::new(&EVENTS, inner, true, cx, visible.clone());
+    table.head(buf, inner.y, cx, None, None);
+    if n == 0 {
+        let msg = if needle.is_empty() {
+            "no events reported".to_string()
+        } else {
+            format!("no event matches '{}'", ui.fleet.filter.trim())
+        };
+        put(
+            buf,
+            inner.x + 2,
+            inner.y + 1,
+            inner.width.saturating_sub(2),
+            &msg,
+            st.dim,
+            g,
+        );
+        return;
+    }
+    for (row, e) in visible.enumerate() {
+        let sel = focus && win.offset + row == win.selected;
+        table.row(buf, inner.y + 1 + row as u16, e, sel, cx);
+    }
 }
 
 /// A problem line, naming the resource unless the message already does.
@@ -294,6 +363,13 @@ fn condition_spans(cs: &[Condition], cx: &Ctx, out: &mut Vec<(String, Style)>) {
         if let Some(r) = &c.reason {
             out.push((format!(" {r}"), cx.st.dim));
         }
+        // How long it has held, where that says something (not for the day-old defaults).
+        if let Some(t) = c.since {
+            let held = parts::age_of(cx, Some(t));
+            if held.is_some_and(|s| s < 86_400.0) {
+                out.push((format!(" {}", text::age(held, cx.g.none)), cx.st.dim));
+            }
+        }
     }
 }
 
@@ -318,12 +394,55 @@ fn detail_for(cx: &Ctx, needle: &str) -> Option<Vec<Vec<(String, Style)>>> {
         matching.nth(cx.ui.fleet.selected.min(n.saturating_sub(1)))
     } else {
         matching.next()
-    }
-    .map(|s| &s.scaled_object)?;
-    if so.conditions.is_empty() && so.hpa_conditions.is_empty() {
-        return None;
-    }
+    }?;
+    let (view, so) = (so, &so.scaled_object);
     let (st, g) = (cx.st, cx.g);
+    let mut head: Vec<Vec<(String, Style)>> = Vec::new();
+    if !view.verdict.is_empty() {
+        let style = if !view.contradictions.is_empty() {
+            st.crit
+        } else if view.verdict.starts_with("steady") {
+            st.ok
+        } else {
+            st.warn
+        };
+        head.push(vec![(format!("{} {}", so.name, view.verdict), style)]);
+    }
+    for c in &view.contradictions {
+        head.push(vec![(format!("{} contradiction: {c}", g.crit), st.crit)]);
+    }
+    let nodes: Vec<_> = cx
+        .snap
+        .fleet
+        .nodes
+        .iter()
+        .filter(|n| so.path.is_some() && n.path == so.path)
+        .collect();
+    if !nodes.is_empty() {
+        let ready: Vec<_> = nodes.iter().filter(|n| n.ready).collect();
+        let alloc: u32 = ready.iter().map(|n| n.gpus_allocatable).sum();
+        let used: u32 = ready.iter().map(|n| n.gpus_used).sum();
+        let launching: Vec<_> = nodes.iter().filter(|n| !n.ready).collect();
+        let mut line = format!(
+            "{} GPU nodes: {} ready, {used}/{alloc} GPUs in use",
+            g.arrow,
+            ready.len()
+        );
+        let oldest = launching.iter().filter_map(|n| n.launched_at).min();
+        if !launching.is_empty() {
+            let age = text::age(parts::age_of(cx, oldest), g.none);
+            line.push_str(&format!(", {} launching (oldest {age})", launching.len()));
+        }
+        let style = if launching.is_empty() {
+            st.dim
+        } else {
+            st.warn
+        };
+        head.push(vec![(line, style)]);
+    }
+    if so.conditions.is_empty() && so.hpa_conditions.is_empty() {
+        return (!head.is_empty()).then_some(head);
+    }
     let mut keda = vec![(format!("{} KEDA: ", so.name), st.text)];
     if so.conditions.is_empty() {
         keda.push(("no conditions reported".into(), st.dim));
@@ -337,7 +456,9 @@ fn detail_for(cx: &Ctx, needle: &str) -> Option<Vec<Vec<(String, Style)>>> {
         }
         None => hpa.push((format!("{} HPA: none found", g.arrow), st.warn)),
     }
-    let mut lines = vec![keda, hpa];
+    let mut lines = head;
+    lines.push(keda);
+    lines.push(hpa);
     if let Some(m) = &so.message {
         lines.push(vec![(format!("{} {m}", g.warn), st.warn)]);
     }

@@ -345,6 +345,12 @@ pub fn fleet_rows(snap: &Snapshot, ui: &state::UiState) -> usize {
             .iter()
             .filter(|s| so_matches(s, &needle))
             .count(),
+        state::FleetPane::Events => snap
+            .fleet
+            .events
+            .iter()
+            .filter(|e| fleet::event_matches(e, &needle))
+            .count(),
     }
 }
 

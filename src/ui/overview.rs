@@ -286,7 +286,88 @@ fn fleet(buf: &mut Buffer, area: Rect, cx: &Ctx) {
             y += 1;
             continue;
         }
-        // Line 3: how many pods are not ready; then one line per such pod while rows remain
+        // Line 3: the scaling verdict, in words, and what contradicts it; then the newest
+        // warning event about the path's objects.
+        let view = snap
+            .fleet
+            .scaled_objects
+            .iter()
+            .find(|s| s.scaled_object.path.as_ref() == Some(&p.id));
+        if let Some(v) = view.filter(|v| !v.verdict.is_empty()) {
+            let (sym, style) = if !v.contradictions.is_empty() {
+                (g.crit, st.crit)
+            } else if v.verdict.starts_with("steady") {
+                (g.ok, st.ok)
+            } else {
+                (g.warn, st.warn)
+            };
+            // The verdict wraps at its own clause breaks rather than losing its end.
+            let w = inner.width.saturating_sub(2);
+            for (n, line) in wrap_clauses(&format!("{sym} {}", v.verdict), usize::from(w))
+                .iter()
+                .take(3)
+                .enumerate()
+            {
+                if y >= inner.bottom() {
+                    return;
+                }
+                let indent = if n == 0 { 2 } else { 4 };
+                put(
+                    buf,
+                    inner.x + indent,
+                    y,
+                    inner.width.saturating_sub(indent),
+                    line,
+                    style,
+                    g,
+                );
+                y += 1;
+            }
+            for c in v.contradictions.iter().take(1) {
+                if y >= inner.bottom() {
+                    return;
+                }
+                put(
+                    buf,
+                    inner.x + 4,
+                    y,
+                    inner.width.saturating_sub(4),
+                    &format!("contradiction: {c}"),
+                    st.crit,
+                    g,
+                );
+                y += 1;
+            }
+        }
+        if let Some(e) = telling_warning(&snap.fleet.events, &p.id) {
+            if y >= inner.bottom() {
+                return;
+            }
+            let ago = text::age(parts::age_of(cx, Some(e.last_seen)), g.none);
+            let mut c = Cursor::new(inner, y);
+            c.skip(2);
+            c.text(
+                buf,
+                &format!("{} {} ×{}", g.warn, e.reason, e.count),
+                st.warn,
+                g,
+            );
+            let (mx, mw) = c.take(c.remaining());
+            put(
+                buf,
+                mx,
+                y,
+                mw,
+                &format!(" {ago} ago: {}", e.message),
+                st.dim,
+                g,
+            );
+            y += 1;
+        }
+        if y >= inner.bottom() {
+            return;
+        }
+        // Line 4: how many pods are not ready; then one line per such pod while rows remain
         // (keeping 3 rows for each EKS path still to come).
         let not_ready = || {
             snap.fleet
@@ -510,4 +591,59 @@ fn sessions(buf: &mut Buffer, area: Rect, cx: &Ctx) {
     if !cx.boxed() && y < inner.bottom() {
         put(buf, inner.x, y, inner.width, &summary, loss_style, g);
     }
+}
+
+/// The warnings that say most about why a path is slow or not scaling, most telling first.
+const TELLING: [&str; 7] = [
+    "FailedScheduling",
+    "FailedGetExternalMetric",
+    "KEDAScalerFailed",
+    "OOMKilling",
+    "BackOff",
+    "NodeNotReady",
+    "Unhealthy",
+];
+
+/// The path's warning to show: the most telling reason, the newest of it.
+fn telling_warning<'a>(
+    events: &'a [crate::model::snapshot::EventView],
+    path: &crate::domain::path::PathId,
+) -> Option<&'a crate::model::snapshot::EventView> {
+    let mine = || {
+        events
+            .iter()
+            .filter(move |e| e.kind_of == "Warning" && e.path.as_ref() == Some(path))
+    };
+    TELLING
+        .iter()
+        .find_map(|r| mine().find(|e| e.reason == *r))
+        .or_else(|| mine().next())
+}
+
+/// Pack `s` into lines of at most `w` columns, breaking after "; " or ": " where it can.
+fn wrap_clauses(s: &str, w: usize) -> Vec<String> {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut it = s.chars().peekable();
+    while let Some(c) = it.next() {
+        cur.push(c);
+        if (c == ';' || c == ':') && it.peek() == Some(&' ') {
+            it.next();
+            parts.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        parts.push(cur);
+    }
+    let mut lines: Vec<String> = Vec::new();
+    for p in parts {
+        match lines.last_mut() {
+            Some(l) if text::width(l) + 1 + text::width(&p) <= w => {
+                l.push(' ');
+                l.push_str(&p);
+            }
+            _ => lines.push(p),
+        }
+    }
+    lines
 }

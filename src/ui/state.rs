@@ -69,6 +69,7 @@ pub enum FleetPane {
     #[default]
     Pods,
     ScaledObjects,
+    Events,
 }
 
 /// The pods table's sort column. Each sorts the way an incident wants it: problems first.

@@ -780,12 +780,13 @@ async fn kubeconfig_from_env_context_selection_and_missing_file() {
     let live_cfg = hybridtop::config::KubernetesConfig {
         context: Some("live".into()),
         namespaces: vec![NS.into()],
+        ..Default::default()
     };
     let live = kube_client::connect(Some(&live_cfg)).await.expect("live");
     let dead = kube_client::connect(None).await.expect("current context");
     let bad = kube_client::connect(Some(&hybridtop::config::KubernetesConfig {
         context: Some("prod".into()),
-        namespaces: vec![],
+        ..Default::default()
     }))
     .await
     .unwrap_err();

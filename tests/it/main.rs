@@ -14,6 +14,7 @@ mod support;
 mod advisor;
 mod cli;
 mod editor_flow;
+mod eks_why;
 mod faults;
 mod hostile;
 mod kube_source;

@@ -212,7 +212,10 @@ impl State {
             clock_ms: None,
             data_ms: None,
             paths,
-            fleet: Fleet::default(),
+            fleet: {
+                let k = config.kubernetes.clone().unwrap_or_default();
+                Fleet::new(k.max_events, k.scale_up_stuck_after)
+            },
             sources: Sources::new(config, mode),
             router_default,
             router: None,
@@ -301,7 +304,7 @@ impl State {
                 p.seen = true;
             }
             Update::Fleet(f) => {
-                self.fleet.apply(f);
+                self.fleet.apply(f, correlation::ms_to_time(self.now_ms()));
                 self.stamp_nodes();
             }
             Update::Observations { items } => {

@@ -251,6 +251,6 @@ async fn list_and_watch(client: &KubeClient, t: &WatchTarget, lines: &mut Vec<Ch
 pub(super) fn client_config(plan: &Plan) -> KubernetesConfig {
     KubernetesConfig {
         context: plan.context.clone(),
-        namespaces: Vec::new(),
+        ..KubernetesConfig::default()
     }
 }

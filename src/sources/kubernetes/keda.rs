@@ -86,6 +86,7 @@ fn conditions(v: &Value) -> Vec<Condition> {
                 message: string(c, "message")
                     .filter(|s| !s.is_empty())
                     .map(|s| clip(&s, MAX_MESSAGE)),
+                since: string(c, "lastTransitionTime").and_then(|t| t.parse().ok()),
             })
         })
         .take(MAX_ITEMS)
@@ -380,6 +381,7 @@ pub fn join(
         hpa_conditions: hpa.map(|h| h.conditions.clone()).unwrap_or_default(),
         failing_trigger_names: so.failing.clone(),
         metric_name: metric.map(|m| m.name.clone()),
+        paused_annotation: so.paused_annotation,
     }
 }
 

@@ -10,9 +10,22 @@ impl Simulator {
         }
         let mut pods = Vec::new();
         let mut sos = Vec::new();
-        for f in &self.fleets {
+        let mut nodes = Vec::new();
+        let mut events = Vec::new();
+        for f in &mut self.fleets {
             pods.extend(f.pods_view(self.start, t1));
             sos.push(f.scaled_object_view(self.start));
+            nodes.extend(f.nodes_view(self.start, t1));
+            events.extend(f.take_events(self.start));
+        }
+        if !events.is_empty() {
+            out.push(Update::Fleet(FleetUpdate::Events { events }));
+        }
+        if self.last_nodes.as_ref() != Some(&nodes) {
+            out.push(Update::Fleet(FleetUpdate::Nodes {
+                nodes: nodes.clone(),
+            }));
+            self.last_nodes = Some(nodes);
         }
         let changed = self
             .last_fleet

@@ -4,7 +4,7 @@
 //! Times are milliseconds since the simulation start (`rel` ms); views convert them to UTC.
 use crate::config::EksPath;
 use crate::domain::path::PathId;
-use crate::model::update::{Pod, ScaledObject};
+use crate::model::update::{Condition, GpuNode, KubeEvent, Pod, ScaledObject};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -81,6 +81,22 @@ struct Node {
     /// Provisioning until then.
     ready_at: i64,
     empty_since: Option<i64>,
+    /// When its NodeClaim was launched (rel ms).
+    launched_ms: i64,
+}
+
+/// An event as the simulator makes it (rel ms), turned into a `KubeEvent` when emitted.
+#[derive(Clone, Debug)]
+struct SimEvent {
+    warning: bool,
+    reason: &'static str,
+    kind: &'static str,
+    name: String,
+    message: String,
+    object: String,
+    count: u32,
+    first_ms: i64,
+    at_ms: i64,
 }
 
 pub(super) struct Fleet {
@@ -106,6 +122,12 @@ pub(super) struct Fleet {
     backlog: f64,
     metric_total: f64,
     used_names: BTreeSet<String>,
+    /// Events since the last `take_events`.
+    events: Vec<SimEvent>,
+    /// How many times each recurring event object has fired (name → (count, first ms)).
+    recurring: std::collections::BTreeMap<String, (u32, i64)>,
+    /// The HPA cannot read its metric since then (`keda-stuck`): KEDA still says Ready.
+    stuck_since_ms: Option<i64>,
 }
 
 const POD_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
@@ -152,6 +174,9 @@ impl Fleet {
             backlog: 0.0,
             metric_total: initial_rpm,
             used_names: BTreeSet::new(),
+            events: Vec::new(),
+            recurring: std::collections::BTreeMap::new(),
+            stuck_since_ms: None,
         };
         f.replicas = f.clamp((initial_rpm / f.target_rpm).ceil());
         f.recs.push_back((0, f.replicas));
@@ -159,10 +184,12 @@ impl Fleet {
         for i in 0..f.replicas {
             if i % f.pods_per_node == 0 {
                 let name = f.new_node_name(rng);
+                let ready_at = -rng.random_range(3_600_000..86_400_000);
                 f.nodes.push(Node {
                     name,
-                    ready_at: -rng.random_range(3_600_000..86_400_000),
+                    ready_at,
                     empty_since: None,
+                    launched_ms: ready_at - 120_000,
                 });
             }
             let node = f.nodes.last().map(|n| n.name.clone());
@@ -304,13 +331,127 @@ impl Fleet {
             i += 1;
             keep
         });
+        let mut lost_pods = Vec::new();
         for p in &mut self.pods {
             if p.node.as_ref().is_some_and(|n| lost_names.contains(n)) {
                 p.stage = Stage::Lost {
                     evict_at: now + evict_after_ms,
                 };
+                lost_pods.push(p.name.clone());
             }
         }
+        for n in &lost_names {
+            self.event(
+                true,
+                "NodeNotReady",
+                "Node",
+                n,
+                "Node is not ready".into(),
+                now,
+                false,
+            );
+        }
+        for p in &lost_pods {
+            self.event(
+                true,
+                "NodeNotReady",
+                "Pod",
+                p,
+                "Node is not ready".into(),
+                now,
+                false,
+            );
+        }
+    }
+
+    /// `keda-stuck`: from `now` the HPA cannot read its external metric (and KEDA still says
+    /// Ready); `None` ends it.
+    pub fn set_stuck(&mut self, now: Option<i64>) {
+        match now {
+            Some(t) => {
+                self.stuck_since_ms.get_or_insert(t);
+            }
+            None => self.stuck_since_ms = None,
+        }
+    }
+
+    /// Record an event. A `recurring` one is the same Event object firing again (its count
+    /// grows); others are new objects.
+    #[allow(clippy::too_many_arguments)]
+    fn event(
+        &mut self,
+        warning: bool,
+        reason: &'static str,
+        kind: &'static str,
+        name: &str,
+        message: String,
+        now: i64,
+        recurring: bool,
+    ) {
+        let object = format!("{name}.{}", reason.to_ascii_lowercase());
+        let (count, first_ms) = if recurring {
+            let e = self.recurring.entry(object.clone()).or_insert((0, now));
+            e.0 += 1;
+            *e
+        } else {
+            (1, now)
+        };
+        self.events.push(SimEvent {
+            warning,
+            reason,
+            kind,
+            name: name.to_string(),
+            message,
+            object,
+            count,
+            first_ms,
+            at_ms: now,
+        });
+    }
+
+    /// The events since the last call, as Kubernetes would list them.
+    pub fn take_events(&mut self, start: DateTime<Utc>) -> Vec<KubeEvent> {
+        let at = |ms: i64| start + ChronoDuration::milliseconds(ms);
+        std::mem::take(&mut self.events)
+            .into_iter()
+            .map(|e| KubeEvent {
+                kind_of: if e.warning { "Warning" } else { "Normal" }.into(),
+                reason: e.reason.into(),
+                kind: e.kind.into(),
+                namespace: if e.kind == "Node" || e.kind == "NodeClaim" {
+                    String::new()
+                } else {
+                    self.namespace.clone()
+                },
+                name: e.name,
+                message: e.message,
+                count: e.count,
+                first_seen: at(e.first_ms),
+                last_seen: at(e.at_ms),
+                object: e.object,
+                path: Some(self.path.clone()),
+            })
+            .collect()
+    }
+
+    /// The GPU nodes this path's pods run or wait on, NodeClaims still launching included.
+    pub fn nodes_view(&self, start: DateTime<Utc>, now: i64) -> Vec<GpuNode> {
+        self.nodes
+            .iter()
+            .map(|n| GpuNode {
+                name: n.name.clone(),
+                ready: n.ready_at <= now,
+                gpus_allocatable: self.pods_per_node,
+                gpus_used: self
+                    .pods
+                    .iter()
+                    .filter(|p| p.node.as_deref() == Some(n.name.as_str()))
+                    .count() as u32,
+                launched_at: Some(start + ChronoDuration::milliseconds(n.launched_ms)),
+                claim: Some(n.name.clone()),
+                path: Some(self.path.clone()),
+            })
+            .collect()
     }
 
     /// Advance to `now` (rel ms) at the end of second `t`: lifecycle, KEDA, scheduling, nodes.
@@ -333,9 +474,35 @@ impl Fleet {
         self.pods
             .retain(|p| !matches!(p.stage, Stage::Lost { evict_at } if evict_at <= now));
 
-        // KEDA: poll the metric, recommend, stabilise scale-down.
+        // KEDA: poll the metric, recommend, stabilise scale-down. Stuck, the HPA cannot read
+        // the metric and the replicas stay where they are.
         if (t + 1).is_multiple_of(KEDA_POLL_S) {
-            self.keda_poll(t + 1, now);
+            if self.stuck_since_ms.is_some() {
+                let hpa = format!("keda-hpa-{}", self.name);
+                let ns = self.namespace.clone();
+                let so = self.name.clone();
+                self.event(
+                    true,
+                    "FailedGetExternalMetric",
+                    "HorizontalPodAutoscaler",
+                    &hpa,
+                    format!("unable to get external metric {ns}/s0-prometheus/&LabelSelector{{MatchLabels:map[string]string{{scaledobject.keda.sh/name: {so},}},MatchExpressions:[]LabelSelectorRequirement{{}},}}: unable to fetch metrics from external metrics API: the server is currently unable to handle the request (get s0-prometheus.external.metrics.k8s.io)"),
+                    now,
+                    true,
+                );
+                self.event(
+                    true,
+                    "KEDAScalerFailed",
+                    "ScaledObject",
+                    &so,
+                    "error inspecting prometheus metrics: Get \"http://prometheus.monitoring:9090/api/v1/query\": context deadline exceeded".into(),
+                    now,
+                    true,
+                );
+            } else {
+                self.keda_poll(t + 1, now);
+            }
+            self.recurring_pod_events(now);
         }
 
         // ReplicaSet: match the pod count to the replicas.
@@ -381,10 +548,21 @@ impl Fleet {
             let need = (waiting - slots).div_ceil(self.pods_per_node);
             for _ in 0..need {
                 let name = self.new_node_name(rng);
+                self.event(
+                    false,
+                    "Launched",
+                    "NodeClaim",
+                    &name,
+                    "Status condition transitioned, Type: Launched, Status: True, Reason: Launched"
+                        .into(),
+                    now,
+                    false,
+                );
                 self.nodes.push(Node {
                     name,
                     ready_at: now + rng.random_range(100_000..140_000),
                     empty_since: None,
+                    launched_ms: now,
                 });
             }
         }
@@ -443,8 +621,62 @@ impl Fleet {
                 .min(self.replicas)
         };
         if target != self.replicas {
+            let hpa = format!("keda-hpa-{}", self.name);
+            let why = if target > self.replicas {
+                "above"
+            } else {
+                "below"
+            };
+            self.event(
+                false,
+                "SuccessfulRescale",
+                "HorizontalPodAutoscaler",
+                &hpa,
+                format!("New size: {target}; reason: external metric s0-prometheus {why} target"),
+                now,
+                false,
+            );
             self.replicas = target;
             self.last_scale_ms = now;
+        }
+    }
+
+    /// What the scheduler and the kubelet keep saying about pods that are not ready.
+    fn recurring_pod_events(&mut self, now: i64) {
+        let ready_nodes = self.ready_nodes(now);
+        let waiting: Vec<String> = self
+            .pods
+            .iter()
+            .filter(|p| p.stage == Stage::Unschedulable)
+            .map(|p| p.name.clone())
+            .collect();
+        let loading: Vec<String> = self
+            .pods
+            .iter()
+            .filter(|p| matches!(p.stage, Stage::Loading { .. }))
+            .map(|p| p.name.clone())
+            .collect();
+        for p in waiting {
+            self.event(
+                true,
+                "FailedScheduling",
+                "Pod",
+                &p,
+                format!("0/{ready_nodes} nodes are available: {ready_nodes} Insufficient nvidia.com/gpu. preemption: 0/{ready_nodes} nodes are available: {ready_nodes} No preemption victims found for incoming pod."),
+                now,
+                true,
+            );
+        }
+        for p in loading {
+            self.event(
+                true,
+                "Unhealthy",
+                "Pod",
+                &p,
+                "Readiness probe failed: HTTP probe failed with statuscode: 503".into(),
+                now,
+                true,
+            );
         }
     }
 
@@ -523,6 +755,47 @@ impl Fleet {
 
     pub fn scaled_object_view(&self, start: DateTime<Utc>) -> ScaledObject {
         let current = self.pods.len() as u32;
+        let at = |ms: i64| Some(start + ChronoDuration::milliseconds(ms));
+        let cond =
+            |kind: &str, status: &str, reason: &str, message: Option<String>, since| Condition {
+                kind: kind.into(),
+                status: status.into(),
+                reason: Some(reason.into()),
+                message,
+                since,
+            };
+        let up = at(-86_400_000);
+        let stuck = self.stuck_since_ms;
+        let hpa_conditions = vec![
+            cond("AbleToScale", "True", "ReadyForNewScale", None, up),
+            match stuck {
+                Some(t) => cond(
+                    "ScalingActive",
+                    "False",
+                    "FailedGetExternalMetric",
+                    Some("the HPA was unable to compute the replica count: unable to get external metric s0-prometheus".into()),
+                    at(t),
+                ),
+                None => cond("ScalingActive", "True", "ValidMetricFound", None, up),
+            },
+            cond("ScalingLimited", "False", "DesiredWithinRange", None, up),
+        ];
+        let conditions = vec![
+            cond("Ready", "True", "ScaledObjectReady", None, up),
+            cond(
+                "Active",
+                if self.metric_total > 0.0 {
+                    "True"
+                } else {
+                    "False"
+                },
+                "ScalerActive",
+                None,
+                up,
+            ),
+            cond("Fallback", "False", "NoFallbackFound", None, up),
+            cond("Paused", "False", "ScaledObjectNotPaused", None, up),
+        ];
         ScaledObject {
             namespace: self.namespace.clone(),
             name: self.name.clone(),
@@ -537,17 +810,21 @@ impl Fleet {
             fallback: false,
             triggers: vec!["prometheus".into()],
             failing_triggers: 0,
-            metric_value: Some(round2(self.metric_total / f64::from(current.max(1)))),
+            // Stuck: the HPA cannot read it, so it has no current value.
+            metric_value: stuck
+                .is_none()
+                .then(|| round2(self.metric_total / f64::from(current.max(1)))),
             metric_target: Some(round2(self.target_rpm)),
             last_scale: Some(start + ChronoDuration::milliseconds(self.last_scale_ms)),
             message: None,
             path: Some(self.path.clone()),
-            conditions: Vec::new(),
+            conditions,
             // The model scales through an HPA as KEDA does; its numbers are known.
             hpa_name: Some(format!("keda-hpa-{}", self.name)),
-            hpa_conditions: Vec::new(),
+            hpa_conditions,
             failing_trigger_names: Vec::new(),
             metric_name: None,
+            paused_annotation: false,
         }
     }
 

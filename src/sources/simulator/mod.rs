@@ -210,6 +210,7 @@ pub struct Simulator {
     withheld: Vec<Observation>,
     health: HealthTracker,
     last_fleet: Option<(Vec<Pod>, Vec<ScaledObject>)>,
+    last_nodes: Option<Vec<crate::model::update::GpuNode>>,
     last_fleet_emit: u64,
     orphan_count: u64,
     /// Routed (first-hop) requests per path; escalations and retries not included.
@@ -372,6 +373,7 @@ impl Simulator {
             withheld: Vec::new(),
             health: HealthTracker::default(),
             last_fleet: None,
+            last_nodes: None,
             last_fleet_emit: 0,
             orphan_count: 0,
             routed: Vec::new(),
@@ -504,6 +506,12 @@ impl Simulator {
         }
 
         // Scenario events.
+        if self.scenario == Scenario::KedaStuck {
+            let stuck = self.scenario.keda_stuck(t).then_some(t0);
+            for f in &mut self.fleets {
+                f.set_stuck(stuck);
+            }
+        }
         if self.scenario == Scenario::EksNodeLoss && t == ONSET {
             for f in &mut self.fleets {
                 f.lose_nodes(

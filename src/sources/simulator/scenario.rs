@@ -32,6 +32,9 @@ pub enum Scenario {
     /// The dual-write memory sync fails for a rising share of sessions: orphaned EKS spans.
     /// Also carries hostile (terminal-control) strings in some span names and status messages.
     ContextLoss,
+    /// KEDA's HPA cannot read its external metric while the ScaledObject still says Ready:
+    /// traffic climbs 1.8× and the EKS side does not scale until the metric comes back.
+    KedaStuck,
 }
 
 /// Stage boundaries of a scenario in simulated seconds since the start.
@@ -48,22 +51,24 @@ pub struct Timeline {
 }
 
 impl Scenario {
-    pub const NAMES: [&'static str; 6] = [
+    pub const NAMES: [&'static str; 7] = [
         "steady",
         "eks-node-loss",
         "agentcore-throttling",
         "traffic-spike",
         "langfuse-outage",
         "context-loss",
+        "keda-stuck",
     ];
 
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 7] = [
         Scenario::Steady,
         Scenario::EksNodeLoss,
         Scenario::AgentcoreThrottling,
         Scenario::TrafficSpike,
         Scenario::LangfuseOutage,
         Scenario::ContextLoss,
+        Scenario::KedaStuck,
     ];
 
     pub fn name(self) -> &'static str {
@@ -74,6 +79,7 @@ impl Scenario {
             Scenario::TrafficSpike => "traffic-spike",
             Scenario::LangfuseOutage => "langfuse-outage",
             Scenario::ContextLoss => "context-loss",
+            Scenario::KedaStuck => "keda-stuck",
         }
     }
 
@@ -96,6 +102,9 @@ impl Scenario {
             Scenario::ContextLoss => {
                 "dual-write failures orphan EKS spans from 6 min (peak ~40 %), gone by 25 min; hostile span names"
             }
+            Scenario::KedaStuck => {
+                "the HPA cannot read KEDA's metric from 6 min while the ScaledObject says Ready; traffic 1.8x, no scale-up until 20 min"
+            }
         }
     }
 
@@ -110,6 +119,7 @@ impl Scenario {
             // Stale 360..480, Error 480..1200, backfill at 1200.
             Scenario::LangfuseOutage => (LANGFUSE_ERROR_AT, 1200, LANGFUSE_RECOVERY_AT),
             Scenario::ContextLoss => (720, 1080, 1500),
+            Scenario::KedaStuck => (480, 1200, 1320),
         };
         Some(Timeline {
             onset: ONSET,
@@ -131,6 +141,7 @@ impl Scenario {
     pub(super) fn traffic_multiplier(self, t: u64) -> f64 {
         match self {
             Scenario::TrafficSpike => 1.0 + (SPIKE_MULTIPLIER - 1.0) * self.intensity(t),
+            Scenario::KedaStuck => 1.0 + (STUCK_MULTIPLIER - 1.0) * self.intensity(t),
             _ => 1.0,
         }
     }
@@ -156,6 +167,11 @@ impl Scenario {
         self == Scenario::LangfuseOutage && (ONSET..LANGFUSE_RECOVERY_AT).contains(&t)
     }
 
+    /// Is KEDA's metric unreadable at second `t` (`keda-stuck`)?
+    pub(super) fn keda_stuck(self, t: u64) -> bool {
+        self == Scenario::KedaStuck && (ONSET..KEDA_RECOVERY_AT).contains(&t)
+    }
+
     /// Hostile strings are mixed into traces while the context-loss incident is on.
     pub(super) fn hostile_strings(self, t: u64) -> bool {
         self == Scenario::ContextLoss && self.intensity(t) > 0.0
@@ -163,6 +179,9 @@ impl Scenario {
 }
 
 pub(super) const SPIKE_MULTIPLIER: f64 = 2.2;
+pub(super) const STUCK_MULTIPLIER: f64 = 1.8;
+/// `keda-stuck`: the metric is readable again from here.
+pub(super) const KEDA_RECOVERY_AT: u64 = 1200;
 pub(super) const THROTTLE_PEAK: f64 = 0.25;
 pub(super) const CONTEXT_LOSS_PEAK: f64 = 0.40;
 pub(super) const LANGFUSE_ERROR_AT: u64 = 480;

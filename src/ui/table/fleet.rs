@@ -1,7 +1,7 @@
-//! The Fleet view's tables: pods and KEDA ScaledObjects. A pod column sorts the table when
-//! `PodSort::column` names it.
+//! The Fleet view's tables: pods, KEDA ScaledObjects and Kubernetes events. A pod column sorts
+//! the table when `PodSort::column` names it.
 use super::{Column, Text, Width};
-use crate::model::snapshot::{PodView, ScaledObjectView};
+use crate::model::snapshot::{EventView, PodView, ScaledObjectView};
 use crate::ui::paint::{Ctx, Cursor, Tier};
 use crate::ui::{parts, text};
 use ratatui::buffer::Buffer;
@@ -10,6 +10,41 @@ use std::cmp::Ordering;
 /// A pods table column (naming the row type, so the cells' closures need no annotations).
 pub type Pod = Column<PodView>;
 type So = Column<ScaledObjectView>;
+type Ev = Column<EventView>;
+
+/// Events, newest first (the model's order): when, what about, why, how often, what it said.
+pub const EVENTS: [Column<EventView>; 6] = [
+    Ev::text("last", Width::Fixed(5), |e, cx| {
+        let ago = parts::age_of(cx, Some(e.last_seen));
+        (text::age(ago, cx.g.none).into(), cx.st.dim)
+    })
+    .right(),
+    Ev::text("type", Width::Fixed(4), |e, cx| {
+        if e.kind_of == "Warning" {
+            (cx.g.warn.into(), cx.st.warn)
+        } else {
+            (cx.g.dot.into(), cx.st.dim)
+        }
+    }),
+    Ev::text("reason", Width::grow(16, 24), |e, cx| {
+        let style = if e.kind_of == "Warning" {
+            cx.st.warn
+        } else {
+            cx.st.text
+        };
+        (e.reason.as_str().into(), style)
+    }),
+    Ev::text("object", Width::grow(24, 56), |e, cx| {
+        (format!("{}/{}", e.kind, e.name).into(), cx.st.text)
+    }),
+    Ev::text("count", Width::Fixed(6), |e, cx| {
+        (format!("×{}", e.count).into(), cx.st.text)
+    })
+    .right(),
+    Ev::text("message", Width::fill(10), |e, cx| {
+        (e.message.as_str().into(), cx.st.dim)
+    }),
+];
 
 pub const PODS: [Column<PodView>; 9] = [
     Pod::text("name", Width::grow(26, 63), |p, cx| {
