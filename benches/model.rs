@@ -329,5 +329,49 @@ fn bench_snapshot(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_correlation, bench_sketch, bench_snapshot);
+/// Kubernetes events into the bounded, de-duplicated store: 10,000 distinct events per
+/// iteration (one core), the store capped at 2,000 rows, so most of them also evict.
+fn bench_events(c: &mut Criterion) {
+    use hybridtop::model::events::EventStore;
+    use hybridtop::model::update::KubeEvent;
+    let t0 = Utc.timestamp_opt(1_800_000_000, 0).single().unwrap();
+    let events: Vec<KubeEvent> = (0..10_000)
+        .map(|i| KubeEvent {
+            kind_of: if i % 3 == 0 { "Normal" } else { "Warning" }.into(),
+            reason: ["FailedScheduling", "Unhealthy", "BackOff", "Pulled"][i % 4].into(),
+            kind: "Pod".into(),
+            namespace: "agents".into(),
+            name: format!("vllm-qwen3-{}", i % 5_000),
+            message: "0/12 nodes are available: 12 Insufficient nvidia.com/gpu.".into(),
+            count: 1 + (i % 7) as u32,
+            first_seen: t0,
+            last_seen: t0 + chrono::Duration::milliseconds(i as i64),
+            object: format!("vllm-qwen3-{i}.e"),
+            path: Some(PathId::from("eks-qwen3")),
+        })
+        .collect();
+    let mut g = c.benchmark_group("events");
+    g.throughput(Throughput::Elements(events.len() as u64));
+    g.bench_function("ingest_10k_into_2000", |b| {
+        b.iter_batched(
+            || EventStore::new(2_000),
+            |mut s| {
+                for e in &events {
+                    s.ingest(e);
+                }
+                black_box(s.len())
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_correlation,
+    bench_sketch,
+    bench_snapshot,
+    bench_events
+);
 criterion_main!(benches);

@@ -203,6 +203,8 @@ pub struct KubernetesConfig {
     /// Desired replicas above current for longer than this is flagged as a contradiction.
     #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
     pub scale_up_stuck_after: Duration,
+    /// Label selector of the GPU nodes (`""`: nodes and NodeClaims are not watched).
+    pub gpu_node_selector: String,
 }
 
 impl Default for KubernetesConfig {
@@ -212,6 +214,7 @@ impl Default for KubernetesConfig {
             namespaces: Vec::new(),
             max_events: 2000,
             scale_up_stuck_after: Duration::from_secs(300),
+            gpu_node_selector: "nvidia.com/gpu.present=true".into(),
         }
     }
 }

@@ -34,6 +34,8 @@ pub struct EventRow {
 #[derive(Clone, Debug)]
 pub struct EventStore {
     capacity: usize,
+    /// Moves with every ingested event (what a cached view was made from).
+    generation: u64,
     rows: BTreeMap<Key, EventRow>,
     /// (last seen ms, key): the eviction order.
     by_time: BTreeSet<(i64, Key)>,
@@ -55,6 +57,7 @@ impl EventStore {
     pub fn new(capacity: usize) -> Self {
         EventStore {
             capacity: capacity.max(1),
+            generation: 0,
             rows: BTreeMap::new(),
             by_time: BTreeSet::new(),
         }
@@ -68,7 +71,12 @@ impl EventStore {
         self.rows.is_empty()
     }
 
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     pub fn ingest(&mut self, e: &KubeEvent) {
+        self.generation += 1;
         let key: Key = (
             clip(&e.kind),
             clip(&e.namespace),
@@ -139,10 +147,13 @@ impl EventStore {
             .find(|r| r.warning && r.path.as_ref() == Some(path))
     }
 
-    /// The newest warning with this reason about one of `path`'s objects.
+    /// The newest row with this reason about one of `path`'s objects (one pass over the rows,
+    /// no ordered walk: it runs at every derive).
     pub fn newest_with(&self, path: &PathId, reason: &str) -> Option<&EventRow> {
-        self.newest_first()
-            .find(|r| r.reason == reason && r.path.as_ref() == Some(path))
+        self.rows
+            .values()
+            .filter(|r| r.reason == reason && r.path.as_ref() == Some(path))
+            .max_by_key(|r| r.last_seen)
     }
 }
 

@@ -8,7 +8,21 @@ use crate::model::snapshot::{EventView, FleetView, PodView, ScaledObjectView};
 use crate::model::update::{Condition, FleetProblem, FleetUpdate, GpuNode, Pod, ScaledObject};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// The event rows as the views want them, kept until an event arrives (a copy starts empty).
+/// (store generation, redacted, rows).
+type EventRows = (u64, bool, Arc<Vec<EventView>>);
+
+#[derive(Debug, Default)]
+struct EventsCache(Mutex<Option<EventRows>>);
+
+impl Clone for EventsCache {
+    fn clone(&self) -> Self {
+        EventsCache::default()
+    }
+}
 
 type Key = (String, String);
 
@@ -22,6 +36,7 @@ pub struct Fleet {
     /// False until the first fleet update: unknown, not "zero pods".
     known: bool,
     events: EventStore,
+    events_view: EventsCache,
     nodes: Vec<GpuNode>,
     /// Since when (model time) each ScaledObject has wanted more replicas than it has.
     desired_above_since: BTreeMap<Key, DateTime<Utc>>,
@@ -49,6 +64,7 @@ impl Fleet {
             problems: Vec::new(),
             known: false,
             events: EventStore::new(max_events),
+            events_view: EventsCache::default(),
             nodes: Vec::new(),
             desired_above_since: BTreeMap::new(),
             stuck_after,
@@ -235,6 +251,39 @@ impl Fleet {
             })
     }
 
+    /// The event rows, newest first, from the cache while no event has arrived since.
+    fn events_view(&self, redact: bool) -> Arc<Vec<EventView>> {
+        let gen = self.events.generation();
+        let mut cache = match self.events_view.0.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some((g, r, v)) = cache.as_ref() {
+            if *g == gen && *r == redact {
+                return v.clone();
+            }
+        }
+        let rows: Arc<Vec<EventView>> = Arc::new(
+            self.events
+                .newest_first()
+                .map(|e| EventView {
+                    kind_of: if e.warning { "Warning" } else { "Normal" }.into(),
+                    reason: text(&e.reason, redact),
+                    kind: text(&e.kind, redact),
+                    namespace: text(&e.namespace, redact),
+                    name: text(&e.name, redact),
+                    message: text(&e.message, redact),
+                    count: e.count,
+                    first_seen: e.first_seen,
+                    last_seen: e.last_seen,
+                    path: e.path.as_ref().map(|id| PathId(text(id.as_str(), redact))),
+                })
+                .collect(),
+        );
+        *cache = Some((gen, redact, rows.clone()));
+        rows
+    }
+
     pub fn view(&self, now_ms: i64, redact: bool) -> FleetView {
         let now = crate::model::correlation::ms_to_time(now_ms);
         let pods = self
@@ -322,22 +371,7 @@ impl Fleet {
                     .collect(),
             })
             .collect();
-        let events = self
-            .events
-            .newest_first()
-            .map(|e| EventView {
-                kind_of: if e.warning { "Warning" } else { "Normal" }.into(),
-                reason: text(&e.reason, redact),
-                kind: text(&e.kind, redact),
-                namespace: text(&e.namespace, redact),
-                name: text(&e.name, redact),
-                message: text(&e.message, redact),
-                count: e.count,
-                first_seen: e.first_seen,
-                last_seen: e.last_seen,
-                path: e.path.as_ref().map(|id| PathId(text(id.as_str(), redact))),
-            })
-            .collect();
+        let events = self.events_view(redact);
         let nodes = self
             .nodes
             .iter()

@@ -155,8 +155,13 @@ pub struct FleetView {
     pub problems: Vec<FleetProblem>,
     /// Kubernetes events about the watched objects, de-duplicated, newest first (at most
     /// `EVENTS_IN_JSON` in the JSON; the screen has them all).
-    #[serde(default, serialize_with = "newest_events")]
-    pub events: Vec<EventView>,
+    /// Shared with the model's cache: ten thousand events are not copied at every derive.
+    #[serde(
+        default,
+        serialize_with = "newest_events",
+        deserialize_with = "events_arc"
+    )]
+    pub events: Arc<Vec<EventView>>,
     /// GPU nodes the paths' pods run or wait on, NodeClaims still launching included.
     #[serde(default)]
     pub nodes: Vec<GpuNode>,
@@ -165,8 +170,12 @@ pub struct FleetView {
 /// Events the JSON carries (the newest).
 pub const EVENTS_IN_JSON: usize = 200;
 
-fn newest_events<S: serde::Serializer>(e: &[EventView], s: S) -> Result<S::Ok, S::Error> {
+fn newest_events<S: serde::Serializer>(e: &Arc<Vec<EventView>>, s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(e.iter().take(EVENTS_IN_JSON))
+}
+
+fn events_arc<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Arc<Vec<EventView>>, D::Error> {
+    Vec::<EventView>::deserialize(d).map(Arc::new)
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

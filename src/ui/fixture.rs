@@ -618,7 +618,7 @@ pub fn sample_snapshot() -> Snapshot {
             pods,
             scaled_objects: vec![so],
             problems: Vec::new(),
-            events: vec![
+            events: std::sync::Arc::new(vec![
                 EventView {
                     kind_of: "Warning".into(),
                     reason: "Unhealthy".into(),
@@ -645,7 +645,7 @@ pub fn sample_snapshot() -> Snapshot {
                     last_seen: now - Duration::seconds(100),
                     path: Some(PathId::new("eks-qwen3")),
                 },
-            ],
+            ]),
             nodes: Vec::new(),
         },
         sessions: sessions(),

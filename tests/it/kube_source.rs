@@ -1294,6 +1294,12 @@ async fn check_lines_name_what_is_missing() {
             "watch scaledobjects.keda.sh in agents",
             "list horizontalpodautoscalers.autoscaling in agents",
             "watch horizontalpodautoscalers.autoscaling in agents",
+            "list events.events.k8s.io in agents",
+            "watch events.events.k8s.io in agents",
+            "list nodes (nvidia.com/gpu.present=true)",
+            "watch nodes (nvidia.com/gpu.present=true)",
+            "list nodeclaims.karpenter.sh",
+            "watch nodeclaims.karpenter.sh",
             "ScaledObject agents/vllm-qwen3 (path eks-qwen3)",
         ]
     );
@@ -1381,4 +1387,120 @@ async fn check_lines_name_what_is_missing() {
     let disabled = check_with(&Config::default(), Some(&files)).await;
     assert_eq!(disabled.len(), 1);
     assert!(disabled[0].ok && disabled[0].detail.contains("disabled"));
+}
+
+fn event_json(name: &str, kind: &str, about: &str, reason: &str, note: &str, count: u32) -> Value {
+    json!({
+        "apiVersion": "events.k8s.io/v1", "kind": "Event",
+        "metadata": {"name": name, "namespace": "agents"},
+        "type": "Warning", "reason": reason, "note": note,
+        "regarding": {"kind": kind, "name": about, "namespace": "agents"},
+        "eventTime": (Utc::now() - chrono::Duration::seconds(240)).to_rfc3339(),
+        "series": {"count": count, "lastObservedTime": Utc::now().to_rfc3339()}
+    })
+}
+
+/// Events, GPU nodes and NodeClaims as the API serves them: the events arrive de-duplicated,
+/// attributed to the path and sanitised; the node waiting on a launching NodeClaim is counted in
+/// the verdict; a re-count of the same Event object is not added twice; and when RBAC forbids
+/// nodes, that is said once and the rest goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_nodes_and_nodeclaims_explain_the_wait() {
+    let server = KubeApiServer::start();
+    seed_basic(&server);
+    server.create(&pods_rt(), pod_json("vllm-qwen3-c", None, unschedulable()));
+    server.create(
+        &ResourceType::events(),
+        event_json(
+            "vllm-qwen3-c.1",
+            "Pod",
+            "vllm-qwen3-c",
+            "FailedScheduling",
+            "0/2 nodes are available: 2 Insufficient nvidia.com/gpu.\u{1b}]0;owned\u{7}",
+            3,
+        ),
+    );
+    server.create(
+        &ResourceType::nodes(),
+        json!({"apiVersion": "v1", "kind": "Node",
+               "metadata": {"name": "ip-10-0-1-23", "labels": {"nvidia.com/gpu.present": "true"}},
+               "status": {"allocatable": {"nvidia.com/gpu": "1"},
+                          "conditions": [{"type": "Ready", "status": "True"}]}}),
+    );
+    server.create(
+        &ResourceType::node_claims(),
+        json!({"apiVersion": "karpenter.sh/v1", "kind": "NodeClaim",
+               "metadata": {"name": "gpu-x7k2p",
+                            "creationTimestamp": (Utc::now() - chrono::Duration::seconds(90)).to_rfc3339()},
+               "spec": {"resources": {"requests": {"nvidia.com/gpu": "1"}}},
+               "status": {"conditions": [{"type": "Launched", "status": "True"}]}}),
+    );
+    let kc = server.kubeconfig();
+    let live = Live::start(&kc, tuning());
+    let s = live
+        .wait_for("events and nodes", Duration::from_secs(10), |s| {
+            !s.fleet.events.is_empty() && s.fleet.nodes.iter().any(|n| !n.ready)
+        })
+        .await;
+    let e = &s.fleet.events[0];
+    assert_eq!(
+        (e.reason.as_str(), e.kind.as_str(), e.count),
+        ("FailedScheduling", "Pod", 3)
+    );
+    assert_eq!(e.path.as_ref().map(|p| p.as_str()), Some("eks-qwen3"));
+    assert!(
+        !e.message.contains('\u{1b}') && e.message.ends_with("nvidia.com/gpu."),
+        "{e:?}"
+    );
+    let ready: Vec<_> = s.fleet.nodes.iter().filter(|n| n.ready).collect();
+    assert_eq!(ready.len(), 1);
+    assert_eq!((ready[0].gpus_allocatable, ready[0].gpus_used), (1, 1));
+    let claim = s.fleet.nodes.iter().find(|n| !n.ready).unwrap();
+    assert_eq!(claim.claim.as_deref(), Some("gpu-x7k2p"));
+    let v = &s.fleet.scaled_objects[0].verdict;
+    assert!(
+        v.contains("1 pod waiting for a GPU node")
+            && v.contains("(FailedScheduling)")
+            && v.contains("1 node launching"),
+        "{v}"
+    );
+    // The same Event object seen again with a higher count: re-counted, not added.
+    let mut again = event_json(
+        "vllm-qwen3-c.1",
+        "Pod",
+        "vllm-qwen3-c",
+        "FailedScheduling",
+        "0/2 nodes are available: 2 Insufficient nvidia.com/gpu.",
+        5,
+    );
+    again["metadata"]["resourceVersion"] = json!(null);
+    server.update(&ResourceType::events(), again);
+    let s = live
+        .wait_for("re-counted", Duration::from_secs(10), |s| {
+            s.fleet.events.first().is_some_and(|e| e.count == 5)
+        })
+        .await;
+    assert_eq!(s.fleet.events.len(), 1);
+
+    // Nodes forbidden: said once, cluster-wide, and the rest keeps updating.
+    let server = KubeApiServer::start();
+    seed_basic(&server);
+    server.forbid("list", "nodes");
+    server.forbid("watch", "nodes");
+    let kc = server.kubeconfig();
+    let live = Live::start(&kc, tuning());
+    let s = live
+        .wait_for("nodes forbidden", Duration::from_secs(10), |s| {
+            kube_status(s).state == SourceState::Ok && !s.fleet.problems.is_empty()
+        })
+        .await;
+    assert_eq!(s.fleet.problems.len(), 1, "{:?}", s.fleet.problems);
+    assert!(
+        s.fleet.problems[0]
+            .message
+            .contains("needs list and watch on nodes (cluster-wide); going on without"),
+        "{:?}",
+        s.fleet.problems
+    );
+    assert_eq!(pod_names(&s).len(), 2);
 }

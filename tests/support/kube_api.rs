@@ -109,6 +109,15 @@ impl ResourceType {
             .short(&["so"])
             .crd()
     }
+    pub fn events() -> Self {
+        Self::new("events.k8s.io", "v1", "events", "Event", true).short(&["ev"])
+    }
+    pub fn nodes() -> Self {
+        Self::new("", "v1", "nodes", "Node", false).short(&["no"])
+    }
+    pub fn node_claims() -> Self {
+        Self::new("karpenter.sh", "v1", "nodeclaims", "NodeClaim", false).crd()
+    }
     pub fn hpas() -> Self {
         Self::new(
             "autoscaling",
@@ -307,6 +316,9 @@ impl KubeApiServer {
                 ResourceType::hpas(),
                 ResourceType::httproutes(),
                 ResourceType::scaled_objects(),
+                ResourceType::events(),
+                ResourceType::nodes(),
+                ResourceType::node_claims(),
             ],
             objects: BTreeMap::new(),
             events: Vec::new(),

@@ -13,9 +13,10 @@
 use super::keda::{hpa_for, join, HpaRaw, SoRaw};
 use super::plan::{Plan, Resource, WatchTarget};
 use super::watch::{Failure, FailureClass, Signal};
+use crate::domain::path::PathId;
 use crate::model::update::{
-    FleetProblem, FleetUpdate, Pod, ProblemKind, ScaledObject, SourceHealth, SourceName,
-    SourceState, Update,
+    FleetProblem, FleetUpdate, GpuNode, KubeEvent, Pod, ProblemKind, ScaledObject, SourceHealth,
+    SourceName, SourceState, Update,
 };
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -26,6 +27,11 @@ pub enum Item {
     Pod(Pod),
     So(SoRaw),
     Hpa(HpaRaw),
+    /// Passed on, never stored: the model keeps a bounded, de-duplicated store.
+    Event(Box<KubeEvent>),
+    Node(GpuNode),
+    /// A NodeClaim, and the node it became (if it has one yet).
+    Claim(GpuNode, Option<String>),
 }
 
 impl Item {
@@ -34,6 +40,9 @@ impl Item {
             Item::Pod(p) => &p.name,
             Item::So(s) => &s.name,
             Item::Hpa(h) => &h.name,
+            Item::Event(e) => &e.object,
+            Item::Node(n) => &n.name,
+            Item::Claim(c, _) => c.claim.as_deref().unwrap_or(&c.name),
         }
     }
 }
@@ -72,6 +81,7 @@ pub struct Aggregator {
     last_success: Option<DateTime<Utc>>,
     sent_health: Option<(SourceState, Option<String>)>,
     sent_success: Option<DateTime<Utc>>,
+    sent_nodes: Option<Vec<GpuNode>>,
 }
 
 impl Aggregator {
@@ -94,6 +104,7 @@ impl Aggregator {
             last_success: None,
             sent_health: None,
             sent_success: None,
+            sent_nodes: None,
         }
     }
 
@@ -110,6 +121,53 @@ impl Aggregator {
         };
         let ns = slot.target.namespace.clone();
         let resource = slot.target.resource;
+        // Events pass through, attributed to a path; nothing of them is kept here.
+        if resource == Resource::Events {
+            let answered = !matches!(signal, Signal::Failed(_));
+            let events: Vec<KubeEvent> = match signal {
+                Signal::Listed(items) => items,
+                Signal::Applied(item) => vec![item],
+                Signal::Deleted(_) | Signal::Alive => Vec::new(),
+                Signal::Failed(f) => {
+                    self.fail(id, f, now);
+                    Vec::new()
+                }
+            }
+            .into_iter()
+            .filter_map(|i| match i {
+                Item::Event(e) => Some(*e),
+                _ => None,
+            })
+            .collect();
+            if answered {
+                if let Some(slot) = self.slots.get_mut(id) {
+                    slot.failure = None;
+                    slot.attempted = true;
+                    slot.ever_ok = true;
+                }
+                self.last_success = Some(now);
+            }
+            if !events.is_empty() {
+                let events = events
+                    .into_iter()
+                    .map(|mut e| {
+                        e.path = self.event_path(&e);
+                        e
+                    })
+                    .collect();
+                out.push(Update::Fleet(FleetUpdate::Events { events }));
+            }
+            if !self.synced {
+                self.try_sync(&mut out);
+            }
+            if let Some(p) = self.problems_update() {
+                out.push(p);
+            }
+            if let Some(h) = self.health_update(false) {
+                out.push(h);
+            }
+            return out;
+        }
         // First the slot's own bookkeeping, then what it means for the rest.
         let follow = match signal {
             Signal::Listed(items) => {
@@ -174,8 +232,15 @@ impl Aggregator {
             Follow::Changed {
                 gone: Some(name), ..
             } => out.push(self.pod_gone(&ns, name)),
+            Follow::Changed { .. }
+                if matches!(resource, Resource::Nodes | Resource::NodeClaims) => {}
             Follow::Changed { .. } => self.rejoin(&ns, &mut out),
             Follow::Nothing => {}
+        }
+        if self.synced {
+            if let Some(n) = self.nodes_update() {
+                out.push(n);
+            }
         }
         if let Some(p) = self.problems_update() {
             out.push(p);
@@ -186,13 +251,158 @@ impl Aggregator {
         out
     }
 
+    /// A watch failed (the same bookkeeping as in `on`, for the events path).
+    fn fail(&mut self, id: usize, f: super::watch::Failure, now: DateTime<Utc>) {
+        let Some(slot) = self.slots.get_mut(id) else {
+            return;
+        };
+        let since = match &slot.failure {
+            Some((old, since)) if *old == f => *since,
+            _ => now,
+        };
+        if slot.failure.as_ref().map(|(o, _)| o) != Some(&f) {
+            tracing::warn!(watch = %slot.target.describe(), error = %f.message, "kubernetes watch failed");
+        }
+        slot.failure = Some((f, since));
+        slot.attempted = true;
+    }
+
+    /// The pods of every pod watch, by (namespace, name).
+    fn pod_index(&self) -> BTreeMap<Key, &Pod> {
+        let mut pods = BTreeMap::new();
+        for s in self
+            .slots
+            .iter()
+            .filter(|s| s.target.resource == Resource::Pods)
+        {
+            for item in s.store.values() {
+                if let Item::Pod(p) = item {
+                    pods.insert((p.namespace.clone(), p.name.clone()), p);
+                }
+            }
+        }
+        pods
+    }
+
+    /// The path whose pods wait for a node (where a launching NodeClaim is going).
+    fn waiting_path(&self) -> Option<PathId> {
+        self.pod_index()
+            .values()
+            .find(|p| p.phase == "Pending" && p.node.is_none())
+            .and_then(|p| p.path.clone())
+    }
+
+    /// The path of the pods on a node.
+    fn node_path(&self, node: &str) -> Option<PathId> {
+        self.pod_index()
+            .values()
+            .find(|p| p.node.as_deref() == Some(node))
+            .and_then(|p| p.path.clone())
+    }
+
+    /// Which path an event is about: its pod's, its ScaledObject's (or that one's HPA), its
+    /// node's pods', or — a NodeClaim — the path waiting for a node.
+    fn event_path(&self, e: &KubeEvent) -> Option<PathId> {
+        match e.kind.as_str() {
+            "Pod" => self
+                .pod_index()
+                .get(&(e.namespace.clone(), e.name.clone()))
+                .and_then(|p| p.path.clone()),
+            "ScaledObject" => self.plan.so_path(&e.namespace, &e.name).cloned(),
+            "HorizontalPodAutoscaler" => e
+                .name
+                .strip_prefix("keda-hpa-")
+                .and_then(|so| self.plan.so_path(&e.namespace, so))
+                .cloned(),
+            "Node" => self.node_path(&e.name),
+            "NodeClaim" => {
+                let node = self
+                    .slots
+                    .iter()
+                    .flat_map(|s| s.store.values())
+                    .find_map(|i| match i {
+                        Item::Claim(c, Some(n)) if c.claim.as_deref() == Some(e.name.as_str()) => {
+                            Some(n.clone())
+                        }
+                        _ => None,
+                    });
+                node.and_then(|n| self.node_path(&n))
+                    .or_else(|| self.waiting_path())
+            }
+            _ => None,
+        }
+    }
+
+    /// GPU nodes with their paths and GPUs in use, and NodeClaims not yet (matching) nodes.
+    fn gpu_nodes(&self) -> Vec<GpuNode> {
+        let pods = self.pod_index();
+        let mut nodes: BTreeMap<String, GpuNode> = BTreeMap::new();
+        for item in self.slots.iter().flat_map(|s| s.store.values()) {
+            if let Item::Node(n) = item {
+                nodes.insert(n.name.clone(), n.clone());
+            }
+        }
+        let waiting = self.waiting_path();
+        for item in self.slots.iter().flat_map(|s| s.store.values()) {
+            if let Item::Claim(c, node) = item {
+                let known = node.as_ref().is_some_and(|n| nodes.contains_key(n));
+                if !known {
+                    let mut c = c.clone();
+                    c.path = waiting.clone();
+                    nodes.insert(c.name.clone(), c);
+                }
+            }
+        }
+        for n in nodes.values_mut() {
+            let on: Vec<&&Pod> = pods
+                .values()
+                .filter(|p| p.node.as_deref() == Some(n.name.as_str()))
+                .collect();
+            n.gpus_used = on.len() as u32;
+            if let Some(p) = on.iter().find_map(|p| p.path.clone()) {
+                n.path = Some(p);
+            }
+        }
+        // Only the nodes that matter to a path: the others are someone else's GPUs.
+        nodes.into_values().filter(|n| n.path.is_some()).collect()
+    }
+
+    fn nodes_update(&mut self) -> Option<Update> {
+        if !self
+            .slots
+            .iter()
+            .any(|s| matches!(s.target.resource, Resource::Nodes | Resource::NodeClaims))
+        {
+            return None;
+        }
+        let now = self.gpu_nodes();
+        if self.sent_nodes.as_ref() == Some(&now) {
+            return None;
+        }
+        if self.sent_nodes.is_none() && now.is_empty() {
+            // No GPU node was ever seen: nothing to say.
+            self.sent_nodes = Some(now);
+            return None;
+        }
+        self.sent_nodes = Some(now.clone());
+        Some(Update::Fleet(FleetUpdate::Nodes { nodes: now }))
+    }
+
     /// Called on the heartbeat: re-send health if `last_success` moved since it was last sent.
     pub fn heartbeat(&mut self) -> Option<Update> {
         self.health_update(true)
     }
 
     fn try_sync(&mut self, out: &mut Vec<Update>) {
-        if self.slots.iter().all(|s| s.attempted) {
+        // The fleet picture is pods, ScaledObjects and HPAs; events and nodes add to it as they
+        // come and never hold it back.
+        let core = |s: &&Slot| {
+            matches!(
+                s.target.resource,
+                Resource::Pods | Resource::ScaledObjects | Resource::Hpas
+            )
+        };
+        if self.slots.iter().filter(core).all(|s| s.attempted) {
             self.synced = true;
             out.push(self.replace());
         }
@@ -328,6 +538,12 @@ impl Aggregator {
             .iter()
             .filter_map(|s| {
                 let (f, since) = s.failure.as_ref()?;
+                // No Karpenter is a cluster without NodeClaims, not a problem to show.
+                if s.target.resource == Resource::NodeClaims
+                    && f.class == FailureClass::NotInstalled
+                {
+                    return None;
+                }
                 let kind = match f.class {
                     FailureClass::Forbidden => ProblemKind::Forbidden,
                     FailureClass::NotInstalled => ProblemKind::NotInstalled,

@@ -19,6 +19,7 @@ mod aggregate;
 mod check;
 mod json;
 mod keda;
+mod nodes;
 mod plan;
 mod pods;
 mod quantity;
@@ -188,11 +189,7 @@ async fn run(src: KubernetesSource, tx: UpdateTx) {
     let (itx, mut irx) = mpsc::channel::<(usize, Signal<Item>)>(1024);
     let mut tasks = Tasks(Vec::with_capacity(targets.len()));
     for (id, t) in targets.iter().enumerate() {
-        let api: Api<DynamicObject> = Api::namespaced_with(
-            client.client.clone(),
-            &t.namespace,
-            &t.resource.api_resource(),
-        );
+        let api: Api<DynamicObject> = Plan::api(&client.client, t);
         let (target, server, tuning, tx) = (
             t.clone(),
             client.server.clone(),
@@ -237,6 +234,46 @@ async fn run(src: KubernetesSource, tx: UpdateTx) {
                     server,
                     tuning,
                     convert: |o: &DynamicObject| keda::hpa_from(o).map(Item::Hpa),
+                    tx,
+                }
+                .run(),
+            ),
+            Resource::Events => tokio::spawn(
+                WatchJob {
+                    id,
+                    target,
+                    api,
+                    server,
+                    tuning,
+                    convert: |o: &DynamicObject| {
+                        nodes::event_from(o, Utc::now()).map(|e| Item::Event(Box::new(e)))
+                    },
+                    tx,
+                }
+                .run(),
+            ),
+            Resource::Nodes => tokio::spawn(
+                WatchJob {
+                    id,
+                    target,
+                    api,
+                    server,
+                    tuning,
+                    convert: |o: &DynamicObject| nodes::node_from(o).map(Item::Node),
+                    tx,
+                }
+                .run(),
+            ),
+            Resource::NodeClaims => tokio::spawn(
+                WatchJob {
+                    id,
+                    target,
+                    api,
+                    server,
+                    tuning,
+                    convert: |o: &DynamicObject| {
+                        nodes::claim_from(o).map(|(n, node)| Item::Claim(n, node))
+                    },
                     tx,
                 }
                 .run(),

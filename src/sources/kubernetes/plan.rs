@@ -1,16 +1,19 @@
 //! What to watch, derived once from the config: one pod watch per EKS path (its namespace and
-//! `pod_selector`), ScaledObject and HPA watches per namespace, and which path each
-//! ScaledObject belongs to.
+//! `pod_selector`), ScaledObject, HPA and event watches per namespace, the GPU nodes and
+//! Karpenter NodeClaims (cluster-scoped), and which path each ScaledObject belongs to.
 use crate::config::Config;
 use crate::domain::path::{PathId, Side};
 use std::collections::BTreeMap;
 
-/// The three kinds of object the source watches.
+/// The kinds of object the source watches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Resource {
     Pods,
     ScaledObjects,
     Hpas,
+    Events,
+    Nodes,
+    NodeClaims,
 }
 
 impl Resource {
@@ -20,7 +23,15 @@ impl Resource {
             Resource::Pods => "pods",
             Resource::ScaledObjects => "scaledobjects.keda.sh",
             Resource::Hpas => "horizontalpodautoscalers.autoscaling",
+            Resource::Events => "events.events.k8s.io",
+            Resource::Nodes => "nodes",
+            Resource::NodeClaims => "nodeclaims.karpenter.sh",
         }
+    }
+
+    /// Nodes and NodeClaims belong to no namespace.
+    pub fn cluster_scoped(self) -> bool {
+        matches!(self, Resource::Nodes | Resource::NodeClaims)
     }
 
     /// Why a 404 on this resource type happens, in words an operator acts on.
@@ -35,6 +46,12 @@ impl Resource {
                     .to_string()
             }
             Resource::Pods => "the API server does not serve pods (v1)".to_string(),
+            Resource::Events => "the API server does not serve events.k8s.io/v1".to_string(),
+            Resource::Nodes => "the API server does not serve nodes (v1)".to_string(),
+            Resource::NodeClaims => {
+                "Karpenter not installed: no nodeclaims.karpenter.sh/v1 (launching nodes are not shown)"
+                    .to_string()
+            }
         }
     }
 
@@ -49,6 +66,9 @@ impl Resource {
                 "HorizontalPodAutoscaler",
                 "horizontalpodautoscalers",
             ),
+            Resource::Events => ("events.k8s.io", "v1", "Event", "events"),
+            Resource::Nodes => ("", "v1", "Node", "nodes"),
+            Resource::NodeClaims => ("karpenter.sh", "v1", "NodeClaim", "nodeclaims"),
         };
         ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(g, v, k), plural)
     }
@@ -65,8 +85,14 @@ pub struct WatchTarget {
 }
 
 impl WatchTarget {
-    /// `pods in agents (app=vllm-qwen3)`, `scaledobjects.keda.sh in agents`.
+    /// `pods in agents (app=vllm-qwen3)`, `scaledobjects.keda.sh in agents`, `nodes (…)`.
     pub fn describe(&self) -> String {
+        if self.resource.cluster_scoped() {
+            return match &self.selector {
+                Some(s) => format!("{} ({s})", self.resource.rbac_name()),
+                None => self.resource.rbac_name().to_string(),
+            };
+        }
         match &self.selector {
             Some(s) => format!("{} in {} ({s})", self.resource.rbac_name(), self.namespace),
             None => format!("{} in {}", self.resource.rbac_name(), self.namespace),
@@ -87,6 +113,8 @@ pub struct Plan {
     pub so_paths: BTreeMap<(String, String), PathId>,
     /// EKS paths whose pods cannot be watched because they have no `pod_selector`.
     pub unwatched: Vec<PathId>,
+    /// Label selector of the GPU nodes (`[kubernetes] gpu_node_selector`); empty: no node watch.
+    pub gpu_node_selector: Option<String>,
 }
 
 impl Plan {
@@ -123,6 +151,8 @@ impl Plan {
             }
         }
         plan.namespaces = namespaces;
+        plan.gpu_node_selector =
+            Some(k.gpu_node_selector.trim().to_string()).filter(|s| !s.is_empty());
         Some(plan)
     }
 
@@ -146,7 +176,45 @@ impl Plan {
                 });
             }
         }
+        // Events where the paths' objects live: the pods' namespaces and the KEDA ones.
+        let mut event_ns: Vec<&String> = namespaces.iter().collect();
+        for p in &self.pods {
+            if !event_ns.contains(&&p.namespace) {
+                event_ns.push(&p.namespace);
+            }
+        }
+        for ns in event_ns {
+            out.push(WatchTarget {
+                resource: Resource::Events,
+                namespace: ns.clone(),
+                selector: None,
+                path: None,
+            });
+        }
+        if let Some(sel) = &self.gpu_node_selector {
+            for (resource, selector) in [
+                (Resource::Nodes, Some(sel.clone())),
+                (Resource::NodeClaims, None),
+            ] {
+                out.push(WatchTarget {
+                    resource,
+                    namespace: String::new(),
+                    selector,
+                    path: None,
+                });
+            }
+        }
         out
+    }
+
+    /// The API handle for a watch target: namespaced, or cluster-wide for nodes and NodeClaims.
+    pub fn api(client: &kube::Client, t: &WatchTarget) -> kube::Api<kube::api::DynamicObject> {
+        let ar = t.resource.api_resource();
+        if t.resource.cluster_scoped() {
+            kube::Api::all_with(client.clone(), &ar)
+        } else {
+            kube::Api::namespaced_with(client.clone(), &t.namespace, &ar)
+        }
     }
 
     pub fn so_path(&self, namespace: &str, name: &str) -> Option<&PathId> {
@@ -222,6 +290,11 @@ kind = "agentcore"
                 "horizontalpodautoscalers.autoscaling in keda-extra",
                 "scaledobjects.keda.sh in batch",
                 "horizontalpodautoscalers.autoscaling in batch",
+                "events.events.k8s.io in agents",
+                "events.events.k8s.io in keda-extra",
+                "events.events.k8s.io in batch",
+                "nodes (nvidia.com/gpu.present=true)",
+                "nodeclaims.karpenter.sh",
             ]
         );
     }
@@ -235,7 +308,10 @@ kind = "agentcore"
             t,
             [
                 "scaledobjects.keda.sh in ops",
-                "horizontalpodautoscalers.autoscaling in ops"
+                "horizontalpodautoscalers.autoscaling in ops",
+                "events.events.k8s.io in ops",
+                "nodes (nvidia.com/gpu.present=true)",
+                "nodeclaims.karpenter.sh",
             ]
         );
     }

@@ -60,35 +60,41 @@ pub fn classify(e: &kube::Error, t: &WatchTarget, verb: &str, server: &str) -> F
     let res = t.resource.rbac_name();
     let ns = &t.namespace;
     match e {
-        kube::Error::Api(s) => match s.code {
-            403 => Failure {
-                class: FailureClass::Forbidden,
-                message: format!("forbidden: needs list and watch on {res} in {ns}"),
-            },
-            404 => Failure {
-                class: FailureClass::NotInstalled,
-                message: t.resource.not_installed(),
-            },
-            401 => Failure {
-                class: FailureClass::Unreachable,
-                message: format!(
+        kube::Error::Api(s) => {
+            match s.code {
+                403 => Failure {
+                    class: FailureClass::Forbidden,
+                    message: if t.resource.cluster_scoped() {
+                        format!("forbidden: needs list and watch on {res} (cluster-wide); going on without")
+                    } else {
+                        format!("forbidden: needs list and watch on {res} in {ns}")
+                    },
+                },
+                404 => Failure {
+                    class: FailureClass::NotInstalled,
+                    message: t.resource.not_installed(),
+                },
+                401 => Failure {
+                    class: FailureClass::Unreachable,
+                    message: format!(
                     "the Kubernetes API at {server} rejected the credentials (401 Unauthorized)"
                 ),
-            },
-            code => Failure {
-                class: FailureClass::Other,
-                message: format!(
-                    "the Kubernetes API at {server} answered {code} {} to {verb} {}{}",
-                    s.reason,
-                    t.describe(),
-                    if s.message.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {}", s.message)
-                    }
-                ),
-            },
-        },
+                },
+                code => Failure {
+                    class: FailureClass::Other,
+                    message: format!(
+                        "the Kubernetes API at {server} answered {code} {} to {verb} {}{}",
+                        s.reason,
+                        t.describe(),
+                        if s.message.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {}", s.message)
+                        }
+                    ),
+                },
+            }
+        }
         kube::Error::Auth(a) => Failure {
             class: FailureClass::Unreachable,
             message: format!(
