@@ -14,6 +14,31 @@ impl App {
                 "read-only: router weights cannot be changed in this session (--read-only)"
             };
             self.toast(ToastLevel::Warn, why);
+            // A live or demo session audits the refusal through the router's one path (a replay
+            // has no router: nothing could have been changed).
+            if let Some(tx) = self.router_tx.as_ref() {
+                let weights = self.snapshot.router.weights.clone();
+                let _ = tx.try_send(Change {
+                    from: WeightsRead {
+                        backend: "",
+                        target: self.router_target.clone(),
+                        weights: weights.clone(),
+                        version: self.snapshot.router.version.clone(),
+                        invalid: None,
+                    },
+                    to: weights,
+                    force: false,
+                    dry_run: false,
+                    reason: Some(if undo { "undo (u)" } else { "editor (w)" }.into()),
+                    actor: Actor::current(),
+                    mode: if self.mode == Mode::Demo {
+                        "demo"
+                    } else {
+                        "live"
+                    },
+                    read_only: true,
+                });
+            }
             return;
         }
         if self.router_tx.is_none() {
@@ -135,6 +160,7 @@ impl App {
             } else {
                 "live"
             },
+            read_only: false,
         };
         match tx.try_send(change) {
             Ok(()) => w.applying = true,
@@ -160,6 +186,10 @@ impl App {
                 error,
                 current,
             } => {
+                if self.ui.weights.is_none() && error.contains("audit log") {
+                    // A refusal that could not be recorded: say so, nothing else will.
+                    self.toast(ToastLevel::Warn, error.clone());
+                }
                 if let Some(w) = self.ui.weights.as_mut() {
                     w.applying = false;
                     w.editor.stage = Stage::Review;

@@ -115,6 +115,8 @@ pub fn run(global: &GlobalArgs, cmd: &WeightsCommand) -> CliResult {
                     reason: reason.clone(),
                     actor: Actor::current(),
                     mode: "cli",
+                    // The CLI refuses read-only itself, before anything is read.
+                    read_only: false,
                 };
                 let from_weights = change.from.weights.clone();
                 match apply(&router, &guard, &paths, &change, &audit_path).await {

@@ -55,12 +55,16 @@ pub struct Change {
     pub actor: Actor,
     /// `live` | `demo` | `cli` for the audit log.
     pub mode: &'static str,
+    /// The session is read-only: the attempt is refused, and the refusal audited.
+    pub read_only: bool,
 }
 
 #[derive(Debug, Error)]
 pub enum ApplyError {
     #[error("refused: {0}")]
     Guard(#[from] WeightsError),
+    #[error("refused: read-only: router weights cannot be changed in this session (--read-only)")]
+    ReadOnly,
     #[error("{0}")]
     Store(#[from] StoreError),
     #[error("the audit log {path} cannot be written ({error}); nothing was changed")]
@@ -73,7 +77,7 @@ impl ApplyError {
     /// ARCHITECTURE.md "Contracts" → "Exit codes": 2 refused/invalid, 3 conflict, 1 anything else.
     pub fn exit_code(&self) -> i32 {
         match self {
-            ApplyError::Guard(_) => 2,
+            ApplyError::Guard(_) | ApplyError::ReadOnly => 2,
             ApplyError::Store(StoreError::Conflict { .. }) => 3,
             ApplyError::Store(StoreError::Invalid(_)) => 2,
             ApplyError::Store(_) | ApplyError::Audit { .. } | ApplyError::AuditResult { .. } => 1,
@@ -100,6 +104,11 @@ pub async fn apply(
         path: audit_path.to_path_buf(),
         error: e.to_string(),
     };
+    if change.read_only {
+        let e = ApplyError::ReadOnly;
+        audit::append(audit_path, &entry.completed(e.to_string())).map_err(audit_err)?;
+        return Err(e);
+    }
     // Replacing stored weights that are not a valid split counts as the largest shift (the
     // guard sees to it); the read's own words for what is wrong are the clearer ones.
     let checked = guard
@@ -179,6 +188,7 @@ mod tests {
                 ..Actor::default()
             },
             mode: "demo",
+            read_only: false,
         };
         apply(&router, &guard, &paths(), &change, &audit)
             .await
@@ -251,6 +261,7 @@ mod tests {
             reason: None,
             actor: Actor::default(),
             mode: "cli",
+            read_only: false,
         };
         let err = apply(&router, &Guard::default(), &paths(), &change, &audit)
             .await

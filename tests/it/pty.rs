@@ -331,13 +331,34 @@ fn weights_editor_applies_and_audits_in_demo() {
 
 #[test]
 fn read_only_demo_refuses_the_editor() {
-    let mut r = spawn(&["--read-only", "demo"], 120, 40);
+    let home = tempfile::tempdir().unwrap();
+    let audit = home.path().join("state/hybridtop/audit.jsonl");
+    let mut r = spawn_in(&["--read-only", "demo"], 120, 40, home);
     r.wait_for("READ-ONLY", Duration::from_secs(15));
     r.wait_for("70%", Duration::from_secs(15));
     r.writer.write_all(b"w").unwrap();
     r.writer.flush().unwrap();
     let screen = r.wait_for("read-only", Duration::from_secs(5));
     assert!(!screen.contains("Router weights"), "{screen}");
+    // The refusal is audited, though nothing was proposed or sent.
+    let start = Instant::now();
+    let text = loop {
+        let t = std::fs::read_to_string(&audit).unwrap_or_default();
+        if !t.is_empty() || start.elapsed() > Duration::from_secs(5) {
+            break t;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let entry: serde_json::Value =
+        serde_json::from_str(text.lines().next().unwrap_or("{}")).unwrap();
+    assert!(
+        entry["result"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("refused: read-only"),
+        "{text}"
+    );
+    assert_eq!(entry["mode"], "demo");
     r.writer.write_all(b"q").unwrap();
     r.writer.flush().unwrap();
     assert!(r.wait_exit(Duration::from_secs(10)).success());
