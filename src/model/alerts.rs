@@ -285,6 +285,7 @@ mod tests {
             desired_pods: None,
             sessions_per_minute: None,
             data_through: None,
+            engine: None,
             history: PathHistory::default(),
         }
     }

@@ -37,6 +37,7 @@ impl Sources {
     pub fn new(config: &Config, mode: Mode) -> Sources {
         let aws = config.aws.clone().unwrap_or_default();
         let langfuse = config.langfuse.clone().unwrap_or_default();
+        let prometheus = config.prometheus.clone().unwrap_or_default();
         let mut entries: Vec<Entry> = SourceName::LIVE
             .iter()
             .map(|&name| {
@@ -51,6 +52,9 @@ impl Sources {
                         (config.kubernetes.is_some(), Some(Duration::from_secs(60)))
                     }
                     SourceName::Langfuse => (config.langfuse.is_some(), Some(langfuse.interval)),
+                    SourceName::Prometheus => {
+                        (config.prometheus.is_some(), Some(prometheus.interval))
+                    }
                     SourceName::Replay => (false, None),
                 };
                 let (state, simulated, stale) = match mode {

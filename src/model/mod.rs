@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod correlation;
 pub mod cost;
 pub mod editor;
+pub mod engine;
 pub mod fleet;
 pub mod health;
 pub mod phase;

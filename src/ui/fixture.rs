@@ -109,6 +109,7 @@ fn path(
         desired_pods: None,
         sessions_per_minute: None,
         data_through: None,
+        engine: None,
         history: PathHistory::default(),
     }
 }
@@ -139,6 +140,7 @@ fn pod(
             message: None,
         },
         age_seconds: age_s as f64,
+        engine: None,
     }
 }
 

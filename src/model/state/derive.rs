@@ -119,6 +119,11 @@ impl State {
                 sessions_per_minute: (p.sessions_known && covered.is_some())
                     .then(|| per_min(a.sessions)),
                 data_through: pa.through_ms.map(correlation::ms_to_time),
+                engine: (p.kind == Side::Eks && (self.engine_enabled || !self.engines.is_empty()))
+                    .then(|| {
+                        self.engines
+                            .view(&p.id, now, self.engine_max_age_ms(), redact)
+                    }),
                 history: PathHistory::default(),
             });
         }
@@ -238,7 +243,7 @@ impl State {
             sources,
             router: self.router_view(redact),
             paths,
-            fleet: self.fleet.view(now_ms, redact),
+            fleet: self.fleet_with_engines(now_ms, redact),
             sessions,
             cost,
             alerts,
@@ -520,4 +525,34 @@ pub(super) fn set_shares(paths: &mut [PathView], basis: &[f64]) {
         .map(|(_, v)| v.observed_share)
         .sum();
     paths[big].observed_share = (1.0 - others).clamp(0.0, 1.0);
+}
+
+impl State {
+    /// Engine figures older than this show as null: three intervals of the source, plus a minute.
+    fn engine_max_age_ms(&self) -> i64 {
+        let iv = self
+            .intervals
+            .iter()
+            .find(|(s, _)| *s == SourceName::Prometheus)
+            .map_or(Duration::from_secs(15), |(_, d)| *d);
+        i64::try_from((iv.saturating_mul(3) + Duration::from_secs(60)).as_millis())
+            .unwrap_or(i64::MAX)
+    }
+
+    /// The fleet view with each pod's engine figures (matched by pod name and namespace).
+    fn fleet_with_engines(&self, now_ms: i64, redact: bool) -> crate::model::snapshot::FleetView {
+        let mut fleet = self.fleet.view(now_ms, redact);
+        if self.engines.is_empty() {
+            return fleet;
+        }
+        let now = correlation::ms_to_time(now_ms);
+        let max_age = self.engine_max_age_ms();
+        // `Fleet::view` lists the pods in `Fleet::pods` order (unredacted names here).
+        for (pv, raw) in fleet.pods.iter_mut().zip(self.fleet.pods()) {
+            pv.engine =
+                self.engines
+                    .pod(raw.path.as_ref(), &raw.namespace, &raw.name, now, max_age);
+        }
+        fleet
+    }
 }
