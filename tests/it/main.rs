@@ -19,6 +19,7 @@ mod hostile;
 mod kube_source;
 mod layers;
 mod live_snapshot;
+mod prometheus_source;
 mod pty;
 mod record_replay;
 mod themes;
