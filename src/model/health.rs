@@ -188,7 +188,8 @@ mod tests {
                 ("cloudwatch", "disabled"),
                 ("cost_explorer", "disabled"),
                 ("kubernetes", "connecting"),
-                ("langfuse", "disabled")
+                ("langfuse", "disabled"),
+                ("prometheus", "disabled")
             ]
         );
         cfg.aws = Some(Default::default());
@@ -206,10 +207,10 @@ mod tests {
         assert!(v
             .iter()
             .all(|s| s.simulated && s.state == SourceState::Connecting));
-        assert_eq!(v.len(), 4);
-        let v = Sources::new(&cfg, Mode::Replay).view(at(0), false);
         assert_eq!(v.len(), 5);
-        assert_eq!(v[4].name, SourceName::Replay);
+        let v = Sources::new(&cfg, Mode::Replay).view(at(0), false);
+        assert_eq!(v.len(), 6);
+        assert_eq!(v[5].name, SourceName::Replay);
     }
 
     #[test]
@@ -253,7 +254,7 @@ mod tests {
             error: None,
             permanent: false,
         });
-        assert_eq!(s.view(at(20), false).len(), 5);
+        assert_eq!(s.view(at(20), false).len(), 6);
     }
 
     #[test]
