@@ -70,6 +70,9 @@ pub struct EngineView {
     pub at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Screen only: the KV cache against `[alerts] kv_cache_warn`/`_crit` (`kv_level`).
+    #[serde(skip)]
+    pub kv_level: u8,
 }
 
 /// `fleet.pods[].engine` in the snapshot.
@@ -78,6 +81,18 @@ pub struct PodEngineView {
     pub requests_waiting: Option<f64>,
     pub requests_running: Option<f64>,
     pub kv_cache_usage: Option<f64>,
+    /// Screen only: as `EngineView::kv_level`.
+    #[serde(skip)]
+    pub kv_level: u8,
+}
+
+/// 0 below `warn` (or unknown), 1 from `warn`, 2 from `crit`.
+pub fn kv_level(v: Option<f64>, warn: f64, crit: f64) -> u8 {
+    match v.filter(|v| v.is_finite()) {
+        Some(v) if v >= crit => 2,
+        Some(v) if v >= warn => 1,
+        _ => 0,
+    }
 }
 
 fn finite(v: Option<f64>) -> Option<f64> {
@@ -144,6 +159,7 @@ impl Engines {
             },
             at: Some(r.at),
             notes: r.notes.iter().map(|n| text(n, redact)).collect(),
+            kv_level: 0,
         }
     }
 
@@ -174,6 +190,7 @@ impl Engines {
             requests_waiting: finite(found.requests_waiting),
             requests_running: finite(found.requests_running),
             kv_cache_usage: finite(found.kv_cache_usage),
+            kv_level: 0,
         })
     }
 }

@@ -121,8 +121,10 @@ impl State {
                 data_through: pa.through_ms.map(correlation::ms_to_time),
                 engine: (p.kind == Side::Eks && (self.engine_enabled || !self.engines.is_empty()))
                     .then(|| {
-                        self.engines
-                            .view(&p.id, now, self.engine_max_age_ms(), redact)
+                        let max_age = self.engine_max_age_ms();
+                        let mut v = self.engines.view(&p.id, now, max_age, redact);
+                        v.kv_level = self.kv_level(v.figures.kv_cache_usage);
+                        v
                     }),
                 history: PathHistory::default(),
             });
@@ -539,6 +541,10 @@ impl State {
             .unwrap_or(i64::MAX)
     }
 
+    fn kv_level(&self, v: Option<f64>) -> u8 {
+        crate::model::engine::kv_level(v, self.alerts.kv_cache_warn, self.alerts.kv_cache_crit)
+    }
+
     /// The fleet view with each pod's engine figures (matched by pod name and namespace).
     fn fleet_with_engines(&self, now_ms: i64, redact: bool) -> crate::model::snapshot::FleetView {
         let mut fleet = self.fleet.view(now_ms, redact);
@@ -549,9 +555,13 @@ impl State {
         let max_age = self.engine_max_age_ms();
         // `Fleet::view` lists the pods in `Fleet::pods` order (unredacted names here).
         for (pv, raw) in fleet.pods.iter_mut().zip(self.fleet.pods()) {
-            pv.engine =
-                self.engines
-                    .pod(raw.path.as_ref(), &raw.namespace, &raw.name, now, max_age);
+            pv.engine = self
+                .engines
+                .pod(raw.path.as_ref(), &raw.namespace, &raw.name, now, max_age)
+                .map(|mut e| {
+                    e.kv_level = self.kv_level(e.kv_cache_usage);
+                    e
+                });
         }
         fleet
     }
