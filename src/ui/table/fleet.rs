@@ -51,6 +51,7 @@ pub const PODS: [Column<PodView>; 12] = [
         count(p.engine.as_ref().and_then(|e| e.requests_running), cx)
     })
     .right()
+    .only(Tier::Standard)
     .sort(|a, b| more_first(run(a), run(b))),
     Pod::text("kv%", Width::Fixed(4), kv)
         .right()
