@@ -445,8 +445,8 @@ pub fn sample_snapshot() -> Snapshot {
     eks.desired_pods = Some(5);
     eks.history = history(300.0, 0.69, 118.4, 3.018, 0.0, true);
     // The engine (Prometheus): the queue building and one pod's KV cache past the critical mark.
-    eks.engine = Some(crate::model::engine::EngineView {
-        figures: crate::model::engine::EngineFigures {
+    eks.engine = Some(hybridtop::model::engine::EngineView {
+        figures: hybridtop::model::engine::EngineFigures {
             requests_waiting: Some(8.0),
             requests_running: Some(34.0),
             kv_cache_usage: Some(0.93),
@@ -454,7 +454,7 @@ pub fn sample_snapshot() -> Snapshot {
             e2e_p95_ms: Some(2410.0),
             generation_tokens_per_s: Some(1840.0),
         },
-        metric_names: crate::model::engine::MetricNames {
+        metric_names: hybridtop::model::engine::MetricNames {
             kv_cache: Some("vllm:kv_cache_usage_perc".into()),
         },
         at: Some(now - Duration::seconds(6)),
@@ -582,7 +582,7 @@ pub fn sample_snapshot() -> Snapshot {
         (5.0, 14.0, 0.93, 2),
         (0.0, 8.0, 0.84, 1),
     ]) {
-        pv.engine = Some(crate::model::engine::PodEngineView {
+        pv.engine = Some(hybridtop::model::engine::PodEngineView {
             requests_waiting: Some(w),
             requests_running: Some(r),
             kv_cache_usage: Some(kv),

@@ -105,7 +105,7 @@ impl PrometheusSource {
         let time = now.timestamp_millis() as f64 / 1000.0;
         let mut out = Vec::new();
         for p in paths.iter_mut() {
-            if p.names.is_none() || n % REDISCOVER_EVERY == 0 {
+            if p.names.is_none() || n.is_multiple_of(REDISCOVER_EVERY) {
                 p.names = Some(plan::choose(&api.names(&p.target.selector).await?));
             }
             let names = p.names.clone().unwrap_or_default();
