@@ -255,11 +255,19 @@ mod tests {
     }
 
     #[test]
-    fn report_round_trips() {
-        let r = report(1, None);
-        let j = serde_json::to_string(&r).unwrap();
-        let back: EngineReport =
-            serde_json::from_str(&j.replace("NaN", "null")).unwrap_or(r.clone());
-        assert_eq!(back.path, r.path);
+    fn report_round_trips_as_a_recording_line_would() {
+        let mut r = report(1, Some(4.0));
+        r.figures.kv_cache_usage = Some(0.875);
+        r.notes
+            .push("no data for vllm:generation_tokens_total with {app=\"x\"}".into());
+        let u = crate::model::update::Update::Engine(r.clone());
+        let j = serde_json::to_string(&u).unwrap();
+        assert!(j.starts_with(r#"{"kind":"engine","path":"eks""#), "{j}");
+        let back: crate::model::update::Update = serde_json::from_str(&j).unwrap();
+        assert_eq!(back, u);
+        // Unknown figures are written as null and read back as unknown.
+        r.figures.kv_cache_usage = Some(f64::NAN);
+        let j = serde_json::to_string(&crate::model::update::Update::Engine(r)).unwrap();
+        assert!(j.contains(r#""kv_cache_usage":null"#), "{j}");
     }
 }

@@ -382,3 +382,30 @@ fn check_prints_the_names_chosen() {
         "{out}"
     );
 }
+
+#[test]
+fn a_slow_prometheus_times_out_and_says_so() {
+    // Accepts connections and never answers.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    l.set_nonblocking(true).unwrap();
+    let held = std::thread::spawn(move || {
+        let mut conns = Vec::new();
+        let until = std::time::Instant::now() + Duration::from_secs(15);
+        while std::time::Instant::now() < until {
+            if let Ok(c) = l.accept() {
+                conns.push(c);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    let w = world(&format!("http://127.0.0.1:{port}"), SELECTOR);
+    let (v, code, _) = w.snapshot("5s");
+    let s = source(&v, "prometheus");
+    assert_eq!(s["state"], "error", "{s}");
+    assert!(s["error"].as_str().unwrap().contains("timed out"), "{s}");
+    assert_eq!(code, Some(4));
+    assert_null_figures(&eks(&v)["engine"]);
+    assert_rest_is_fine(&v);
+    held.join().unwrap();
+}

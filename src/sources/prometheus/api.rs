@@ -409,6 +409,41 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_bearer_token_is_sent_and_never_shown() {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let mut buf = vec![0u8; 4096];
+            let n = s.read(&mut buf).unwrap();
+            let body = "{\"status\":\"error\",\"errorType\":\"unauthorized\",\"error\":\"no\"}";
+            let _ = write!(
+                s,
+                "HTTP/1.1 401 Unauthorized\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            String::from_utf8_lossy(&buf[..n]).to_string()
+        });
+        let base = parse_base(&format!("http://127.0.0.1:{port}")).unwrap();
+        let auth = Auth::Bearer(Token("tok-SECRET-123".into()));
+        let budget = Budget::new(10, Duration::from_secs(60));
+        let mut api = Api::new(base, auth, budget, Duration::from_secs(5)).unwrap();
+        let e = api.query("up", 1.0).await.unwrap_err();
+        let req = server.join().unwrap();
+        assert!(
+            req.contains("authorization: Bearer tok-SECRET-123"),
+            "{req}"
+        );
+        assert!(
+            matches!(e, PromError::Rejected { status: 401, .. }),
+            "{e:?}"
+        );
+        assert!(e.permanent());
+        assert!(!e.to_string().contains("SECRET") && !format!("{e:?}").contains("SECRET"));
+    }
+
+    #[tokio::test]
     async fn sigv4_signs_with_the_aps_service() {
         let creds =
             aws_credential_types::Credentials::new("AKIDEXAMPLE", "secret", None, None, "t");
