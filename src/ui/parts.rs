@@ -231,6 +231,28 @@ pub fn engine_spans(
     let compact = room < 38;
     let full = room >= 60;
     let f = &e.figures;
+    let nothing = f.requests_waiting.is_none()
+        && f.requests_running.is_none()
+        && f.kv_cache_usage.is_none()
+        && f.ttft_p95_ms.is_none();
+    if nothing {
+        // Unknown is said, not drawn as zeros: what is missing, or that nothing came yet.
+        let why = match e.notes.first() {
+            Some(n) => n.clone(),
+            None if e.at.is_none() => "no data yet".to_string(),
+            None => "no current data".to_string(),
+        };
+        let head = if room >= 60 {
+            "engine (prometheus) "
+        } else {
+            "engine "
+        };
+        return vec![
+            (head.to_string(), st.dim),
+            (format!("{} ", g.none), st.dim),
+            (why, st.dim),
+        ];
+    }
     let n =
         |v: Option<f64>| v.map_or_else(|| g.none.to_string(), |v| format!("{}", v.round() as i64));
     let kv = f.kv_cache_usage.map_or_else(|| g.none.to_string(), pct0);
