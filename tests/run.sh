@@ -23,6 +23,21 @@ if [ -z "${HYBRIDTOP_MOTO_SERVER:-}" ]; then
 fi
 export HYBRIDTOP_MOTO_SERVER
 
+# Prometheus (Debian's package) is the real query API of tests/it/prometheus_source.rs, which
+# starts it on free ports with its own config and data directory. The package may start a
+# system service too; the tests only need the binary. They fail — never skip — without it.
+if [ -z "${HYBRIDTOP_PROMETHEUS:-}" ]; then
+  if ! command -v prometheus >/dev/null 2>&1; then
+    echo "tests/run.sh: installing prometheus (apt-get)" >&2
+    sudo_=""
+    if [ "$(id -u)" -ne 0 ]; then sudo_="sudo"; fi
+    $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus
+  fi
+  HYBRIDTOP_PROMETHEUS="$(command -v prometheus)"
+fi
+export HYBRIDTOP_PROMETHEUS
+
 # A one-shot CI build gains nothing from incremental artifacts, which double target/'s size.
 if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
 

@@ -50,6 +50,8 @@ pub struct Config {
     pub aws: Option<AwsConfig>,
     pub kubernetes: Option<KubernetesConfig>,
     pub langfuse: Option<LangfuseConfig>,
+    /// vLLM engine metrics (queue, KV cache, TTFT) of the EKS paths.
+    pub prometheus: Option<PrometheusConfig>,
     pub router: Option<RouterConfig>,
     pub correlation: CorrelationConfig,
     pub alerts: AlertsConfig,
@@ -96,6 +98,9 @@ pub struct PathConfig {
     pub agentcore: Option<AgentcorePath>,
     #[serde(default)]
     pub langfuse: Option<LangfusePath>,
+    /// EKS paths: the label matchers of the path's vLLM series.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus: Option<PrometheusPath>,
 }
 
 impl PathConfig {
@@ -258,6 +263,59 @@ impl Default for LangfuseConfig {
     }
 }
 
+/// `[prometheus]`: a Prometheus-compatible query API (Prometheus itself, or an Amazon Managed
+/// Service for Prometheus workspace) that scrapes the vLLM pods.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct PrometheusConfig {
+    /// Base URL: `http://127.0.0.1:9090`, or the AMP workspace URL
+    /// (`https://aps-workspaces.REGION.amazonaws.com/workspaces/ws-…`).
+    pub url: String,
+    pub auth: PrometheusAuth,
+    /// The environment variable holding the bearer token (`auth = "bearer"`).
+    pub bearer_token_env: String,
+    #[serde(deserialize_with = "de_duration")]
+    pub interval: Duration,
+    /// `rate()` and `histogram_quantile()` look back this far.
+    #[serde(deserialize_with = "de_duration")]
+    pub rate_window: Duration,
+    /// One request, body included.
+    #[serde(deserialize_with = "de_duration")]
+    pub timeout: Duration,
+    pub max_requests_per_minute: u32,
+}
+
+impl Default for PrometheusConfig {
+    fn default() -> Self {
+        PrometheusConfig {
+            url: "http://127.0.0.1:9090".into(),
+            auth: PrometheusAuth::None,
+            bearer_token_env: "PROMETHEUS_TOKEN".into(),
+            interval: Duration::from_secs(15),
+            rate_window: Duration::from_secs(60),
+            timeout: Duration::from_secs(10),
+            max_requests_per_minute: 120,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PrometheusAuth {
+    #[default]
+    None,
+    Bearer,
+    Sigv4,
+}
+
+/// `[paths.prometheus]` of an EKS path.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct PrometheusPath {
+    /// `{namespace="agents",app="vllm-qwen3"}`.
+    pub selector: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LangfuseApi {
@@ -399,6 +457,9 @@ pub struct AlertsConfig {
     pub min_requests: u32,
     /// Ring the terminal bell (BEL) once when a new critical alert appears.
     pub bell: bool,
+    /// vLLM KV-cache usage (0–1, the fullest pod) that warns, and that is critical.
+    pub kv_cache_warn: f64,
+    pub kv_cache_crit: f64,
     /// Per-path overrides: `[alerts.paths.eks-qwen3] p95_ms_warn = 60`.
     pub paths: BTreeMap<PathId, PathAlerts>,
 }
@@ -419,6 +480,8 @@ impl Default for AlertsConfig {
             stale_intervals: 3,
             min_requests: 30,
             bell: false,
+            kv_cache_warn: 0.8,
+            kv_cache_crit: 0.9,
             paths: BTreeMap::new(),
         }
     }

@@ -125,6 +125,7 @@ impl Config {
                 ));
             }
         }
+        self.validate_prometheus()?;
         if let Some(r) = &self.router {
             let g = &r.guard;
             if g.step == 0 || g.step > 100 {
@@ -349,5 +350,142 @@ impl Config {
             ));
         }
         Ok(())
+    }
+}
+
+/// A Prometheus selector the way `[paths.prometheus] selector` takes it: `{…}` holding one or
+/// more label matchers (`name="v"`, `!=`, `=~`, `!~`), comma-separated.
+pub fn check_selector(s: &str) -> Result<(), String> {
+    let re = regex::Regex::new(
+        r#"^\{\s*[A-Za-z_][A-Za-z0-9_]*\s*(=~|!~|!=|=)\s*"(?:[^"\\]|\\.)*"\s*(?:,\s*[A-Za-z_][A-Za-z0-9_]*\s*(=~|!~|!=|=)\s*"(?:[^"\\]|\\.)*"\s*)*,?\s*\}$"#,
+    )
+    .map_err(|e| e.to_string())?;
+    if re.is_match(s.trim()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "'{s}' is not label matchers in braces, like {{namespace=\"agents\",app=\"vllm\"}}"
+        ))
+    }
+}
+
+impl Config {
+    fn validate_prometheus(&self) -> Result<(), ConfigError> {
+        for (i, p) in self.paths.iter().enumerate() {
+            let Some(pr) = &p.prometheus else { continue };
+            let key = format!("paths[{i}].prometheus.selector");
+            if p.kind != Side::Eks {
+                return Err(self.invalid(
+                    key,
+                    "only an EKS path has vLLM series (remove [paths.prometheus] here)",
+                ));
+            }
+            check_selector(&pr.selector).map_err(|m| self.invalid(key, m))?;
+        }
+        let Some(pr) = &self.prometheus else {
+            return Ok(());
+        };
+        match reqwest::Url::parse(pr.url.trim()) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
+            Ok(_) => {
+                return Err(self.invalid(
+                    "prometheus.url",
+                    format!("'{}' must be an http:// or https:// URL", pr.url),
+                ))
+            }
+            Err(e) => {
+                return Err(
+                    self.invalid("prometheus.url", format!("'{}' is not a URL ({e})", pr.url))
+                )
+            }
+        }
+        let iv = pr.interval;
+        if iv < std::time::Duration::from_secs(1) || iv > std::time::Duration::from_secs(3600) {
+            return Err(self.invalid(
+                "prometheus.interval",
+                format!(
+                    "'{}' must be between 1s and 1h",
+                    humantime::format_duration(iv)
+                ),
+            ));
+        }
+        if pr.rate_window < std::time::Duration::from_secs(2) {
+            return Err(self.invalid(
+                "prometheus.rate_window",
+                "must be at least 2s (rate() needs two samples)",
+            ));
+        }
+        if pr.max_requests_per_minute == 0 {
+            return Err(self.invalid("prometheus.max_requests_per_minute", "must be at least 1"));
+        }
+        if pr.auth == super::PrometheusAuth::Bearer && pr.bearer_token_env.trim().is_empty() {
+            return Err(self.invalid(
+                "prometheus.bearer_token_env",
+                "auth = \"bearer\" needs the name of the variable holding the token",
+            ));
+        }
+        let a = &self.alerts;
+        if !(0.0..=1.0).contains(&a.kv_cache_warn)
+            || !(0.0..=1.0).contains(&a.kv_cache_crit)
+            || a.kv_cache_warn > a.kv_cache_crit
+        {
+            return Err(self.invalid(
+                "alerts.kv_cache_warn",
+                format!(
+                    "{} and kv_cache_crit {} must be within 0..=1, warn ≤ crit",
+                    a.kv_cache_warn, a.kv_cache_crit
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod prometheus_tests {
+    use super::*;
+
+    #[test]
+    fn selectors() {
+        assert!(check_selector(r#"{namespace="agents",app="vllm-qwen3"}"#).is_ok());
+        assert!(check_selector(r#"{ app=~"vllm-.*" , pod!="x", }"#).is_ok());
+        assert!(check_selector(r#"{a="\"q"}"#).is_ok());
+        for bad in [
+            "",
+            "{}",
+            "namespace=\"agents\"",
+            r#"{namespace=agents}"#,
+            r#"{a="b"} or up"#,
+        ] {
+            assert!(check_selector(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn prometheus_errors_name_key_and_value() {
+        let toml = "[prometheus]\nurl = \"not a url\"\n";
+        let e = Config::from_toml(toml, "c.toml").unwrap_err().to_string();
+        assert!(
+            e.contains("c.toml") && e.contains("prometheus.url") && e.contains("not a url"),
+            "{e}"
+        );
+        let toml = "[prometheus]\nauth = \"kerberos\"\n";
+        assert!(Config::from_toml(toml, "c.toml").is_err());
+        let toml = "[prometheus]\ninterval = \"2h\"\n";
+        let e = Config::from_toml(toml, "c.toml").unwrap_err().to_string();
+        assert!(e.contains("prometheus.interval"), "{e}");
+        let toml =
+            "[[paths]]\nid = \"e\"\nkind = \"eks\"\n[paths.prometheus]\nselector = \"app=vllm\"\n";
+        let e = Config::from_toml(toml, "c.toml").unwrap_err().to_string();
+        assert!(
+            e.contains("paths[0].prometheus.selector") && e.contains("app=vllm"),
+            "{e}"
+        );
+        let ok = "[prometheus]\nurl = \"http://127.0.0.1:9090\"\nauth = \"sigv4\"\n[[paths]]\nid = \"e\"\nkind = \"eks\"\n[paths.prometheus]\nselector = '{app=\"v\"}'\n";
+        let c = Config::from_toml(ok, "c.toml").unwrap();
+        assert_eq!(
+            c.prometheus.unwrap().auth,
+            crate::config::PrometheusAuth::Sigv4
+        );
     }
 }

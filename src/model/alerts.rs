@@ -115,6 +115,21 @@ pub fn evaluate(cfg: &AlertsConfig, paths: &[PathView], i: &Inputs) -> Vec<Alert
                 out.push((sev, idx, path_alert(sev, "throttling", p, msg)));
             }
         }
+        // vLLM's fullest pod (Prometheus): from ~90 % requests get preempted.
+        let kv = p.engine.as_ref().and_then(|e| e.figures.kv_cache_usage);
+        if let Some(kv) = kv.filter(|v| v.is_finite()) {
+            let hit = if kv >= cfg.kv_cache_crit {
+                Some((Severity::Crit, cfg.kv_cache_crit))
+            } else if kv >= cfg.kv_cache_warn {
+                Some((Severity::Warn, cfg.kv_cache_warn))
+            } else {
+                None
+            };
+            if let Some((sev, thr)) = hit {
+                let msg = format!("{} KV cache {} ≥ {} (engine)", p.id, pct(kv), pct(thr));
+                out.push((sev, idx, path_alert(sev, "kv_cache", p, msg)));
+            }
+        }
     }
     let mut n = paths.len();
     if let Some(cl) = i.context_loss_rate.filter(|v| v.is_finite()) {
@@ -285,6 +300,7 @@ mod tests {
             desired_pods: None,
             sessions_per_minute: None,
             data_through: None,
+            engine: None,
             history: PathHistory::default(),
         }
     }
@@ -315,6 +331,32 @@ mod tests {
             requests: &[],
             router_invalid: None,
         }
+    }
+
+    #[test]
+    fn kv_cache_warns_at_80_and_is_critical_at_90_percent() {
+        let cfg = AlertsConfig::default();
+        let with_kv = |kv: Option<f64>| {
+            let mut p = pv("eks", None, None, 0.0);
+            p.engine = Some(crate::model::engine::EngineView {
+                figures: crate::model::engine::EngineFigures {
+                    kv_cache_usage: kv,
+                    ..Default::default()
+                },
+                ..Default::default()
+            });
+            evaluate(&cfg, &[p], &Inputs::default())
+        };
+        assert!(with_kv(Some(0.79)).is_empty());
+        assert!(with_kv(None).is_empty(), "unknown is not an alert");
+        let a = with_kv(Some(0.8));
+        assert_eq!(
+            (a[0].code.as_str(), a[0].severity),
+            ("kv_cache", Severity::Warn)
+        );
+        let a = with_kv(Some(0.9));
+        assert_eq!(a[0].severity, Severity::Crit);
+        assert_eq!(a[0].message, "eks KV cache 90% ≥ 90% (engine)");
     }
 
     #[test]

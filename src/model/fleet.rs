@@ -305,6 +305,7 @@ impl Fleet {
                     path: p.path.as_ref().map(|id| PathId(text(id.as_str(), redact))),
                     message: opt_text(p.message.as_deref(), redact),
                 },
+                engine: None,
             })
             .collect();
         let scaled_objects = self

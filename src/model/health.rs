@@ -37,6 +37,7 @@ impl Sources {
     pub fn new(config: &Config, mode: Mode) -> Sources {
         let aws = config.aws.clone().unwrap_or_default();
         let langfuse = config.langfuse.clone().unwrap_or_default();
+        let prometheus = config.prometheus.clone().unwrap_or_default();
         let mut entries: Vec<Entry> = SourceName::LIVE
             .iter()
             .map(|&name| {
@@ -51,6 +52,9 @@ impl Sources {
                         (config.kubernetes.is_some(), Some(Duration::from_secs(60)))
                     }
                     SourceName::Langfuse => (config.langfuse.is_some(), Some(langfuse.interval)),
+                    SourceName::Prometheus => {
+                        (config.prometheus.is_some(), Some(prometheus.interval))
+                    }
                     SourceName::Replay => (false, None),
                 };
                 let (state, simulated, stale) = match mode {
@@ -184,7 +188,8 @@ mod tests {
                 ("cloudwatch", "disabled"),
                 ("cost_explorer", "disabled"),
                 ("kubernetes", "connecting"),
-                ("langfuse", "disabled")
+                ("langfuse", "disabled"),
+                ("prometheus", "disabled")
             ]
         );
         cfg.aws = Some(Default::default());
@@ -202,10 +207,10 @@ mod tests {
         assert!(v
             .iter()
             .all(|s| s.simulated && s.state == SourceState::Connecting));
-        assert_eq!(v.len(), 4);
-        let v = Sources::new(&cfg, Mode::Replay).view(at(0), false);
         assert_eq!(v.len(), 5);
-        assert_eq!(v[4].name, SourceName::Replay);
+        let v = Sources::new(&cfg, Mode::Replay).view(at(0), false);
+        assert_eq!(v.len(), 6);
+        assert_eq!(v[5].name, SourceName::Replay);
     }
 
     #[test]
@@ -249,7 +254,7 @@ mod tests {
             error: None,
             permanent: false,
         });
-        assert_eq!(s.view(at(20), false).len(), 5);
+        assert_eq!(s.view(at(20), false).len(), 6);
     }
 
     #[test]

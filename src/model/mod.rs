@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod correlation;
 pub mod cost;
 pub mod editor;
+pub mod engine;
 pub mod events;
 pub mod fleet;
 pub mod health;

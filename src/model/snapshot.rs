@@ -125,6 +125,9 @@ pub struct PathView {
     /// the figures describe the window ending here, not at `generated_at`.
     #[serde(default)]
     pub data_through: Option<DateTime<Utc>>,
+    /// EKS paths: vLLM engine figures from Prometheus (absent without `[prometheus]` or data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<crate::model::engine::EngineView>,
     /// Per-bucket history for sparklines, oldest first (not in the JSON).
     #[serde(skip)]
     pub history: PathHistory,
@@ -200,6 +203,9 @@ pub struct PodView {
     #[serde(flatten)]
     pub pod: Pod,
     pub age_seconds: f64,
+    /// vLLM engine figures of this pod (Prometheus), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<crate::model::engine::PodEngineView>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

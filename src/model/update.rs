@@ -40,6 +40,8 @@ pub enum Update {
         from: DateTime<Utc>,
         through: DateTime<Utc>,
     },
+    /// vLLM engine figures of one EKS path (Prometheus): queue, KV cache, TTFT, tokens/s.
+    Engine(crate::model::engine::EngineReport),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -352,15 +354,17 @@ pub enum SourceName {
     CostExplorer,
     Kubernetes,
     Langfuse,
+    Prometheus,
     Replay,
 }
 
 impl SourceName {
-    pub const LIVE: [SourceName; 4] = [
+    pub const LIVE: [SourceName; 5] = [
         SourceName::Cloudwatch,
         SourceName::CostExplorer,
         SourceName::Kubernetes,
         SourceName::Langfuse,
+        SourceName::Prometheus,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -368,6 +372,7 @@ impl SourceName {
             SourceName::CostExplorer => "cost_explorer",
             SourceName::Kubernetes => "kubernetes",
             SourceName::Langfuse => "langfuse",
+            SourceName::Prometheus => "prometheus",
             SourceName::Replay => "replay",
         }
     }

@@ -6,6 +6,7 @@ pub mod cloudwatch;
 pub mod cost_explorer;
 pub mod kubernetes;
 pub mod langfuse;
+pub mod prometheus;
 pub mod simulator;
 
 use crate::model::update::Update;
@@ -48,6 +49,9 @@ pub fn start_live(cfg: &crate::config::Config, tx: &UpdateTx) -> Vec<JoinHandle<
     if let Some(s) = langfuse::LangfuseSource::from_config(cfg) {
         out.push(Box::new(s).spawn(tx.clone()));
     }
+    if let Some(s) = prometheus::PrometheusSource::from_config(cfg) {
+        out.push(Box::new(s).spawn(tx.clone()));
+    }
     out
 }
 
@@ -64,6 +68,9 @@ pub fn enabled(cfg: &crate::config::Config) -> Vec<crate::model::update::SourceN
     }
     if cfg.langfuse.is_some() {
         out.push(SourceName::Langfuse);
+    }
+    if cfg.prometheus.is_some() {
+        out.push(SourceName::Prometheus);
     }
     out
 }

@@ -109,6 +109,7 @@ fn path(
         desired_pods: None,
         sessions_per_minute: None,
         data_through: None,
+        engine: None,
         history: PathHistory::default(),
     }
 }
@@ -139,6 +140,7 @@ fn pod(
             message: None,
         },
         age_seconds: age_s as f64,
+        engine: None,
     }
 }
 
@@ -442,6 +444,23 @@ pub fn sample_snapshot() -> Snapshot {
     eks.ready_pods = Some(3);
     eks.desired_pods = Some(5);
     eks.history = history(300.0, 0.69, 118.4, 3.018, 0.0, true);
+    // The engine (Prometheus): the queue building and one pod's KV cache past the critical mark.
+    eks.engine = Some(hybridtop::model::engine::EngineView {
+        figures: hybridtop::model::engine::EngineFigures {
+            requests_waiting: Some(8.0),
+            requests_running: Some(34.0),
+            kv_cache_usage: Some(0.93),
+            ttft_p95_ms: Some(182.0),
+            e2e_p95_ms: Some(2410.0),
+            generation_tokens_per_s: Some(1840.0),
+        },
+        metric_names: hybridtop::model::engine::MetricNames {
+            kv_cache: Some("vllm:kv_cache_usage_perc".into()),
+        },
+        at: Some(now - Duration::seconds(6)),
+        notes: Vec::new(),
+        kv_level: 2,
+    });
     let mut haiku = path(
         "agentcore-haiku",
         Side::Agentcore,
@@ -556,6 +575,20 @@ pub fn sample_snapshot() -> Snapshot {
             Some("CrashLoopBackOff: CUDA error: out of memory (ノード gpu-2)"),
         ),
     ];
+    // Engine figures of the ready pods (matched by the `pod` label); none for the others.
+    let mut pods = pods;
+    for (pv, (w, r, kv, level)) in pods.iter_mut().zip([
+        (3.0, 12.0, 0.62, 0u8),
+        (5.0, 14.0, 0.93, 2),
+        (0.0, 8.0, 0.84, 1),
+    ]) {
+        pv.engine = Some(hybridtop::model::engine::PodEngineView {
+            requests_waiting: Some(w),
+            requests_running: Some(r),
+            kv_cache_usage: Some(kv),
+            kv_level: level,
+        });
+    }
     let so = ScaledObjectView {
         verdict: "steady at 5".into(),
         contradictions: Vec::new(),

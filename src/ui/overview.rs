@@ -24,6 +24,8 @@ pub fn draw(buf: &mut Buffer, body: Rect, cx: &Ctx) {
         .filter(|p| p.kind == Side::Eks)
         .count()
         .max(1) as u16;
+    // Rows per EKS path in the Fleet panel: pods, engine (when Prometheus reports), KEDA, state.
+    let per_eks = 3 + u16::from(cx.snap.paths.iter().any(|p| p.engine.is_some()));
     // The advisor's relief or hold takes a row of the Alerts panel of its own.
     let advice = matches!(
         cx.snap.advisor.mode,
@@ -39,7 +41,7 @@ pub fn draw(buf: &mut Buffer, body: Rect, cx: &Ctx) {
         routing(buf, left, cx);
         separator(buf, left, band1, cx);
         latency(buf, right, cx);
-        let band2 = take_top(&mut rest, (3 + n).max(1 + 3 * eks_paths));
+        let band2 = take_top(&mut rest, (3 + n).max(1 + per_eks * eks_paths));
         let (left, right) = split_h(band2, band2.width / 2);
         cost(buf, left, cx);
         separator(buf, left, band2, cx);
@@ -55,11 +57,11 @@ pub fn draw(buf: &mut Buffer, body: Rect, cx: &Ctx) {
         let (left, right) = split_h(band1, band1.width / 2);
         routing(buf, left, cx);
         latency(buf, right, cx);
-        let band2 = take_top(&mut rest, (5 + n).max(2 + 3 * eks_paths));
+        let band2 = take_top(&mut rest, (5 + n).max(2 + per_eks * eks_paths));
         let (left, right) = split_h(band2, band2.width / 2);
         cost(buf, left, cx);
         fleet(buf, right, cx);
-        let src = take_top(&mut rest, 1);
+        let src = take_top(&mut rest, sources_rows(body.width, cx));
         sources(buf, src, cx);
         if alerts > 0 {
             let al = take_top(&mut rest, alerts.min(4 + advice) + 2);
@@ -219,6 +221,18 @@ fn fleet(buf: &mut Buffer, area: Rect, cx: &Ctx) {
         }
         if y >= inner.bottom() {
             return;
+        }
+        // Line 2 (with Prometheus): the vLLM engine's queue and KV cache.
+        if let Some(e) = &p.engine {
+            let mut c = Cursor::new(inner, y);
+            c.skip(2);
+            for (t, style) in parts::engine_spans(e, inner.width.saturating_sub(2), g, st) {
+                c.text(buf, &t, style, g);
+            }
+            y += 1;
+            if y >= inner.bottom() {
+                return;
+            }
         }
         // Line 2: KEDA state words, replicas, last scale.
         let so = snap
@@ -396,7 +410,7 @@ fn fleet(buf: &mut Buffer, area: Rect, cx: &Ctx) {
         }
         c.text(buf, &format!("{} {count} not ready", g.warn), st.warn, g);
         y += 1;
-        let reserve = 3 * (eks.len() - k - 1) as u16;
+        let reserve = (3 + u16::from(p.engine.is_some())) * (eks.len() - k - 1) as u16;
         for pv in not_ready() {
             if y + reserve >= inner.bottom() {
                 break;
@@ -415,6 +429,31 @@ fn fleet(buf: &mut Buffer, area: Rect, cx: &Ctx) {
             c.text(buf, why, style, g);
             y += 1;
         }
+    }
+}
+
+/// Rows the Sources line needs at `width` (1, or 2 when every source does not fit on one).
+fn sources_rows(cols: u16, cx: &Ctx) -> u16 {
+    let (g, snap) = (cx.g, cx.snap);
+    let label = if snap.sources.iter().any(|s| s.simulated) {
+        "Sources (simulated):"
+    } else {
+        "Sources:"
+    };
+    let need: usize = width(label)
+        + snap
+            .sources
+            .iter()
+            .map(|s| {
+                let (sym, _) = parts::source_mark(s.state, g, cx.st);
+                let age = text::age(s.age_seconds, g.none);
+                2 + width(sym) + 1 + width(&format!("{} {} {age}", s.name, s.state.as_str()))
+            })
+            .sum::<usize>();
+    if need > usize::from(cols) {
+        2
+    } else {
+        1
     }
 }
 

@@ -203,3 +203,100 @@ pub fn window_text(secs: u64) -> String {
 pub fn age_of(cx: &Ctx, t: Option<chrono::DateTime<chrono::Utc>>) -> Option<f64> {
     t.map(|t| (cx.snap.generated_at - t).num_milliseconds() as f64 / 1000.0)
 }
+
+/// A share as a whole percent: `0.873` → `87%`.
+pub fn pct0(v: f64) -> String {
+    format!("{}%", (v * 100.0).round() as i64)
+}
+
+/// The style of a KV-cache figure by its level (`model::engine::kv_level`).
+pub fn kv_style(level: u8, st: &Styles) -> Style {
+    match level {
+        2 => st.crit,
+        1 => st.warn,
+        _ => st.text,
+    }
+}
+
+/// The vLLM engine line of an EKS path (from Prometheus): queue and KV cache, each number
+/// labelled; unknown as the none glyph. `None` when the path has no engine figures at all.
+pub fn engine_spans(
+    e: &crate::model::engine::EngineView,
+    room: u16,
+    g: &Glyphs,
+    st: &Styles,
+) -> Vec<(String, Style)> {
+    // The longest form that fits: with TTFT and the source named, then with the queue words,
+    // then the bare queue.
+    let compact = room < 38;
+    let full = room >= 60;
+    let f = &e.figures;
+    let nothing = f.requests_waiting.is_none()
+        && f.requests_running.is_none()
+        && f.kv_cache_usage.is_none()
+        && f.ttft_p95_ms.is_none();
+    if nothing {
+        // Unknown is said, not drawn as zeros: what is missing, or that nothing came yet.
+        let why = match e.notes.first() {
+            Some(n) => n.clone(),
+            None if e.at.is_none() => "no data yet".to_string(),
+            None => "no current data".to_string(),
+        };
+        let head = if room >= 60 {
+            "engine (prometheus) "
+        } else {
+            "engine "
+        };
+        return vec![
+            (head.to_string(), st.dim),
+            (format!("{} ", g.none), st.dim),
+            (why, st.dim),
+        ];
+    }
+    let n =
+        |v: Option<f64>| v.map_or_else(|| g.none.to_string(), |v| format!("{}", v.round() as i64));
+    let kv = f.kv_cache_usage.map_or_else(|| g.none.to_string(), pct0);
+    let kv_style = if f.kv_cache_usage.is_some() {
+        kv_style(e.kv_level, st)
+    } else {
+        st.dim
+    };
+    let mark = match e.kv_level {
+        2 => g.crit,
+        1 => g.warn,
+        _ => "",
+    };
+    let mut out = vec![(
+        if compact {
+            "engine "
+        } else {
+            "engine (prometheus) "
+        }
+        .to_string(),
+        st.dim,
+    )];
+    if compact {
+        out.push(("q ".into(), st.dim));
+        out.push((
+            format!("{}/{}", n(f.requests_waiting), n(f.requests_running)),
+            st.text,
+        ));
+    } else {
+        out.push(("waiting ".into(), st.dim));
+        out.push((n(f.requests_waiting), st.text));
+        out.push((" running ".into(), st.dim));
+        out.push((n(f.requests_running), st.text));
+    }
+    out.push((format!(" {} KV ", g.dot), st.dim));
+    if !mark.is_empty() {
+        out.push((format!("{mark} "), kv_style));
+    }
+    out.push((kv, kv_style));
+    if full {
+        if let Some(t) = f.ttft_p95_ms {
+            out.push((format!(" {} TTFT p95 ", g.dot), st.dim));
+            out.push((format!("{} ms", t.round() as i64), st.text));
+        }
+    }
+    out
+}

@@ -778,3 +778,32 @@ fn the_empty_first_frame_claims_nothing() {
         buffer_to_styled_text(&render(120, 40, &snap, &UiState::default(), &dark()))
     );
 }
+
+#[test]
+fn the_engine_line_labels_its_numbers_and_says_what_is_missing() {
+    use crate::model::engine::{EngineFigures, EngineView};
+    let mut snap = sample_snapshot();
+    let text = buffer_text(&render(120, 40, &snap, &ui_for(View::Overview), &dark()));
+    let line = text
+        .lines()
+        .find(|l| l.contains("engine (prometheus)"))
+        .unwrap_or_else(|| panic!("no engine line:\n{text}"));
+    assert!(
+        line.contains("waiting 8 running 34") && line.contains("KV ✗ 93%"),
+        "{line}"
+    );
+    // No series: the note, never zeros.
+    let eks = snap.paths.iter_mut().find(|p| p.engine.is_some()).unwrap();
+    eks.engine = Some(EngineView {
+        figures: EngineFigures::default(),
+        notes: vec!["no data for vllm:num_requests_waiting with {app=\"v\"}".into()],
+        ..Default::default()
+    });
+    let text = buffer_text(&render(120, 40, &snap, &ui_for(View::Overview), &dark()));
+    let line = text.lines().find(|l| l.contains("engine")).unwrap();
+    assert!(
+        line.contains("— no data for vllm:num_requests_waiting"),
+        "{line}"
+    );
+    assert!(!line.contains(" 0"), "{line}");
+}

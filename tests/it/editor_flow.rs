@@ -201,6 +201,20 @@ async fn read_only_refuses_and_says_why() {
         let toast = d.app.ui.toast.as_ref().expect("a message").message.clone();
         assert!(toast.contains("read-only"), "{toast}");
     }
-    assert!(!d.dir.path().join("audit.jsonl").exists());
+    // Nothing was sent to the router; each refusal is audited through its one path.
+    next_event(&mut d).await;
+    next_event(&mut d).await;
+    let text = std::fs::read_to_string(d.dir.path().join("audit.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines.iter().all(|l| l["result"]
+        .as_str()
+        .unwrap()
+        .starts_with("refused: read-only")));
+    assert_eq!(lines[0]["from"], lines[0]["to"]);
+    assert_eq!(d.wrx.borrow().get(&"eks-qwen3".into()), Some(70));
     assert!(d.app.snapshot.read_only);
 }

@@ -20,6 +20,7 @@ mod hostile;
 mod kube_source;
 mod layers;
 mod live_snapshot;
+mod prometheus_source;
 mod pty;
 mod record_replay;
 mod themes;

@@ -8,3 +8,5 @@ pub mod kube_api;
 pub mod langfuse_api;
 pub mod live;
 pub mod moto;
+pub mod prometheus;
+pub mod vllm_exporter;

@@ -119,6 +119,13 @@ impl State {
                 sessions_per_minute: (p.sessions_known && covered.is_some())
                     .then(|| per_min(a.sessions)),
                 data_through: pa.through_ms.map(correlation::ms_to_time),
+                engine: (p.kind == Side::Eks && (self.engine_enabled || !self.engines.is_empty()))
+                    .then(|| {
+                        let max_age = self.engine_max_age_ms();
+                        let mut v = self.engines.view(&p.id, now, max_age, redact);
+                        v.kv_level = self.kv_level(v.figures.kv_cache_usage);
+                        v
+                    }),
                 history: PathHistory::default(),
             });
         }
@@ -238,7 +245,7 @@ impl State {
             sources,
             router: self.router_view(redact),
             paths,
-            fleet: self.fleet.view(now_ms, redact),
+            fleet: self.fleet_with_engines(now_ms, redact),
             sessions,
             cost,
             alerts,
@@ -520,4 +527,42 @@ pub(super) fn set_shares(paths: &mut [PathView], basis: &[f64]) {
         .map(|(_, v)| v.observed_share)
         .sum();
     paths[big].observed_share = (1.0 - others).clamp(0.0, 1.0);
+}
+
+impl State {
+    /// Engine figures older than this show as null: three intervals of the source, plus a minute.
+    fn engine_max_age_ms(&self) -> i64 {
+        let iv = self
+            .intervals
+            .iter()
+            .find(|(s, _)| *s == SourceName::Prometheus)
+            .map_or(Duration::from_secs(15), |(_, d)| *d);
+        i64::try_from((iv.saturating_mul(3) + Duration::from_secs(60)).as_millis())
+            .unwrap_or(i64::MAX)
+    }
+
+    fn kv_level(&self, v: Option<f64>) -> u8 {
+        crate::model::engine::kv_level(v, self.alerts.kv_cache_warn, self.alerts.kv_cache_crit)
+    }
+
+    /// The fleet view with each pod's engine figures (matched by pod name and namespace).
+    fn fleet_with_engines(&self, now_ms: i64, redact: bool) -> crate::model::snapshot::FleetView {
+        let mut fleet = self.fleet.view(now_ms, redact);
+        if self.engines.is_empty() {
+            return fleet;
+        }
+        let now = correlation::ms_to_time(now_ms);
+        let max_age = self.engine_max_age_ms();
+        // `Fleet::view` lists the pods in `Fleet::pods` order (unredacted names here).
+        for (pv, raw) in fleet.pods.iter_mut().zip(self.fleet.pods()) {
+            pv.engine = self
+                .engines
+                .pod(raw.path.as_ref(), &raw.namespace, &raw.name, now, max_age)
+                .map(|mut e| {
+                    e.kv_level = self.kv_level(e.kv_cache_usage);
+                    e
+                });
+        }
+        fleet
+    }
 }

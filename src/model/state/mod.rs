@@ -135,6 +135,9 @@ pub struct State {
     dropped: u64,
     /// The span the trace source has read completely, `[from, through)` in ms.
     traces_cover: Option<(i64, i64)>,
+    /// vLLM engine figures per EKS path (Prometheus), and whether the source is configured.
+    engines: crate::model::engine::Engines,
+    engine_enabled: bool,
 }
 
 fn to_ms(t: DateTime<Utc>) -> i64 {
@@ -228,6 +231,8 @@ impl State {
             stamped_idx: None,
             dropped: 0,
             traces_cover: None,
+            engines: Default::default(),
+            engine_enabled: config.prometheus.is_some(),
         }
     }
 
@@ -337,6 +342,13 @@ impl State {
             }
             Update::ApiSpend(a) => {
                 self.api_spend.insert(a.source, a);
+            }
+            Update::Engine(r) => {
+                if self.path_idx(&r.path).is_none() {
+                    self.dropped += 1;
+                    return;
+                }
+                self.engines.apply(r);
             }
             Update::TracesCovered { from, through } => {
                 let (a, b) = (to_ms(from), to_ms(through));
@@ -495,6 +507,10 @@ fn source_intervals(config: &Config) -> Vec<(SourceName, Duration)> {
         (SourceName::CostExplorer, aws.cost_explorer_interval),
         (SourceName::Kubernetes, Duration::from_secs(60)),
         (SourceName::Langfuse, langfuse.interval),
+        (
+            SourceName::Prometheus,
+            config.prometheus.clone().unwrap_or_default().interval,
+        ),
     ]
 }
 

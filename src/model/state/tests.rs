@@ -66,7 +66,7 @@ fn empty_state_snapshot_is_well_formed() {
     assert_eq!(snap.cost.estimated_usd_per_hour, None);
     assert_eq!(snap.cost.billed_month_to_date_usd, None);
     assert_eq!(snap.phase.current, 1);
-    assert_eq!(snap.sources.len(), 4);
+    assert_eq!(snap.sources.len(), 5);
     assert!(snap.sources.iter().all(|s| s.simulated));
     let json = serde_json::to_string(&snap).unwrap();
     assert!(json.contains("\"schema\":\"hybridtop.snapshot.v1\""));

@@ -84,6 +84,9 @@ impl Simulator {
         if e == 1 {
             h.cost_explorer_last = Some(now);
         }
+        if e == 1 || e.is_multiple_of(engine::ENGINE_EVERY_S) {
+            h.prometheus_last = Some(now);
+        }
         let (lf_state, lf_error) = if self.scenario.langfuse_down(t) {
             h.langfuse_ok = false;
             if t < scenario::LANGFUSE_ERROR_AT {
@@ -125,6 +128,13 @@ impl Simulator {
                 state: lf_state,
                 last_success: h.langfuse_last,
                 error: lf_error,
+                permanent: false,
+            },
+            SourceHealth {
+                source: SourceName::Prometheus,
+                state: SourceState::Ok,
+                last_success: h.prometheus_last,
+                error: None,
                 permanent: false,
             },
         ];

@@ -841,6 +841,24 @@ impl Fleet {
     pub fn capacity_rpm(&self) -> f64 {
         self.capacity_rpm
     }
+
+    /// What the engine figures (`engine.rs`) are made of: the pods with their readiness, the
+    /// queue as it stands, the backlog in requests, the smoothed demand in requests/s.
+    pub fn engine_inputs(&self) -> (String, Vec<(String, bool)>, QueueState, f64, f64) {
+        let pods = self
+            .pods
+            .iter()
+            .filter(|p| matches!(p.stage, Stage::Ready | Stage::Loading { .. }))
+            .map(|p| (p.name.clone(), p.stage == Stage::Ready))
+            .collect();
+        (
+            self.namespace.clone(),
+            pods,
+            self.queue_state(),
+            self.backlog,
+            self.ewma_rpm / 60.0,
+        )
+    }
 }
 
 pub(super) fn round2(x: f64) -> f64 {

@@ -32,6 +32,7 @@
 //! changes nothing before its onset), no hash-map iteration reaches the output.
 mod billing;
 mod emit;
+mod engine;
 mod fleet;
 mod scenario;
 mod serve;
@@ -180,6 +181,7 @@ struct HealthTracker {
     cost_explorer_last: Option<DateTime<Utc>>,
     langfuse_last: Option<DateTime<Utc>>,
     langfuse_ok: bool,
+    prometheus_last: Option<DateTime<Utc>>,
 }
 
 /// The simulated hybrid fleet. See the module docs for the model.
@@ -215,6 +217,8 @@ pub struct Simulator {
     orphan_count: u64,
     /// Routed (first-hop) requests per path; escalations and retries not included.
     routed: Vec<u64>,
+    /// The simulated Prometheus source (vLLM engine figures).
+    engine: engine::EngineSim,
 }
 
 fn stream(seed: u64, n: u64) -> ChaCha8Rng {
@@ -377,6 +381,7 @@ impl Simulator {
             last_fleet_emit: 0,
             orphan_count: 0,
             routed: Vec::new(),
+            engine: Default::default(),
         };
         sim.routed = vec![0; sim.paths.len()];
         sim.rebuild_routes();
@@ -571,8 +576,12 @@ impl Simulator {
         self.health_updates(e, t, now, &mut out);
 
         let start = self.at(t0);
+        let mut engine_notes = Vec::new();
         for p in &mut self.paths {
             let acc = std::mem::take(&mut p.acc);
+            if let Some(f) = p.fleet {
+                engine_notes.push((f, acc.requests, acc.output_tokens, acc.samples.clone()));
+            }
             out.push(Update::Traffic(TrafficBatch {
                 path: p.id.clone(),
                 start,
@@ -601,6 +610,10 @@ impl Simulator {
             }
         }
 
+        for (f, requests, tokens, ms) in engine_notes {
+            self.engine_note(f, requests, tokens, &ms);
+        }
+        self.engine_updates(e, now, &mut out);
         self.fleet_update(e, t1, &mut out);
         self.deliver_observations(t, t1, &mut out);
         out

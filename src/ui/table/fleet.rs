@@ -46,7 +46,7 @@ pub const EVENTS: [Column<EventView>; 6] = [
     }),
 ];
 
-pub const PODS: [Column<PodView>; 9] = [
+pub const PODS: [Column<PodView>; 12] = [
     Pod::text("name", Width::grow(26, 63), |p, cx| {
         (p.pod.name.as_str().into(), cx.st.text)
     })
@@ -76,6 +76,21 @@ pub const PODS: [Column<PodView>; 9] = [
     })
     .right()
     .sort(|a, b| a.age_seconds.total_cmp(&b.age_seconds)),
+    // vLLM engine figures from Prometheus: unknown reads as the none glyph, never 0.
+    Pod::text("wait", Width::Fixed(4), |p, cx| {
+        count(p.engine.as_ref().and_then(|e| e.requests_waiting), cx)
+    })
+    .right()
+    .sort(|a, b| more_first(wait(a), wait(b))),
+    Pod::text("run", Width::Fixed(4), |p, cx| {
+        count(p.engine.as_ref().and_then(|e| e.requests_running), cx)
+    })
+    .right()
+    .only(Tier::Standard)
+    .sort(|a, b| more_first(run(a), run(b))),
+    Pod::text("kv%", Width::Fixed(4), kv)
+        .right()
+        .sort(|a, b| more_first(kv_of(a), kv_of(b))),
     Pod::text("node", Width::grow(14, 48), |p, cx| {
         (p.pod.node.as_deref().unwrap_or(cx.g.none).into(), cx.st.dim)
     })
@@ -84,6 +99,43 @@ pub const PODS: [Column<PodView>; 9] = [
     Pod::text("reason", Width::fill(6), reason)
         .sort(|a, b| some_first(&a.pod.reason, &b.pod.reason)),
 ];
+
+fn wait(p: &PodView) -> Option<f64> {
+    p.engine.as_ref().and_then(|e| e.requests_waiting)
+}
+fn run(p: &PodView) -> Option<f64> {
+    p.engine.as_ref().and_then(|e| e.requests_running)
+}
+fn kv_of(p: &PodView) -> Option<f64> {
+    p.engine.as_ref().and_then(|e| e.kv_cache_usage)
+}
+
+/// Known values first, the largest first.
+fn more_first(a: Option<f64>, b: Option<f64>) -> Ordering {
+    match (a, b) {
+        (Some(x), Some(y)) => y.total_cmp(&x),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+fn count<'a>(v: Option<f64>, cx: &Ctx) -> Text<'a> {
+    match v {
+        Some(v) => (format!("{}", v.round() as i64).into(), cx.st.text),
+        None => (cx.g.none.into(), cx.st.dim),
+    }
+}
+
+fn kv<'a>(p: &'a PodView, cx: &Ctx) -> Text<'a> {
+    let Some(e) = p.engine.as_ref() else {
+        return (cx.g.none.into(), cx.st.dim);
+    };
+    match e.kv_cache_usage {
+        Some(v) => (parts::pct0(v).into(), parts::kv_style(e.kv_level, cx.st)),
+        None => (cx.g.none.into(), cx.st.dim),
+    }
+}
 
 /// Failed, Unknown, Pending before Running: problems first.
 fn phase_rank(p: &str) -> u8 {
