@@ -82,7 +82,12 @@ pub struct Aggregator {
     sent_health: Option<(SourceState, Option<String>)>,
     sent_success: Option<DateTime<Utc>>,
     sent_nodes: Option<Vec<GpuNode>>,
+    /// Events seen before the first sync, held until the pods they are about are known (bounded:
+    /// the newest `MAX_PENDING_EVENTS`).
+    pending_events: Vec<KubeEvent>,
 }
+
+const MAX_PENDING_EVENTS: usize = 10_000;
 
 impl Aggregator {
     pub fn new(plan: Plan, targets: Vec<WatchTarget>) -> Aggregator {
@@ -105,6 +110,7 @@ impl Aggregator {
             sent_health: None,
             sent_success: None,
             sent_nodes: None,
+            pending_events: Vec::new(),
         }
     }
 
@@ -147,18 +153,14 @@ impl Aggregator {
                 }
                 self.last_success = Some(now);
             }
-            if !events.is_empty() {
-                let events = events
-                    .into_iter()
-                    .map(|mut e| {
-                        e.path = self.event_path(&e);
-                        e
-                    })
-                    .collect();
-                out.push(Update::Fleet(FleetUpdate::Events { events }));
-            }
             if !self.synced {
+                // Attributed once the pods they are about have been listed.
+                self.pending_events.extend(events);
+                let over = self.pending_events.len().saturating_sub(MAX_PENDING_EVENTS);
+                self.pending_events.drain(..over);
                 self.try_sync(&mut out);
+            } else if !events.is_empty() {
+                out.push(self.events_update(events));
             }
             if let Some(p) = self.problems_update() {
                 out.push(p);
@@ -393,6 +395,17 @@ impl Aggregator {
         self.health_update(true)
     }
 
+    fn events_update(&self, events: Vec<KubeEvent>) -> Update {
+        let events = events
+            .into_iter()
+            .map(|mut e| {
+                e.path = self.event_path(&e);
+                e
+            })
+            .collect();
+        Update::Fleet(FleetUpdate::Events { events })
+    }
+
     fn try_sync(&mut self, out: &mut Vec<Update>) {
         // The fleet picture is pods, ScaledObjects and HPAs; events and nodes add to it as they
         // come and never hold it back.
@@ -405,6 +418,10 @@ impl Aggregator {
         if self.slots.iter().filter(core).all(|s| s.attempted) {
             self.synced = true;
             out.push(self.replace());
+            let held = std::mem::take(&mut self.pending_events);
+            if !held.is_empty() {
+                out.push(self.events_update(held));
+            }
         }
     }
 
@@ -735,6 +752,45 @@ namespaces = ["agents"]
     }
 
     // Slots: 0 pods eks-qwen3, 1 pods eks-canary, 2 scaledobjects agents, 3 hpas agents.
+
+    /// Events listed before the pods are held until the first sync, then attributed.
+    #[test]
+    fn events_before_the_first_sync_are_held_and_attributed() {
+        let mut a = agg();
+        let ev = KubeEvent {
+            kind_of: "Warning".into(),
+            reason: "FailedScheduling".into(),
+            kind: "Pod".into(),
+            namespace: "agents".into(),
+            name: "p1".into(),
+            message: "0/3 nodes are available".into(),
+            count: 2,
+            first_seen: t(0),
+            last_seen: t(1),
+            object: "p1.1".into(),
+            path: None,
+        };
+        let events_slot = 4;
+        let u = a.on(
+            events_slot,
+            Signal::Listed(vec![Item::Event(Box::new(ev))]),
+            t(1),
+        );
+        assert!(fleet(&u).is_empty(), "{u:?}");
+        a.on(0, Signal::Listed(vec![pod("p1", "eks-qwen3")]), t(1));
+        a.on(1, Signal::Listed(vec![]), t(1));
+        a.on(2, Signal::Listed(vec![so()]), t(1));
+        let u = a.on(3, Signal::Listed(vec![hpa(4)]), t(2));
+        let held = fleet(&u)
+            .into_iter()
+            .find_map(|f| match f {
+                FleetUpdate::Events { events } => Some(events.clone()),
+                _ => None,
+            })
+            .expect("the held events, after the replace");
+        assert_eq!(held.len(), 1);
+        assert_eq!(held[0].path, Some(PathId::from("eks-qwen3")));
+    }
 
     #[test]
     fn first_replace_waits_for_every_watch_then_increments() {
