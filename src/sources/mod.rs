@@ -2,6 +2,7 @@
 //! talk to the app loop only by sending `Update`s.
 pub mod aws;
 pub mod aws_check;
+pub mod budget;
 pub mod cloudwatch;
 pub mod cost_explorer;
 pub mod kubernetes;

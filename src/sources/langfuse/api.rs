@@ -1,8 +1,8 @@
 //! HTTP to the Langfuse public API: Basic auth, the request budget, 429 `Retry-After`, bounded
 //! response bodies, and errors that say what to do — never the secret key.
-use super::budget::Budget;
 use super::LangfuseStats;
 use crate::model::sanitize;
+use crate::sources::budget::Budget;
 use serde_json::Value;
 use std::fmt;
 use std::sync::atomic::Ordering;

@@ -17,7 +17,6 @@
 //!   rejected, URL unreachable, …); `stale` while a 429 makes it wait.
 //! - **Secrets**: the secret key lives in a `SecretKey`, whose `Debug`/`Display` redact it.
 pub mod api;
-pub mod budget;
 mod check;
 mod poller;
 pub mod wire;
@@ -27,9 +26,9 @@ use poller::*;
 
 use crate::config::{Config, LangfuseApi};
 use crate::model::update::{Observation, SourceHealth, SourceName, SourceState, Update};
+use crate::sources::budget::Budget;
 use crate::sources::{CheckLine, Source, UpdateTx};
 use api::{Access, Api, ApiError, NotFound, SecretKey};
-use budget::Budget;
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};

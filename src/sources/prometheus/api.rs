@@ -4,7 +4,7 @@
 use super::decode::{self, DecodeError, Sample};
 use crate::config::{PrometheusAuth, PrometheusConfig};
 use crate::model::sanitize;
-use crate::sources::langfuse::budget::Budget;
+use crate::sources::budget::Budget;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use std::fmt;
 use std::time::{Duration, SystemTime};

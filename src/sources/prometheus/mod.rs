@@ -20,7 +20,7 @@ pub use check::check;
 use crate::config::Config;
 use crate::domain::path::{PathId, Side};
 use crate::model::update::{SourceHealth, SourceName, SourceState, Update};
-use crate::sources::langfuse::budget::Budget;
+use crate::sources::budget::Budget;
 use crate::sources::{Source, UpdateTx};
 use api::{Api, PromError};
 use chrono::{DateTime, Utc};

@@ -1,5 +1,5 @@
-//! The request budget: at most `max` requests in any period (a minute by default), every request
-//! counted, retries included.
+//! The request budget of the polling sources (Langfuse, Prometheus): at most `max` requests in any
+//! period (a minute by default), every request counted, retries included.
 //!
 //! Langfuse Cloud limits each organisation per minute (Hobby: 30 for the public API, 15 for the
 //! legacy v1 reads). A plain token bucket of capacity N refilled at N/min lets up to 2N requests
