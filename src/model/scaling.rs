@@ -90,6 +90,14 @@ pub fn judge(so: &ScaledObject, i: &Inputs) -> Verdict {
         )
     } else if so.paused {
         "paused by annotation".to_string()
+    } else if !so.replicas_known() {
+        // No HPA to say how many replicas there are: unknown, never "steady at 0".
+        format!(
+            "replicas unknown: {}",
+            so.message
+                .as_deref()
+                .unwrap_or("no HPA found for this ScaledObject")
+        )
     } else if let Some(c) = cannot_read {
         let why = match c.reason.as_deref() {
             Some("FailedGetExternalMetric")
@@ -388,6 +396,15 @@ mod tests {
         assert_eq!(
             judge(&so(5, 3), &inputs(&[], None)).verdict,
             "scaling down 5→3"
+        );
+        // Without its HPA the replicas are unknown, not "steady at 0".
+        let mut s = so(0, 0);
+        s.hpa_name = None;
+        s.hpa_conditions.clear();
+        s.message = Some("no HPA found (keda-hpa-vllm)".into());
+        assert_eq!(
+            judge(&s, &inputs(&[], None)).verdict,
+            "replicas unknown: no HPA found (keda-hpa-vllm)"
         );
     }
 }
