@@ -40,6 +40,11 @@ pub enum Update {
         from: DateTime<Utc>,
         through: DateTime<Utc>,
     },
+    /// AgentCore Gateway tool targets, Identity token fetches and Memory over one settled
+    /// minute (`model::agentcore`).
+    Agentcore(crate::model::agentcore::AgentcoreBatch),
+    /// The CloudWatch alarms chosen by `[aws] alarm_prefixes`, complete as of one refresh.
+    Alarms(crate::model::agentcore::AlarmsReport),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -135,6 +135,7 @@ pub struct State {
     dropped: u64,
     /// The span the trace source has read completely, `[from, through)` in ms.
     traces_cover: Option<(i64, i64)>,
+    agentcore: crate::model::agentcore::AgentcoreStore,
 }
 
 fn to_ms(t: DateTime<Utc>) -> i64 {
@@ -228,6 +229,7 @@ impl State {
             stamped_idx: None,
             dropped: 0,
             traces_cover: None,
+            agentcore: Default::default(),
         }
     }
 
@@ -346,6 +348,12 @@ impl State {
                         .map_or((f, t), |(cf, ct)| (cf.min(f), ct.max(t))),
                 );
             }
+            Update::Agentcore(b) => {
+                self.note_data(to_ms(b.end));
+                let w = i64::try_from(self.window.as_millis()).unwrap_or(i64::MAX);
+                self.agentcore.apply(b, w);
+            }
+            Update::Alarms(r) => self.agentcore.apply_alarms(r),
         }
     }
 

@@ -33,6 +33,7 @@
 mod billing;
 mod emit;
 mod fleet;
+mod mcp;
 mod scenario;
 mod serve;
 mod source;
@@ -215,6 +216,8 @@ pub struct Simulator {
     orphan_count: u64,
     /// Routed (first-hop) requests per path; escalations and retries not included.
     routed: Vec<u64>,
+    /// Gateway, Identity, Memory and the alarms (`mcp.rs`).
+    mcp: mcp::McpSim,
 }
 
 fn stream(seed: u64, n: u64) -> ChaCha8Rng {
@@ -377,6 +380,7 @@ impl Simulator {
             last_fleet_emit: 0,
             orphan_count: 0,
             routed: Vec::new(),
+            mcp: mcp::McpSim::new(&config, seed),
         };
         sim.routed = vec![0; sim.paths.len()];
         sim.rebuild_routes();
@@ -603,6 +607,9 @@ impl Simulator {
 
         self.fleet_update(e, t1, &mut out);
         self.deliver_observations(t, t1, &mut out);
+        if e.is_multiple_of(CLOUDWATCH_EVERY_S) {
+            self.agentcore_updates(t, now, &mut out);
+        }
         out
     }
 
