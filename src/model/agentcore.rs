@@ -512,7 +512,7 @@ mod tests {
         let v = s.view(300_000, false);
         assert_eq!(v.tools.len(), 2);
         let t = &v.tools[0];
-        assert_eq!(t.target, "crm[31m", "control characters dropped");
+        assert_eq!(t.target, "crm", "the escape sequence dropped");
         assert!(t.in_vpc);
         assert_eq!(t.invocations, 50, "five minutes of the window");
         assert_eq!(t.errors, 5);
@@ -527,7 +527,7 @@ mod tests {
             .verdict
             .as_deref()
             .unwrap()
-            .contains("in-VPC MCP target crm[31m"));
+            .contains("in-VPC MCP target crm (PrivateLink)"));
         let a = crate::model::alerts::agentcore(&v, 200.0);
         assert!(a.iter().any(|a| a.code == "tool_slow"));
         assert!(a

@@ -501,6 +501,9 @@ fn alerts_panel(buf: &mut Buffer, area: Rect, cx: &Ctx) {
             a.shown,
             text::count(a.total)
         ),
+        Some(a) if a.total == 0 && a.error.is_none() => {
+            format!("Alerts ({}) · no alarm firing", snap.alerts.len())
+        }
         Some(a) => format!(
             "Alerts ({}) · alarms {} of {}",
             snap.alerts.len(),

@@ -18,10 +18,13 @@ pub fn height(cx: &Ctx) -> u16 {
     if a.is_empty() {
         return 0;
     }
-    let rows = a.tools.len().min(ROWS) as u16;
     let verdict = u16::from(a.verdict.is_some());
-    let frame = if cx.boxed() { 2 } else { 0 };
-    frame + 1 + rows + verdict + 1
+    if !cx.boxed() {
+        // Compact: only when a target explains a slowdown — the verdict and that target.
+        return 3 * verdict;
+    }
+    let rows = a.tools.len().min(ROWS) as u16;
+    2 + 1 + rows + verdict + 1
 }
 
 pub fn draw(buf: &mut Buffer, area: Rect, cx: &Ctx) {
@@ -49,7 +52,8 @@ pub fn draw(buf: &mut Buffer, area: Rect, cx: &Ctx) {
         );
         y += 1;
     }
-    let rows: Vec<_> = a.tools.iter().take(ROWS).cloned().collect();
+    let n = if cx.boxed() { ROWS } else { 1 };
+    let rows: Vec<_> = a.tools.iter().take(n).cloned().collect();
     if y < inner.bottom() {
         let body = Rect::new(inner.x, y, inner.width, inner.bottom() - y);
         let table = Layout::new(&TOOLS, body, false, cx, &rows);

@@ -20,6 +20,7 @@ mod hostile;
 mod kube_source;
 mod layers;
 mod live_snapshot;
+mod mcp_scenario;
 mod pty;
 mod record_replay;
 mod themes;

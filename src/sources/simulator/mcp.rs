@@ -66,14 +66,13 @@ fn pct(p50: f64, p90: f64, p99: f64) -> Pct {
 }
 
 impl Simulator {
-    /// One minute of Gateway, Identity and Memory figures and the alarms (only in
-    /// `mcp-privatelink-degraded`; the other scenarios have no Gateway configured).
+    /// One minute of Gateway, Identity and Memory figures and the alarms, in every scenario
+    /// (from its own random stream, so nothing else changes); only `mcp-privatelink-degraded`
+    /// slows the in-VPC target.
     pub(super) fn agentcore_updates(&mut self, t: u64, now: DateTime<Utc>, out: &mut Vec<Update>) {
-        if self.scenario != Scenario::McpPrivatelinkDegraded {
-            return;
-        }
         let extra = self.scenario.mcp_extra_ms(t);
-        let intensity = self.scenario.intensity(t);
+        // This incident's own intensity: other scenarios leave the gateway healthy.
+        let intensity = extra / scenario::MCP_EXTRA_PEAK_MS;
         let shape = daily_shape(now);
         let m = &mut self.mcp;
         let r = &mut m.rng;
@@ -146,6 +145,8 @@ impl Simulator {
                 dimensions: vec![("Resource".into(), arn)],
             });
         }
+        // As DescribeAlarms answers for StateValue ALARM and INSUFFICIENT_DATA: no OK alarms.
+        alarms.retain(|a| a.state != "OK");
         out.push(Update::Alarms(AlarmsReport {
             total: alarms.len() as u64,
             alarms,

@@ -10,7 +10,7 @@ fn ms(v: Option<f64>, none: &str) -> String {
 }
 
 pub const TOOLS: [Column<ToolView>; 8] = [
-    Tool::text("target", Width::fill(12), |t, cx| {
+    Tool::text("target", Width::grow(12, 32), |t, cx| {
         let style = if t.target_execution_ms.p90.is_some_and(|p| p > TOOL_SLOW_MS) {
             cx.st.crit
         } else {
