@@ -21,7 +21,14 @@ fn run(args: &[&str]) -> String {
 fn snapshot(scenario: &str, secs: u64, format: &str) -> String {
     let secs = secs.to_string();
     run(&[
-        "snapshot", "--demo", "--scenario", scenario, "--sim-seconds", &secs, "--format", format,
+        "snapshot",
+        "--demo",
+        "--scenario",
+        scenario,
+        "--sim-seconds",
+        &secs,
+        "--format",
+        format,
     ])
 }
 
@@ -50,13 +57,19 @@ fn overview_names_the_in_vpc_target_and_the_alarm_at_the_peak() {
         text.contains("AgentCore slowdown comes from in-VPC MCP target crm-lookup"),
         "{text}"
     );
-    assert!(text.contains("in-VPC/PL"), "the target is marked in the Tools pane: {text}");
+    assert!(
+        text.contains("in-VPC/PL"),
+        "the target is marked in the Tools pane: {text}"
+    );
     let alarm = text
         .lines()
         .find(|l| l.contains("ALARM hybrid-agentcore-p95-high"))
         .unwrap_or_else(|| panic!("the alarm that fired is shown: {text}"));
     assert!(alarm.contains("→ agentcore-haiku"), "{alarm}");
-    assert!(alarm.contains("Threshold Crossed") && alarm.contains("ago)"), "{alarm}");
+    assert!(
+        alarm.contains("Threshold Crossed") && alarm.contains("ago)"),
+        "{alarm}"
+    );
     // At the top of the Alerts panel: before any computed alert.
     let lines: Vec<&str> = text.lines().collect();
     let at = |needle: &str| lines.iter().position(|l| l.contains(needle)).unwrap();
@@ -117,7 +130,45 @@ fn json_at_the_peak_carries_tools_identity_memory_and_the_alarm() {
 fn before_the_onset_nothing_is_wrong_and_after_recovery_it_clears() {
     for secs in [300, 1500] {
         let v = json("mcp-privatelink-degraded", secs);
-        assert!(v["agentcore"]["verdict"].is_null(), "{secs}: {:#}", v["agentcore"]);
+        assert!(
+            v["agentcore"]["verdict"].is_null(),
+            "{secs}: {:#}",
+            v["agentcore"]
+        );
         assert!(v["alarms"].as_array().unwrap().is_empty(), "{secs}");
     }
+}
+
+#[test]
+fn a_recording_replays_the_tools_and_the_alarms() {
+    use hybridtop::commands::snapshot::demo_state;
+    use hybridtop::config::Config;
+    use hybridtop::model::snapshot::Mode;
+    use hybridtop::model::state::DeriveOptions;
+    use hybridtop::record::{self, Header, Recorder, Target};
+    use hybridtop::sources::simulator::Scenario;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mcp.jsonl");
+    let mut rec = Recorder::create(
+        &path,
+        &Header::new(&Config::demo(), Mode::Demo, false, false),
+    )
+    .unwrap();
+    let live = demo_state(1, Scenario::McpPrivatelinkDegraded, PEAK, Some(&mut rec))
+        .snapshot(&DeriveOptions::default());
+    rec.finish().unwrap();
+    let replayed = record::replay_to(&path, Target::At(i64::MAX))
+        .unwrap()
+        .state
+        .snapshot(&DeriveOptions::default());
+    let (a, b) = (
+        serde_json::to_value(&live).unwrap(),
+        serde_json::to_value(&replayed).unwrap(),
+    );
+    assert!(!a["agentcore"]["tools"].as_array().unwrap().is_empty());
+    for k in ["agentcore", "alarms", "alarm_scan"] {
+        assert_eq!(a[k], b[k], "{k}");
+    }
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(r#""kind":"agentcore""#) && text.contains(r#""kind":"alarms""#));
 }

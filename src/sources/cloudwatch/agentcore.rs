@@ -599,6 +599,18 @@ mod tests {
     }
 
     #[test]
+    fn the_worst_case_spend_stays_within_budget() {
+        // The reference config's runtimes and Cost Explorer ($0.0166/h), every AgentCore query
+        // the bound allows every 3 minutes, and every DescribeAlarms page a minute.
+        let reference = (24.0 * 60.0 + 4.0 * 12.0) * 0.00001 + 0.01 / 6.0;
+        let agentcore = MAX_QUERIES as f64 * 3600.0 / MIN_INTERVAL_SECS as f64 * 0.00001;
+        let alarms = super::super::alarms::MAX_PAGES as f64 * 60.0 * 0.00001;
+        let total = reference + agentcore + alarms;
+        assert!(total <= 0.05, "${total}/h");
+        assert!((total - 0.046_56).abs() < 1e-4, "{total}");
+    }
+
+    #[test]
     fn too_many_series_are_bounded_with_a_warning() {
         let mut gw = Vec::new();
         for n in 0..20 {
