@@ -78,10 +78,14 @@ pub fn resources(cfg: Option<&AgentcoreConfig>) -> Vec<AcResource> {
     out
 }
 
-/// What ListMetrics found per resource: the namespace spelling and `(metric, dims)` series.
+/// One resource as ListMetrics found it: the namespace spelling holding its metrics (none
+/// under any) and its `(metric, dims)` series.
+pub type Found = (AcResource, Option<&'static str>, Vec<(String, Dims)>);
+
+/// What ListMetrics found per resource.
 #[derive(Clone, Debug, Default)]
 pub struct AcDiscovery {
-    pub found: Vec<(AcResource, Option<&'static str>, Vec<(String, Dims)>)>,
+    pub found: Vec<Found>,
 }
 
 /// ListMetrics for one resource under one namespace, all pages (bounded).
