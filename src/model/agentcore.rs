@@ -33,8 +33,10 @@ pub struct ToolMinute {
     /// Served from inside the EKS VPC (`[agentcore] in_vpc_targets`): a PrivateLink hop.
     pub in_vpc: bool,
     pub invocations: u64,
-    pub system_errors: u64,
-    pub user_errors: u64,
+    /// `SystemErrors` (5xx).
+    pub server_errors: u64,
+    /// `UserErrors` (4xx but 429). Not named `user_…`: a redacted recording masks such names.
+    pub client_errors: u64,
     pub throttles: u64,
     pub latency_ms: Pct,
     pub duration_ms: Pct,
@@ -271,7 +273,7 @@ impl AgentcoreStore {
                     });
                 e.0.in_vpc |= t.in_vpc;
                 e.0.invocations += t.invocations;
-                e.0.errors += t.system_errors + t.user_errors;
+                e.0.errors += t.server_errors + t.client_errors;
                 e.0.throttles += t.throttles;
                 e.1.add(&t.latency_ms, t.invocations);
                 e.2.add(&t.duration_ms, t.invocations);
@@ -469,8 +471,8 @@ mod tests {
             target: target.into(),
             in_vpc,
             invocations: inv,
-            system_errors: 1,
-            user_errors: 0,
+            server_errors: 1,
+            client_errors: 0,
             throttles: 0,
             latency_ms: Pct {
                 p50: Some(x / 2.0),

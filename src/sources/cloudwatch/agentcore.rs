@@ -396,8 +396,8 @@ pub fn minutes(plan: &AcPlan, results: &Results, start: i64, end: i64) -> Vec<Ag
                                 in_vpc: plan.in_vpc.contains(&target),
                                 target,
                                 invocations: 0,
-                                system_errors: 0,
-                                user_errors: 0,
+                                server_errors: 0,
+                                client_errors: 0,
                                 throttles: 0,
                                 latency_ms: Pct::default(),
                                 duration_ms: Pct::default(),
@@ -409,8 +409,8 @@ pub fn minutes(plan: &AcPlan, results: &Results, start: i64, end: i64) -> Vec<Ag
                     match (q.metric.as_str(), stat_idx(q.stat)) {
                         ("Invocations", _) => e.0.invocations += count(v),
                         ("Throttles", _) => e.0.throttles += count(v),
-                        ("SystemErrors", _) => e.0.system_errors += count(v),
-                        ("UserErrors", _) => e.0.user_errors += count(v),
+                        ("SystemErrors", _) => e.0.server_errors += count(v),
+                        ("UserErrors", _) => e.0.client_errors += count(v),
                         (metric, Some(i)) => {
                             let k = match metric {
                                 "Latency" => 0,
