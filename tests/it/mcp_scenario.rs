@@ -172,3 +172,28 @@ fn a_recording_replays_the_tools_and_the_alarms() {
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains(r#""kind":"agentcore""#) && text.contains(r#""kind":"alarms""#));
 }
+
+#[test]
+fn the_degraded_overview_at_120x40_and_80x24() {
+    // Characters and styles: the verdict, the in-VPC target row, the alarms atop the Alerts
+    // panel and the paged path's label in the alarm colour.
+    use hybridtop::commands::snapshot::demo_snapshot;
+    use hybridtop::model::state::DeriveOptions;
+    use hybridtop::sources::simulator::Scenario;
+    use hybridtop::ui::state::UiState;
+    use hybridtop::ui::theme::Theme;
+    let s = demo_snapshot(
+        7,
+        Scenario::McpPrivatelinkDegraded,
+        PEAK,
+        &DeriveOptions::default(),
+    );
+    let theme = Theme::builtin("default").unwrap();
+    for (w, h) in [(120, 40), (80, 24)] {
+        let buf = hybridtop::export::render(&s, &UiState::default(), &theme, w, h);
+        insta::assert_snapshot!(
+            format!("overview_mcp_privatelink_degraded_{w}x{h}"),
+            hybridtop::ui::buffer_to_styled_text(&buf)
+        );
+    }
+}
