@@ -603,6 +603,45 @@ mod tests {
     }
 
     #[test]
+    fn the_contract_keys_parse_with_their_defaults() {
+        let c = crate::config::Config::from_toml(
+            r#"
+[agentcore]
+gateway_arns = ["arn:gw", " "]
+memory_arns = ["arn:mem"]
+in_vpc_targets = ["crm-lookup"]
+[aws]
+alarm_prefixes = ["hybrid-"]
+"#,
+            "t.toml",
+        )
+        .unwrap();
+        assert!(c.unknown_keys.is_empty(), "{:?}", c.unknown_keys);
+        let a = c.agentcore.as_ref().unwrap();
+        assert!(a.identity, "identity defaults to true");
+        assert_eq!(
+            resources(Some(a)),
+            vec![
+                AcResource::Gateway("arn:gw".into()),
+                AcResource::Memory("arn:mem".into()),
+                AcResource::Identity
+            ]
+        );
+        assert_eq!(c.aws.unwrap().alarm_prefixes, vec!["hybrid-".to_string()]);
+        // `init` writes them, commented.
+        let example = include_str!("../../config/example_config.toml");
+        for k in [
+            "gateway_arns",
+            "memory_arns",
+            "identity = true",
+            "in_vpc_targets",
+            "alarm_prefixes",
+        ] {
+            assert!(example.contains(&format!("# {k}")), "{k}");
+        }
+    }
+
+    #[test]
     fn the_worst_case_spend_stays_within_budget() {
         // The reference config's runtimes and Cost Explorer ($0.0166/h), every AgentCore query
         // the bound allows every 3 minutes, and every DescribeAlarms page a minute.
