@@ -52,6 +52,8 @@ pub struct Config {
     pub langfuse: Option<LangfuseConfig>,
     /// vLLM engine metrics (queue, KV cache, TTFT) of the EKS paths.
     pub prometheus: Option<PrometheusConfig>,
+    /// AgentCore Gateway tools, Identity and Memory (read by the CloudWatch source).
+    pub agentcore: Option<AgentcoreConfig>,
     pub router: Option<RouterConfig>,
     pub correlation: CorrelationConfig,
     pub alerts: AlertsConfig,
@@ -183,6 +185,33 @@ pub struct AwsConfig {
     /// smaller of this and 5 s.
     #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
     pub timeout: Duration,
+    /// Alarms to show, by name prefix (DescribeAlarms `AlarmNamePrefix`).
+    pub alarm_prefixes: Vec<String>,
+}
+
+/// `[agentcore]`: what beyond the runtimes the CloudWatch source reads.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct AgentcoreConfig {
+    /// Gateways whose tool metrics are read (ARNs; the `Resource` dimension).
+    pub gateway_arns: Vec<String>,
+    /// Memory resources (ARNs).
+    pub memory_arns: Vec<String>,
+    /// Read the Identity token-fetch metrics.
+    pub identity: bool,
+    /// Gateway target names served from inside the EKS VPC (PrivateLink).
+    pub in_vpc_targets: Vec<String>,
+}
+
+impl Default for AgentcoreConfig {
+    fn default() -> Self {
+        AgentcoreConfig {
+            gateway_arns: Vec::new(),
+            memory_arns: Vec::new(),
+            identity: true,
+            in_vpc_targets: Vec::new(),
+        }
+    }
 }
 
 impl Default for AwsConfig {
@@ -194,6 +223,7 @@ impl Default for AwsConfig {
             cost_explorer_interval: Duration::from_secs(6 * 3600),
             cost_tag: None,
             timeout: Duration::from_secs(15),
+            alarm_prefixes: Vec::new(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! remembers when each alert began (in data time); the bell tracker decides when a new critical
 //! alert rings.
 use crate::config::AlertsConfig;
+use crate::model::agentcore;
 use crate::model::snapshot::{Alert, PathView, Severity, SourceStatus};
 use crate::model::update::{SourceName, SourceState};
 use chrono::{DateTime, Utc};
@@ -270,6 +271,57 @@ fn short(s: &str) -> String {
     let mut t: String = s.chars().take(MAX - 1).collect();
     t.push('…');
     t
+}
+
+/// Alerts from the AgentCore figures: a slow tool target, OAuth propagation failing.
+pub fn agentcore(v: &agentcore::AgentcoreView, crit_ms: f64) -> Vec<Alert> {
+    let mut out = Vec::new();
+    if let (Some(msg), Some(t)) = (&v.verdict, v.tools.first()) {
+        let p90 = t.target_execution_ms.p90.unwrap_or(0.0);
+        let severity = if p90 > crit_ms.max(agentcore::TOOL_SLOW_MS) * 2.0 {
+            Severity::Crit
+        } else {
+            Severity::Warn
+        };
+        out.push(Alert {
+            severity,
+            code: "tool_slow".into(),
+            path: None,
+            message: msg.clone(),
+            since: None,
+            source: None,
+        });
+    }
+    if let Some(i) = &v.identity {
+        if let Some(rate) = i.failure_rate.filter(|r| {
+            *r > agentcore::IDENTITY_FAILURE_WARN && i.failures >= agentcore::IDENTITY_MIN_FAILURES
+        }) {
+            let top = i
+                .failures_by_type
+                .iter()
+                .max_by_key(|(_, n)| **n)
+                .map(|(k, n)| format!(", mostly {k} ({n})"))
+                .unwrap_or_default();
+            out.push(Alert {
+                severity: if rate > agentcore::IDENTITY_FAILURE_CRIT {
+                    Severity::Crit
+                } else {
+                    Severity::Warn
+                },
+                code: "identity_failures".into(),
+                path: None,
+                message: format!(
+                    "OAuth propagation failing: {} of Identity token fetches fail ({} of {}){top}",
+                    pct(rate),
+                    i.failures,
+                    i.successes + i.failures
+                ),
+                since: None,
+                source: None,
+            });
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Domain model: no I/O. Paths, weights, windows, sketches, cost, correlation, state and the
 //! snapshot views read.
 pub mod advisor;
+pub mod agentcore;
 pub mod alerts;
 pub mod correlation;
 pub mod cost;

@@ -50,6 +50,15 @@ pub struct Snapshot {
     /// Break-even modes and the cost-optimal split (the seed's cost tables, live).
     #[serde(default)]
     pub advisor: AdvisorView,
+    /// AgentCore Gateway tools, Identity and Memory (`model::agentcore`).
+    #[serde(default)]
+    pub agentcore: crate::model::agentcore::AgentcoreView,
+    /// Firing CloudWatch alarms (ALARM, then INSUFFICIENT_DATA), linked to paths.
+    #[serde(default)]
+    pub alarms: Vec<crate::model::agentcore::AlarmView>,
+    /// How many alarms were read; null without `[aws] alarm_prefixes`.
+    #[serde(default)]
+    pub alarm_scan: Option<crate::model::agentcore::AlarmScan>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

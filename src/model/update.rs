@@ -42,6 +42,11 @@ pub enum Update {
     },
     /// vLLM engine figures of one EKS path (Prometheus): queue, KV cache, TTFT, tokens/s.
     Engine(crate::model::engine::EngineReport),
+    /// AgentCore Gateway tool targets, Identity token fetches and Memory over one settled
+    /// minute (`model::agentcore`).
+    Agentcore(crate::model::agentcore::AgentcoreBatch),
+    /// The CloudWatch alarms chosen by `[aws] alarm_prefixes`, complete as of one refresh.
+    Alarms(crate::model::agentcore::AlarmsReport),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -176,6 +176,9 @@ pub async fn check_with(cfg: &Config, tuning: &AwsTuning) -> Vec<CheckLine> {
             out.push(line);
         }
     }
+    if reachable {
+        out.extend(agentcore_lines(cfg, &cw, profile.as_deref()).await);
+    }
     // Cost Explorer.
     let ce = cost_explorer_client(&sdk);
     let line = match crate::sources::cost_explorer::probe(&ce).await {
@@ -202,5 +205,73 @@ pub async fn check_with(cfg: &Config, tuning: &AwsTuning) -> Vec<CheckLine> {
         },
     };
     out.push(line);
+    out
+}
+
+/// `[agentcore]`: which namespace spelling holds each resource's metrics (a resource with none
+/// under any spelling is a failing line that names it), then DescribeAlarms for
+/// `[aws] alarm_prefixes`.
+async fn agentcore_lines(
+    cfg: &Config,
+    cw: &aws_sdk_cloudwatch::Client,
+    profile: Option<&str>,
+) -> Vec<CheckLine> {
+    use crate::sources::cloudwatch::{agentcore, alarms};
+    let mut out = Vec::new();
+    if !agentcore::resources(cfg.agentcore.as_ref()).is_empty() {
+        match agentcore::discover(cw, cfg.agentcore.as_ref()).await {
+            Ok((d, _)) => {
+                for (r, ns, found) in &d.found {
+                    out.push(CheckLine {
+                        source: "cloudwatch",
+                        check: format!("AgentCore {} namespace", r.kind()),
+                        ok: ns.is_some(),
+                        detail: match ns {
+                            Some(ns) => {
+                                format!("{}: {} metrics found in {ns}", r.describe(), found.len())
+                            }
+                            None => format!(
+                                "{}: no metrics under any of {} — check the ARN and aws.region",
+                                r.describe(),
+                                crate::model::agentcore::NAMESPACES.join(", ")
+                            ),
+                        },
+                    });
+                }
+            }
+            Err((e, _)) => out.push(CheckLine {
+                source: "cloudwatch",
+                check: "AgentCore namespaces".into(),
+                ok: false,
+                detail: describe(&e, "CloudWatch", "cloudwatch:ListMetrics", profile).message,
+            }),
+        }
+    }
+    let prefixes = cfg
+        .aws
+        .as_ref()
+        .map(|a| a.alarm_prefixes.clone())
+        .unwrap_or_default();
+    if prefixes.iter().any(|p| !p.trim().is_empty()) {
+        out.push(match alarms::describe(cw, &prefixes).await {
+            Ok((r, calls)) => CheckLine {
+                source: "cloudwatch",
+                check: "DescribeAlarms permitted".into(),
+                ok: true,
+                detail: format!(
+                    "{}{} alarms in ALARM or INSUFFICIENT_DATA for {} ({calls} requests)",
+                    r.total,
+                    if r.truncated { "+" } else { "" },
+                    prefixes.join(", ")
+                ),
+            },
+            Err((e, _)) => CheckLine {
+                source: "cloudwatch",
+                check: "DescribeAlarms permitted".into(),
+                ok: false,
+                detail: describe(&e, "CloudWatch", "cloudwatch:DescribeAlarms", profile).message,
+            },
+        });
+    }
     out
 }

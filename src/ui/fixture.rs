@@ -754,6 +754,9 @@ pub fn sample_snapshot() -> Snapshot {
             success_metrics: Vec::new(),
         },
         advisor: Default::default(),
+        agentcore: Default::default(),
+        alarms: Vec::new(),
+        alarm_scan: None,
     };
     // The advisor of this snapshot, as the state would derive it with the demo's config.
     snap.advisor = hybridtop::model::advisor::evaluate(

@@ -20,6 +20,7 @@ pub mod table;
 pub mod text;
 pub mod theme;
 pub mod timeline;
+mod tools;
 mod traces;
 mod weights;
 

@@ -32,7 +32,11 @@ pub fn draw(buf: &mut Buffer, body: Rect, cx: &Ctx) {
         AdvisorMode::Relief | AdvisorMode::Hold
     );
     let advice = u16::from(advice);
-    let alerts = cx.snap.alerts.len() as u16 + advice;
+    // Firing CloudWatch alarms lead the Alerts panel (at most ALARM_ROWS of them).
+    let alarms = cx.snap.alarms.len().min(ALARM_ROWS) as u16;
+    let alerts = cx.snap.alerts.len() as u16 + advice + alarms;
+    let advice = advice + alarms;
+    let tools_h = super::tools::height(cx);
     let mut rest = body;
     if cx.tier == Tier::Compact {
         // Bare panels: the first row of each is its heading (title in the first column).
@@ -48,6 +52,10 @@ pub fn draw(buf: &mut Buffer, body: Rect, cx: &Ctx) {
         fleet(buf, right, cx);
         let src = take_top(&mut rest, 2);
         sources(buf, src, cx);
+        if tools_h > 0 {
+            let t = take_top(&mut rest, tools_h);
+            super::tools::draw(buf, t, cx);
+        }
         let al = take_top(&mut rest, alerts.min(2 + advice));
         alerts_panel(buf, al, cx);
         sessions(buf, rest, cx);
@@ -63,6 +71,10 @@ pub fn draw(buf: &mut Buffer, body: Rect, cx: &Ctx) {
         fleet(buf, right, cx);
         let src = take_top(&mut rest, sources_rows(body.width, cx));
         sources(buf, src, cx);
+        if tools_h > 0 {
+            let t = take_top(&mut rest, tools_h);
+            super::tools::draw(buf, t, cx);
+        }
         if alerts > 0 {
             let al = take_top(&mut rest, alerts.min(4 + advice) + 2);
             alerts_panel(buf, al, cx);
@@ -70,6 +82,9 @@ pub fn draw(buf: &mut Buffer, body: Rect, cx: &Ctx) {
         sessions(buf, rest, cx);
     }
 }
+
+/// Alarms shown at the top of the Alerts panel.
+const ALARM_ROWS: usize = 3;
 
 /// Compact tier: a vertical rule between side-by-side bare panels.
 fn separator(buf: &mut Buffer, left: Rect, band: Rect, cx: &Ctx) {
@@ -518,8 +533,70 @@ fn alerts_panel(buf: &mut Buffer, area: Rect, cx: &Ctx) {
     if area.height == 0 {
         return;
     }
-    let title = format!("Alerts ({})", snap.alerts.len());
+    let title = match &snap.alarm_scan {
+        Some(a) if a.truncated => format!(
+            "Alerts ({}) · alarms {} of {}+ read",
+            snap.alerts.len(),
+            a.shown,
+            text::count(a.total)
+        ),
+        Some(a) if a.total == 0 && a.error.is_none() => {
+            format!("Alerts ({}) · no alarm firing", snap.alerts.len())
+        }
+        Some(a) => format!(
+            "Alerts ({}) · alarms {} of {}",
+            snap.alerts.len(),
+            a.shown,
+            text::count(a.total)
+        ),
+        None => format!("Alerts ({})", snap.alerts.len()),
+    };
     let mut inner = panel(buf, area, &title, Focus::None, Bare::Untitled, cx).inner;
+    // The alarms that paged you come first: name, the path it watches, reason, since when.
+    if let Some(e) = snap.alarm_scan.as_ref().and_then(|a| a.error.as_deref()) {
+        if inner.height > 0 && snap.alarms.is_empty() {
+            put(
+                buf,
+                inner.x,
+                inner.y,
+                inner.width,
+                &format!("{} alarms: {e}", g.warn),
+                st.warn,
+                g,
+            );
+            inner.y += 1;
+            inner.height -= 1;
+        }
+    }
+    for a in snap.alarms.iter().take(ALARM_ROWS) {
+        if inner.height == 0 {
+            return;
+        }
+        let style = if a.state == "ALARM" { st.crit } else { st.warn };
+        let mut c = Cursor::new(inner, inner.y);
+        c.text(buf, &format!("{} {}", g.crit, a.state), style, g);
+        c.skip(1);
+        c.text(buf, &a.name, st.title, g);
+        if let Some(p) = &a.path {
+            c.text(buf, &format!(" → {p}"), style, g);
+        }
+        c.skip(1);
+        let since = a
+            .since
+            .map(|t| {
+                format!(
+                    " (since {} ago)",
+                    text::age(parts::age_of(cx, Some(t)), g.none)
+                )
+            })
+            .unwrap_or_default();
+        let sw = width(&since) as u16;
+        let (mx, mw) = c.take(c.remaining().saturating_sub(sw + 1));
+        let used = put(buf, mx, inner.y, mw, &a.reason, st.text, g);
+        put(buf, mx + used, inner.y, sw, &since, st.dim, g);
+        inner.y += 1;
+        inner.height -= 1;
+    }
     // The advisor's relief or hold leads: this is where an incident is watched (health before
     // cost; the Cost view has the detail).
     let adv = &snap.advisor;

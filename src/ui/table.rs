@@ -13,6 +13,7 @@ pub mod paths;
 pub mod rows;
 pub mod sessions;
 pub mod spans;
+pub mod tools;
 
 use super::paint::{Ctx, Tier};
 use super::text::width;

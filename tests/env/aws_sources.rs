@@ -42,7 +42,7 @@ const SONNET_MODEL: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
 static LOCK: Mutex<()> = Mutex::new(());
 
 /// Holds the environment lock and the temporary files the environment points at.
-struct Env {
+pub(super) struct Env {
     _lock: MutexGuard<'static, ()>,
     cache: tempfile::TempDir,
     aws_dir: tempfile::TempDir,
@@ -74,7 +74,7 @@ impl Env {
 
 /// Point the SDK at the test endpoints (an unreachable loopback port for a service the test
 /// does not serve, so nothing ever leaves the machine) with static test credentials.
-fn env(cw: Option<&str>, ce: Option<&str>) -> Env {
+pub(super) fn env(cw: Option<&str>, ce: Option<&str>) -> Env {
     let lock = LOCK.lock().unwrap_or_else(|p| p.into_inner());
     let cache = tempfile::tempdir().unwrap();
     let aws_dir = tempfile::tempdir().unwrap();
@@ -127,7 +127,7 @@ fn design() -> Config {
 }
 
 /// Short timeouts and backoff so failure tests take seconds.
-fn fast_aws() -> AwsTuning {
+pub(super) fn fast_aws() -> AwsTuning {
     AwsTuning {
         connect_timeout: Duration::from_secs(2),
         attempt_timeout: Duration::from_secs(3),

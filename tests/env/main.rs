@@ -9,6 +9,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod agentcore_sources;
 mod aws_sources;
 mod kube_env;
 mod langfuse_source;

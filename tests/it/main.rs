@@ -21,6 +21,7 @@ mod kube_source;
 mod layers;
 mod live_snapshot;
 mod prometheus_source;
+mod mcp_scenario;
 mod pty;
 mod record_replay;
 mod themes;

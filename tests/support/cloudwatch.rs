@@ -10,8 +10,11 @@
 //! decision) from.
 //!
 //! Serves `GetMetricData` (≤ 500 queries per call, as the real service; datapoints from a
-//! test-supplied function of metric, dimensions, stat and timestamp) and `ListMetrics`
-//! (dimension filters), logs every request, and injects faults: throttling, 5xx, a slow answer,
+//! test-supplied function of metric, dimensions, stat and timestamp), `ListMetrics`
+//! (namespace, metric name and dimension filters) and `DescribeAlarms` (`AlarmNamePrefix`,
+//! `StateValue`, `MaxRecords` ≤ 100, `NextToken` paging; output `MetricAlarms` with
+//! `AlarmName`, `StateValue`, `StateReason`, `StateUpdatedTimestamp`, `Namespace`,
+//! `MetricName`, `Dimensions`), logs every request, and injects faults: throttling, 5xx, a slow answer,
 //! a garbage body, access denied, expired token.
 use bytes::Bytes;
 use ciborium::value::Value;
@@ -52,6 +55,44 @@ impl ListedMetric {
     }
 }
 
+/// One metric alarm as DescribeAlarms reports it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FakeAlarm {
+    pub name: String,
+    pub state: String,
+    pub reason: String,
+    /// Epoch seconds.
+    pub updated: i64,
+    pub namespace: String,
+    pub metric: String,
+    pub dims: Vec<(String, String)>,
+}
+
+impl FakeAlarm {
+    pub fn new(
+        name: &str,
+        state: &str,
+        reason: &str,
+        updated: i64,
+        namespace: &str,
+        metric: &str,
+        dims: &[(&str, &str)],
+    ) -> Self {
+        FakeAlarm {
+            name: name.into(),
+            state: state.into(),
+            reason: reason.into(),
+            updated,
+            namespace: namespace.into(),
+            metric: metric.into(),
+            dims: dims
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+}
+
 /// One GetMetricData query as received.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MetricQuery {
@@ -77,6 +118,8 @@ impl MetricQuery {
 #[derive(Clone, Debug)]
 pub struct Logged {
     pub operation: String,
+    /// The request body's top-level text members (`Namespace`, `AlarmNamePrefix`, …).
+    pub fields: Vec<(String, String)>,
     pub signed: bool,
     pub queries: Vec<MetricQuery>,
     pub start: Option<i64>,
@@ -106,6 +149,7 @@ pub type DataFn = Arc<dyn Fn(&MetricQuery, i64) -> Option<f64> + Send + Sync>;
 
 struct State {
     listed: Vec<ListedMetric>,
+    alarms: Vec<FakeAlarm>,
     data: DataFn,
     log: Vec<Logged>,
     faults: VecDeque<Fault>,
@@ -134,6 +178,7 @@ impl FakeCloudWatch {
     pub fn start(data: DataFn) -> FakeCloudWatch {
         let shared = Arc::new(Shared(Mutex::new(State {
             listed: Vec::new(),
+            alarms: Vec::new(),
             data,
             log: Vec::new(),
             faults: VecDeque::new(),
@@ -166,6 +211,10 @@ impl FakeCloudWatch {
 
     pub fn set_listed(&self, m: Vec<ListedMetric>) {
         self.shared.lock().listed = m;
+    }
+
+    pub fn set_alarms(&self, a: Vec<FakeAlarm>) {
+        self.shared.lock().alarms = a;
     }
 
     /// Faults for the next requests, in order.
@@ -369,10 +418,21 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
         }
     };
     let queries = queries_of(&parsed);
-    let (fault, data, listed) = {
+    let fields: Vec<(String, String)> = match &parsed {
+        Value::Map(m) => m
+            .iter()
+            .filter_map(|(k, v)| match (k, v) {
+                (Value::Text(k), Value::Text(v)) => Some((k.clone(), v.clone())),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let (fault, data, listed, alarms) = {
         let mut s = shared.lock();
         s.log.push(Logged {
             operation: op.clone(),
+            fields,
             signed,
             queries: queries.clone(),
             start: get_time(&parsed, "StartTime"),
@@ -385,7 +445,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
             _ => None,
         };
         let fault = s.faults.pop_front().or(always);
-        (fault, s.data.clone(), s.listed.clone())
+        (fault, s.data.clone(), s.listed.clone(), s.alarms.clone())
     };
     if !signed {
         return error(
@@ -432,6 +492,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
     match op.as_str() {
         "GetMetricData" => get_metric_data(&parsed, &queries, &data),
         "ListMetrics" => list_metrics(&parsed, &listed),
+        "DescribeAlarms" => describe_alarms(&parsed, &alarms),
         _ => error(
             StatusCode::BAD_REQUEST,
             "UnknownOperationException",
@@ -522,4 +583,77 @@ fn list_metrics(body: &Value, listed: &[ListedMetric]) -> Response<Full<Bytes>> 
         cbor(&map(vec![("Metrics", Value::Array(metrics))])),
         &[],
     )
+}
+
+fn describe_alarms(body: &Value, alarms: &[FakeAlarm]) -> Response<Full<Bytes>> {
+    let prefix = get_text(body, "AlarmNamePrefix");
+    let state = get_text(body, "StateValue");
+    let max = get_int(body, "MaxRecords").unwrap_or(50);
+    if !(1..=100).contains(&max) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameterValue",
+            "Sender",
+            "MaxRecords must be between 1 and 100",
+        );
+    }
+    let from: usize = match get_text(body, "NextToken") {
+        Some(t) => match t.strip_prefix("page-").and_then(|n| n.parse().ok()) {
+            Some(n) => n,
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidNextToken",
+                    "Sender",
+                    "bad token",
+                )
+            }
+        },
+        None => 0,
+    };
+    let matching: Vec<&FakeAlarm> = alarms
+        .iter()
+        .filter(|a| {
+            prefix
+                .as_ref()
+                .is_none_or(|p| a.name.starts_with(p.as_str()))
+        })
+        .filter(|a| state.as_ref().is_none_or(|s| *s == a.state))
+        .collect();
+    let page: Vec<Value> = matching
+        .iter()
+        .skip(from)
+        .take(max as usize)
+        .map(|a| {
+            map(vec![
+                ("AlarmName", text(&a.name)),
+                ("StateValue", text(&a.state)),
+                ("StateReason", text(&a.reason)),
+                (
+                    "StateUpdatedTimestamp",
+                    Value::Tag(1, Box::new(Value::Float(a.updated as f64))),
+                ),
+                ("Namespace", text(&a.namespace)),
+                ("MetricName", text(&a.metric)),
+                (
+                    "Dimensions",
+                    Value::Array(
+                        a.dims
+                            .iter()
+                            .map(|(k, v)| map(vec![("Name", text(k)), ("Value", text(v))]))
+                            .collect(),
+                    ),
+                ),
+            ])
+        })
+        .collect();
+    let next = from + max as usize;
+    let mut out = vec![
+        ("MetricAlarms", Value::Array(page)),
+        ("CompositeAlarms", Value::Array(vec![])),
+    ];
+    if next < matching.len() {
+        out.push(("NextToken", text(&format!("page-{next}"))));
+    }
+    respond(StatusCode::OK, cbor(&map(out)), &[])
 }

@@ -224,6 +224,19 @@ impl State {
                 router_invalid: router_invalid.as_deref(),
             },
         );
+        let window_ms = i64::try_from(self.window.as_millis()).unwrap_or(i64::MAX);
+        let agentcore = self.agentcore.view(window_ms, redact);
+        alerts.extend(alerts::agentcore(&agentcore, self.alerts.p95_ms_crit));
+        let keys: Vec<crate::model::agentcore::PathKeys<'_>> = self
+            .paths
+            .iter()
+            .map(|p| crate::model::agentcore::PathKeys {
+                id: &p.id,
+                runtime_arn: p.agentcore.runtime_arn.as_deref(),
+                model_id: p.agentcore.model_id.as_deref(),
+            })
+            .collect();
+        let (alarms, alarm_scan) = self.agentcore.alarms(&keys, redact);
         self.judged
             .since
             .stamp(&mut alerts, self.judged.at.unwrap_or(now));
@@ -251,6 +264,9 @@ impl State {
             alerts,
             phase: Default::default(),
             advisor: Default::default(),
+            agentcore,
+            alarms,
+            alarm_scan,
         };
         // The advisor reads the snapshot it annotates: its numbers are the screen's numbers.
         snap.advisor = advisor::evaluate_with(&snap, &self.advisor, &self.judged.degraded);

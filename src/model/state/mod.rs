@@ -138,6 +138,7 @@ pub struct State {
     /// vLLM engine figures per EKS path (Prometheus), and whether the source is configured.
     engines: crate::model::engine::Engines,
     engine_enabled: bool,
+    agentcore: crate::model::agentcore::AgentcoreStore,
 }
 
 fn to_ms(t: DateTime<Utc>) -> i64 {
@@ -233,6 +234,7 @@ impl State {
             traces_cover: None,
             engines: Default::default(),
             engine_enabled: config.prometheus.is_some(),
+            agentcore: Default::default(),
         }
     }
 
@@ -358,6 +360,12 @@ impl State {
                         .map_or((f, t), |(cf, ct)| (cf.min(f), ct.max(t))),
                 );
             }
+            Update::Agentcore(b) => {
+                self.note_data(to_ms(b.end));
+                let w = i64::try_from(self.window.as_millis()).unwrap_or(i64::MAX);
+                self.agentcore.apply(b, w);
+            }
+            Update::Alarms(r) => self.agentcore.apply_alarms(r),
         }
     }
 

@@ -11,6 +11,8 @@
 //! a minute is fetched once it is `settle` old and is then final: each is sent as a `Coverage`
 //! (so the model computes rates over what CloudWatch has covered, not up to `now`) followed by
 //! a `Traffic` batch stamped with that minute.
+pub mod agentcore;
+pub mod alarms;
 pub mod collect;
 pub mod plan;
 
@@ -216,6 +218,37 @@ async fn fetch(
     start: i64,
     end: i64,
 ) -> Result<Fetched, (CwError<GetMetricDataError>, u64, u64)> {
+    let sdk: Vec<MetricDataQuery> = queries.iter().map(|q| to_sdk(q)).collect();
+    fetch_sdk(client, &sdk, start, end).await
+}
+
+fn ac_to_sdk(q: &agentcore::AcQuery) -> MetricDataQuery {
+    let mut metric = Metric::builder()
+        .namespace(q.namespace)
+        .metric_name(&q.metric);
+    for (k, v) in &q.dims {
+        metric = metric.dimensions(Dimension::builder().name(k).value(v).build());
+    }
+    MetricDataQuery::builder()
+        .id(&q.id)
+        .metric_stat(
+            MetricStat::builder()
+                .metric(metric.build())
+                .period(PERIOD_SECS as i32)
+                .stat(q.stat)
+                .build(),
+        )
+        .return_data(true)
+        .build()
+}
+
+/// Any queries over `[start, end)`: one call per 500, following NextToken.
+async fn fetch_sdk(
+    client: &aws_sdk_cloudwatch::Client,
+    queries: &[MetricDataQuery],
+    start: i64,
+    end: i64,
+) -> Result<Fetched, (CwError<GetMetricDataError>, u64, u64)> {
     let mut f = Fetched {
         results: Results::new(),
         metrics: 0,
@@ -223,7 +256,7 @@ async fn fetch(
         messages: Vec::new(),
     };
     for chunk in queries.chunks(MAX_QUERIES_PER_CALL) {
-        let sdk: Vec<MetricDataQuery> = chunk.iter().map(|q| to_sdk(q)).collect();
+        let sdk: Vec<MetricDataQuery> = chunk.to_vec();
         let mut token: Option<String> = None;
         // Bounded paging: 100,800 datapoints per page is far beyond a refresh's needs.
         for _ in 0..20 {
@@ -290,6 +323,12 @@ pub struct CloudWatchPoller {
     requests: u64,
     list_requests: u64,
     warnings: Vec<String>,
+    /// `[agentcore]`: Gateway tools, Identity, Memory (their own, slower cadence).
+    ac_plan: agentcore::AcPlan,
+    ac_last_end: Option<i64>,
+    /// DescribeAlarms requests of the last refresh (the steady-state spend).
+    alarm_calls_last: u64,
+    alarms_denied_logged: bool,
 }
 
 impl CloudWatchPoller {
@@ -313,6 +352,10 @@ impl CloudWatchPoller {
             requests: 0,
             list_requests: 0,
             warnings: Vec::new(),
+            ac_plan: agentcore::AcPlan::default(),
+            ac_last_end: None,
+            alarm_calls_last: 0,
+            alarms_denied_logged: false,
         }
     }
 
@@ -348,6 +391,31 @@ impl CloudWatchPoller {
         }
         self.plan = plan::build(&self.cfg, denied.is_none().then_some(&d));
         self.warnings = self.plan.warnings.clone();
+        if denied.is_none() && !agentcore::resources(self.cfg.agentcore.as_ref()).is_empty() {
+            match agentcore::discover(&self.client, self.cfg.agentcore.as_ref()).await {
+                Ok((ad, calls)) => {
+                    self.list_requests += calls;
+                    self.requests += calls;
+                    self.ac_plan = agentcore::build(self.cfg.agentcore.as_ref(), &ad);
+                    self.warnings.extend(self.ac_plan.warnings.iter().cloned());
+                }
+                Err((e, calls)) => {
+                    self.list_requests += calls;
+                    self.requests += calls;
+                    let f = aws::describe(
+                        &e,
+                        "CloudWatch",
+                        "cloudwatch:ListMetrics",
+                        self.profile.as_deref(),
+                    );
+                    if f.kind != FailureKind::AccessDenied {
+                        return Err(f);
+                    }
+                    self.warnings
+                        .push(format!("AgentCore tools: {}", f.message));
+                }
+            }
+        }
         if let Some(f) = denied {
             tracing::warn!(target: "hybridtop::cloudwatch", "{}", f.message);
         }
@@ -376,7 +444,12 @@ impl CloudWatchPoller {
                 &self.plan,
                 self.tuning.interval.as_secs_f64(),
                 self.tuning.usage_interval.as_secs_f64(),
-            ),
+            ) + self.ac_plan.queries.len() as f64 * 3600.0
+                / self.ac_interval() as f64
+                * aws::USD_PER_METRIC_REQUESTED
+                + self.alarm_calls_last as f64 * 3600.0
+                    / self.tuning.interval.as_secs_f64().max(1.0)
+                    * aws::USD_PER_CLOUDWATCH_REQUEST,
             usd_total,
             metrics_requested: self.metrics_requested,
             requests: self.requests,
@@ -387,6 +460,98 @@ impl CloudWatchPoller {
     /// first backfills), plus resource usage when due, in one GetMetricData call (more only
     /// past 500 queries). Returns the updates to send; nothing is fetched when nothing is due.
     pub async fn refresh(&mut self, now: DateTime<Utc>) -> Result<Vec<Update>, AwsFailure> {
+        let mut out = self.refresh_runtimes(now).await?;
+        out.extend(self.refresh_agentcore(now).await?);
+        if let Some(u) = self.refresh_alarms().await {
+            out.push(u);
+        }
+        Ok(out)
+    }
+
+    /// AgentCore extras are fetched every `max(interval, 3 min)`.
+    fn ac_interval(&self) -> i64 {
+        (self.tuning.interval.as_secs() as i64).max(agentcore::MIN_INTERVAL_SECS)
+    }
+
+    /// Gateway, Identity and Memory: every settled minute since the last fetch (the first
+    /// covers the window), one `Update::Agentcore` per minute with data.
+    async fn refresh_agentcore(&mut self, now: DateTime<Utc>) -> Result<Vec<Update>, AwsFailure> {
+        if self.ac_plan.queries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = now.timestamp();
+        let end = floor_to(now - self.tuning.settle.as_secs() as i64, PERIOD_SECS);
+        let window = (self.cfg.general.window.as_secs() as i64).max(PERIOD_SECS);
+        let start = self.ac_last_end.unwrap_or(end - window).max(end - window);
+        let due = self
+            .ac_last_end
+            .is_none_or(|l| end - l >= self.ac_interval());
+        if !due || end <= start {
+            return Ok(Vec::new());
+        }
+        let sdk: Vec<MetricDataQuery> = self.ac_plan.queries.iter().map(ac_to_sdk).collect();
+        let fetched = match fetch_sdk(&self.client, &sdk, start, end).await {
+            Ok(f) => f,
+            Err((e, metrics, calls)) => {
+                self.metrics_requested += metrics;
+                self.requests += calls;
+                return Err(aws::describe(
+                    &e,
+                    "CloudWatch",
+                    "cloudwatch:GetMetricData",
+                    self.profile.as_deref(),
+                ));
+            }
+        };
+        self.metrics_requested += fetched.metrics;
+        self.requests += fetched.calls;
+        self.ac_last_end = Some(end);
+        let results: agentcore::Results = fetched.results.into_iter().collect();
+        Ok(agentcore::minutes(&self.ac_plan, &results, start, end)
+            .into_iter()
+            .map(Update::Agentcore)
+            .collect())
+    }
+
+    /// DescribeAlarms for `[aws] alarm_prefixes`. Denied: one report that says so (the rest of
+    /// the refresh goes on); another failure keeps the last report.
+    async fn refresh_alarms(&mut self) -> Option<Update> {
+        let prefixes = self.cfg.aws.as_ref().map(|a| a.alarm_prefixes.clone())?;
+        if prefixes.iter().all(|p| p.trim().is_empty()) {
+            return None;
+        }
+        match alarms::describe(&self.client, &prefixes).await {
+            Ok((r, calls)) => {
+                self.list_requests += calls;
+                self.requests += calls;
+                self.alarm_calls_last = calls;
+                Some(Update::Alarms(r))
+            }
+            Err((e, calls)) => {
+                self.list_requests += calls;
+                self.requests += calls;
+                self.alarm_calls_last = calls;
+                let f = aws::describe(
+                    &e,
+                    "CloudWatch",
+                    "cloudwatch:DescribeAlarms",
+                    self.profile.as_deref(),
+                );
+                if !self.alarms_denied_logged || f.kind != FailureKind::AccessDenied {
+                    tracing::warn!(target: "hybridtop::cloudwatch", "{}", f.message);
+                    self.alarms_denied_logged = true;
+                }
+                (f.kind == FailureKind::AccessDenied).then(|| {
+                    Update::Alarms(crate::model::agentcore::AlarmsReport {
+                        error: Some(f.message),
+                        ..Default::default()
+                    })
+                })
+            }
+        }
+    }
+
+    async fn refresh_runtimes(&mut self, now: DateTime<Utc>) -> Result<Vec<Update>, AwsFailure> {
         let now = now.timestamp();
         let settle = self.tuning.settle.as_secs() as i64;
         let backfill = (self.tuning.backfill.as_secs() as i64).max(PERIOD_SECS);
@@ -462,7 +627,15 @@ impl CloudWatchPoller {
 impl CloudWatchSource {
     async fn run(self, tx: UpdateTx) {
         let src = SourceName::Cloudwatch;
-        if plan::resources(&self.cfg).is_empty() {
+        let alarms = self
+            .cfg
+            .aws
+            .as_ref()
+            .is_some_and(|a| a.alarm_prefixes.iter().any(|p| !p.trim().is_empty()));
+        if plan::resources(&self.cfg).is_empty()
+            && agentcore::resources(self.cfg.agentcore.as_ref()).is_empty()
+            && !alarms
+        {
             let _ = aws::send(
                 &tx,
                 aws::health(

@@ -34,6 +34,7 @@ mod billing;
 mod emit;
 mod engine;
 mod fleet;
+mod mcp;
 mod scenario;
 mod serve;
 mod source;
@@ -219,6 +220,8 @@ pub struct Simulator {
     routed: Vec<u64>,
     /// The simulated Prometheus source (vLLM engine figures).
     engine: engine::EngineSim,
+    /// Gateway, Identity, Memory and the alarms (`mcp.rs`).
+    mcp: mcp::McpSim,
 }
 
 fn stream(seed: u64, n: u64) -> ChaCha8Rng {
@@ -382,6 +385,7 @@ impl Simulator {
             orphan_count: 0,
             routed: Vec::new(),
             engine: Default::default(),
+            mcp: mcp::McpSim::new(&config, seed),
         };
         sim.routed = vec![0; sim.paths.len()];
         sim.rebuild_routes();
@@ -616,6 +620,9 @@ impl Simulator {
         self.engine_updates(e, now, &mut out);
         self.fleet_update(e, t1, &mut out);
         self.deliver_observations(t, t1, &mut out);
+        if e.is_multiple_of(CLOUDWATCH_EVERY_S) {
+            self.agentcore_updates(t, now, &mut out);
+        }
         out
     }
 

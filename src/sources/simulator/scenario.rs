@@ -35,6 +35,9 @@ pub enum Scenario {
     /// KEDA's HPA cannot read its external metric while the ScaledObject still says Ready:
     /// traffic climbs 1.8× and the EKS side does not scale until the metric comes back.
     KedaStuck,
+    /// The in-VPC MCP tool target behind the AgentCore Gateway (PrivateLink into EKS) slows:
+    /// its TargetExecutionTime rises, AgentCore p95 follows, a CloudWatch alarm fires.
+    McpPrivatelinkDegraded,
 }
 
 /// Stage boundaries of a scenario in simulated seconds since the start.
@@ -51,7 +54,7 @@ pub struct Timeline {
 }
 
 impl Scenario {
-    pub const NAMES: [&'static str; 7] = [
+    pub const NAMES: [&'static str; 8] = [
         "steady",
         "eks-node-loss",
         "agentcore-throttling",
@@ -59,9 +62,10 @@ impl Scenario {
         "langfuse-outage",
         "context-loss",
         "keda-stuck",
+        "mcp-privatelink-degraded",
     ];
 
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::Steady,
         Scenario::EksNodeLoss,
         Scenario::AgentcoreThrottling,
@@ -69,6 +73,7 @@ impl Scenario {
         Scenario::LangfuseOutage,
         Scenario::ContextLoss,
         Scenario::KedaStuck,
+        Scenario::McpPrivatelinkDegraded,
     ];
 
     pub fn name(self) -> &'static str {
@@ -80,6 +85,7 @@ impl Scenario {
             Scenario::LangfuseOutage => "langfuse-outage",
             Scenario::ContextLoss => "context-loss",
             Scenario::KedaStuck => "keda-stuck",
+            Scenario::McpPrivatelinkDegraded => "mcp-privatelink-degraded",
         }
     }
 
@@ -105,6 +111,9 @@ impl Scenario {
             Scenario::KedaStuck => {
                 "the HPA cannot read KEDA's metric from 6 min while the ScaledObject says Ready; traffic 1.8x, no scale-up until 20 min"
             }
+            Scenario::McpPrivatelinkDegraded => {
+                "the in-VPC MCP target (PrivateLink) slows from 6 min, peak 9-15 min; AgentCore p95 follows, an alarm fires; gone by 18 min"
+            }
         }
     }
 
@@ -120,6 +129,7 @@ impl Scenario {
             Scenario::LangfuseOutage => (LANGFUSE_ERROR_AT, 1200, LANGFUSE_RECOVERY_AT),
             Scenario::ContextLoss => (720, 1080, 1500),
             Scenario::KedaStuck => (480, 1200, 1320),
+            Scenario::McpPrivatelinkDegraded => (540, 900, 1080),
         };
         Some(Timeline {
             onset: ONSET,
@@ -172,6 +182,14 @@ impl Scenario {
         self == Scenario::KedaStuck && (ONSET..KEDA_RECOVERY_AT).contains(&t)
     }
 
+    /// Extra TargetExecutionTime (ms) of the in-VPC MCP target at second `t`.
+    pub(super) fn mcp_extra_ms(self, t: u64) -> f64 {
+        match self {
+            Scenario::McpPrivatelinkDegraded => MCP_EXTRA_PEAK_MS * self.intensity(t),
+            _ => 0.0,
+        }
+    }
+
     /// Hostile strings are mixed into traces while the context-loss incident is on.
     pub(super) fn hostile_strings(self, t: u64) -> bool {
         self == Scenario::ContextLoss && self.intensity(t) > 0.0
@@ -183,6 +201,7 @@ pub(super) const STUCK_MULTIPLIER: f64 = 1.8;
 /// `keda-stuck`: the metric is readable again from here.
 pub(super) const KEDA_RECOVERY_AT: u64 = 1200;
 pub(super) const THROTTLE_PEAK: f64 = 0.25;
+pub(super) const MCP_EXTRA_PEAK_MS: f64 = 900.0;
 pub(super) const CONTEXT_LOSS_PEAK: f64 = 0.40;
 pub(super) const LANGFUSE_ERROR_AT: u64 = 480;
 pub(super) const LANGFUSE_RECOVERY_AT: u64 = 1200;

@@ -309,6 +309,14 @@ impl Simulator {
         let thr = self.scenario.throttle_share(t) * tw;
         let r = &mut self.rng.service;
         let mut lat = lognormal(r, mu, sigma) * (1.0 + 2.0 * thr);
+        // Turns that call the in-VPC MCP tool wait for it (mcp-privatelink-degraded).
+        let mcp = self.scenario.mcp_extra_ms(t);
+        if mcp > 0.0 {
+            let sr = &mut self.rng.scenario;
+            if sr.random::<f64>() < mcp::TOOL_SHARE {
+                lat += mcp * sr.random_range(0.7..1.3);
+            }
+        }
         let internal_error = r.random::<f64>() < BASE_ERROR_RATE;
         let mut tin = tokens(r, tok_in) + context_tokens;
         let mut tout = tokens(r, tok_out);

@@ -20,8 +20,15 @@ fn label_width(w: u16) -> u16 {
     (w / 3).clamp(10, 18)
 }
 
+/// A path a firing CloudWatch alarm watches is the row that paged you: highlighted.
 fn label<'a>(p: &'a PathView, cx: &Ctx) -> Text<'a> {
-    (p.label.as_str().into(), cx.st.text)
+    let paged = cx
+        .snap
+        .alarms
+        .iter()
+        .any(|a| a.state == "ALARM" && a.path.as_ref() == Some(&p.id));
+    let style = if paged { cx.st.crit } else { cx.st.text };
+    (p.label.as_str().into(), style)
 }
 
 pub const ROUTING: [Column<PathView>; 9] = [
