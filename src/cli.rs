@@ -54,6 +54,10 @@ pub struct GlobalArgs {
     /// Slowest screen refresh for the clock and ages, e.g. 1s, 5s
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration_arg)]
     pub refresh: Option<std::time::Duration>,
+    /// Team mode: view a collector's Redis stream instead of polling the sources
+    /// (redis://[user[:password]@]host:port[/db][?stream=KEY])
+    #[arg(long, value_name = "URL")]
+    pub attach: Option<String>,
 }
 
 fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
@@ -86,6 +90,11 @@ pub enum Command {
     /// Check the config and every source: credentials, reachability, permissions
     #[command(after_help = "Example:\n  hybridtop -c prod.toml check")]
     Check,
+    /// Team mode: run the sources headless and publish every update to a Redis stream
+    #[command(
+        after_help = "Examples:\n  hybridtop -c prod.toml collect --publish redis://cache:6379\n  hybridtop collect --demo --scenario eks-node-loss --publish redis://127.0.0.1:6379?stream=drill"
+    )]
+    Collect(CollectArgs),
     /// Write a commented example config
     #[command(
         after_help = "Example:\n  hybridtop init && $EDITOR ~/.config/hybridtop/config.toml"
@@ -125,6 +134,30 @@ pub struct SimArgs {
     /// steady | eks-node-loss | agentcore-throttling | traffic-spike | langfuse-outage | context-loss
     #[arg(long, default_value = "steady")]
     pub scenario: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CollectArgs {
+    /// redis://[user[:password]@]host:port[/db][?stream=KEY] (or rediss://); the password may
+    /// come from HYBRIDTOP_REDIS_PASSWORD
+    #[arg(long, value_name = "URL")]
+    pub publish: String,
+    /// Publish the built-in simulator instead of the config's sources
+    #[arg(long)]
+    pub demo: bool,
+    #[arg(long, default_value = "steady", requires = "demo")]
+    pub scenario: String,
+    #[arg(long, default_value_t = 1, requires = "demo")]
+    pub seed: u64,
+    /// Simulated seconds per real second (with --demo)
+    #[arg(long, default_value_t = 1.0, value_parser = parse_speed, requires = "demo")]
+    pub speed: f64,
+    /// Entries older than this are trimmed from the stream
+    #[arg(long, default_value = "24h", value_parser = parse_duration_arg)]
+    pub retention: std::time::Duration,
+    /// At most about this many entries are kept
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1000..=100_000_000))]
+    pub maxlen: u64,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -188,6 +221,9 @@ pub struct SnapshotArgs {
     /// A recording to snapshot
     #[arg(long, value_name = "FILE")]
     pub replay: Option<PathBuf>,
+    /// Team mode: a collector's Redis stream to snapshot (redis://…)
+    #[arg(long, value_name = "URL", conflicts_with_all = ["replay", "demo"])]
+    pub attach: Option<String>,
     /// Seconds into the recording (from its first record) [default: its end]
     #[arg(long, requires = "replay", value_parser = parse_at)]
     pub at: Option<f64>,

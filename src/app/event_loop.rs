@@ -21,7 +21,9 @@ pub async fn run_tui(
     let mut sigtstp = signal(SignalKind::from_raw(libc::SIGTSTP))?;
     let mut tick = tokio::time::interval(opts.refresh);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let live = app.mode() == Mode::Live;
+    // Live and attached viewers follow the wall clock (an attached one must see its collector
+    // fall silent).
+    let live = matches!(app.mode(), Mode::Live | Mode::Attach);
     let mut replay_rx = app.take_replay_events();
     let mut updates_open = true;
     let mut dirty = true;

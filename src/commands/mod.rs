@@ -1,7 +1,9 @@
 //! Subcommands. Each returns an exit code per ARCHITECTURE.md "Contracts" → "Exit codes": 0 ok,
 //! 1 runtime failure, 2 invalid input or refused, 3 conflict, 4 snapshot printed with an unhealthy
 //! source.
+pub mod attach;
 pub mod check;
+pub mod collect;
 pub mod connect;
 pub mod demo;
 pub mod info;
@@ -65,7 +67,10 @@ pub type CliResult = Result<i32, CliError>;
 pub fn dispatch(cli: Cli) -> CliResult {
     let _log = init_logging(&cli.global);
     match cli.command {
-        None => live::run(&cli.global),
+        None => match cli.global.attach.clone() {
+            Some(url) => attach::run(&cli.global, &url),
+            None => live::run(&cli.global),
+        },
         Some(Command::Demo(args)) => demo::run(&cli.global, &args),
         Some(Command::Snapshot(args)) => snapshot::run(&cli.global, &args),
         Some(Command::Info) => info::run(&cli.global),
@@ -77,6 +82,7 @@ pub fn dispatch(cli: Cli) -> CliResult {
             Ok(EXIT_OK)
         }
         Some(Command::Check) => check::run(&cli.global),
+        Some(Command::Collect(args)) => collect::run(&cli.global, &args),
     }
 }
 

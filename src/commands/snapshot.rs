@@ -85,6 +85,19 @@ pub fn run(global: &GlobalArgs, args: &SnapshotArgs) -> CliResult {
     }
     let taken = if let Some(file) = &args.replay {
         from_replay(global, args, file)?
+    } else if let Some(url) = &args.attach {
+        let (state, config) = super::attach::snapshot_state(global, url)?;
+        let derive = DeriveOptions {
+            selected_session: args.session.clone(),
+            redact: global.redact,
+            read_only: true,
+        };
+        Taken {
+            snap: state.snapshot(&derive),
+            config,
+            user_cfg: optional_user_config(global)?,
+            replay: None,
+        }
     } else {
         let user_cfg = if args.demo {
             optional_user_config(global)?

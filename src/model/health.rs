@@ -29,6 +29,9 @@ pub struct Sources {
 /// Longest error text kept per source.
 const MAX_ERROR_LEN: usize = 500;
 
+/// How often a collector says it is alive (team mode).
+pub const COLLECTOR_HEARTBEAT: Duration = Duration::from_secs(5);
+
 fn stale_after(interval: Duration) -> Duration {
     interval.saturating_mul(3) + Duration::from_secs(60)
 }
@@ -55,7 +58,7 @@ impl Sources {
                     SourceName::Prometheus => {
                         (config.prometheus.is_some(), Some(prometheus.interval))
                     }
-                    SourceName::Replay => (false, None),
+                    SourceName::Replay | SourceName::Collector => (false, None),
                 };
                 let (state, simulated, stale) = match mode {
                     Mode::Demo => (SourceState::Connecting, true, None),
@@ -64,7 +67,10 @@ impl Sources {
                     }
                     // Replay shows what the recording says; a source the recording never
                     // mentions stays disabled.
-                    Mode::Live | Mode::Replay => (SourceState::Disabled, false, None),
+                    // So does an attached viewer: the collector's word for each source.
+                    Mode::Live | Mode::Replay | Mode::Attach => {
+                        (SourceState::Disabled, false, None)
+                    }
                 };
                 Entry {
                     name,
@@ -77,6 +83,18 @@ impl Sources {
                 }
             })
             .collect();
+        if mode == Mode::Attach {
+            // Silent for three heartbeats: stale, whatever the sources it relays said last.
+            entries.push(Entry {
+                name: SourceName::Collector,
+                state: SourceState::Connecting,
+                last_success: None,
+                error: None,
+                simulated: false,
+                permanent: false,
+                stale_after: Some(COLLECTOR_HEARTBEAT.saturating_mul(3)),
+            });
+        }
         if mode == Mode::Replay {
             entries.push(Entry {
                 name: SourceName::Replay,

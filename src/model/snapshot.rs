@@ -18,6 +18,8 @@ pub enum Mode {
     Live,
     Demo,
     Replay,
+    /// A viewer fed by a collector through a Redis stream (team mode).
+    Attach,
 }
 
 impl Mode {
@@ -26,6 +28,7 @@ impl Mode {
             Mode::Live => "live",
             Mode::Demo => "demo",
             Mode::Replay => "replay",
+            Mode::Attach => "attach",
         }
     }
 }

@@ -361,6 +361,8 @@ pub enum SourceName {
     Langfuse,
     Prometheus,
     Replay,
+    /// Team mode: the collector whose stream a viewer reads.
+    Collector,
 }
 
 impl SourceName {
@@ -379,6 +381,7 @@ impl SourceName {
             SourceName::Langfuse => "langfuse",
             SourceName::Prometheus => "prometheus",
             SourceName::Replay => "replay",
+            SourceName::Collector => "collector",
         }
     }
 }

@@ -24,6 +24,7 @@
 mod format;
 pub mod player;
 mod reader;
+pub mod stream;
 mod writer;
 
 pub use format::*;

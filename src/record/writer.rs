@@ -85,7 +85,7 @@ impl Redactor {
 /// The header as a redacted recording writes it: identifiers in the environment, file path and
 /// config masked. Correlation rules are patterns, not data, and stay as they are (masking digits
 /// in a regex would change what it matches on replay).
-fn redact_header(r: &Redactor, h: &Header) -> io::Result<Header> {
+pub(super) fn redact_header(r: &Redactor, h: &Header) -> io::Result<Header> {
     let mut out = h.clone();
     out.environment = r.string(&h.environment);
     out.config_file = h
@@ -141,6 +141,21 @@ impl Sink {
             Sink::Zstd(w) => w.finish()?.flush(),
         }
     }
+}
+
+/// One record line (without its newline), redacted when a redactor is given: what a recording
+/// holds per update, and what a collector publishes.
+pub(super) fn encode_line(t: i64, u: &Update, redactor: Option<&Redactor>) -> io::Result<Vec<u8>> {
+    let mut w = Vec::with_capacity(256);
+    match redactor {
+        None => serde_json::to_writer(&mut w, &LineOut { t, u })?,
+        Some(r) => {
+            let mut v = serde_json::to_value(u)?;
+            r.value(&mut v);
+            serde_json::to_writer(&mut w, &LineOut { t, u: &v })?
+        }
+    }
+    Ok(w)
 }
 
 fn write_line(sink: &mut Sink, t: i64, u: &Update, redactor: Option<&Redactor>) -> io::Result<()> {

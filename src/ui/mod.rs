@@ -129,6 +129,7 @@ fn header(buf: &mut Buffer, area: Rect, cx: &Ctx) {
         Mode::Demo => (" DEMO ", "SIMULATED DATA", st.badge_demo),
         Mode::Replay => (" REPLAY ", "RECORDED DATA", st.badge_replay),
         Mode::Live => (" LIVE ", "", st.badge_live),
+        Mode::Attach => (" LIVE ", "VIA COLLECTOR", st.badge_live),
     };
     // Before the first clock or data the model's time is the epoch: show no time rather than a
     // made-up one.

@@ -516,6 +516,10 @@ fn source_intervals(config: &Config) -> Vec<(SourceName, Duration)> {
         (SourceName::Kubernetes, Duration::from_secs(60)),
         (SourceName::Langfuse, langfuse.interval),
         (
+            SourceName::Collector,
+            crate::model::health::COLLECTOR_HEARTBEAT,
+        ),
+        (
             SourceName::Prometheus,
             config.prometheus.clone().unwrap_or_default().interval,
         ),
