@@ -38,6 +38,20 @@ if [ -z "${HYBRIDTOP_PROMETHEUS:-}" ]; then
 fi
 export HYBRIDTOP_PROMETHEUS
 
+# Redis (Debian's redis-server) is the real stream of the team-mode tests (tests/it/team.rs),
+# started on free ports without persistence. Installed when missing; the tests fail without it.
+if [ -z "${HYBRIDTOP_REDIS_SERVER:-}" ]; then
+  if ! command -v redis-server >/dev/null 2>&1; then
+    echo "tests/run.sh: installing redis-server (apt-get)" >&2
+    sudo_=""
+    if [ "$(id -u)" -ne 0 ]; then sudo_="sudo"; fi
+    $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
+  fi
+  HYBRIDTOP_REDIS_SERVER="$(command -v redis-server)"
+fi
+export HYBRIDTOP_REDIS_SERVER
+
 # A one-shot CI build gains nothing from incremental artifacts, which double target/'s size.
 if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
 

@@ -24,6 +24,7 @@ mod mcp_scenario;
 mod prometheus_source;
 mod pty;
 mod record_replay;
+mod team;
 mod themes;
 mod views;
 mod weights_cli;

@@ -515,3 +515,34 @@ fn record_in_the_dashboard_then_replay_it() {
     assert!(p.wait_exit(Duration::from_secs(10)).success());
     assert_restored(&p.bytes());
 }
+
+/// Team mode: the TUI attached to a collector's stream draws the collector's data, says so in
+/// the header, shows the collector as a source, and leaves the terminal as it found it.
+#[test]
+fn the_dashboard_attaches_to_a_collector() {
+    let redis = crate::support::redis::RedisServer::start();
+    let url = redis.url("pty");
+    let home = tempfile::tempdir().expect("tempdir");
+    let mut collector = std::process::Command::new(env!("CARGO_BIN_EXE_hybridtop"))
+        .args(["collect", "--demo", "--publish", &url])
+        .env("HOME", home.path())
+        .env("XDG_STATE_HOME", home.path().join("state"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The first entries (the header and the warm-up window) land within a second or two.
+    std::thread::sleep(Duration::from_secs(3));
+    let mut r = spawn(&["--attach", &url], 120, 40);
+    let screen = r.wait_for("VIA COLLECTOR", Duration::from_secs(15));
+    assert!(screen.contains("LIVE"), "{screen}");
+    r.wait_for("collector", Duration::from_secs(15));
+    r.wait_for("EKS Qwen3-4B", Duration::from_secs(15));
+    r.writer.write_all(b"q").unwrap();
+    r.writer.flush().unwrap();
+    assert!(r.wait_exit(Duration::from_secs(10)).success());
+    assert_restored(&r.bytes());
+    let _ = collector.kill();
+    let _ = collector.wait();
+}

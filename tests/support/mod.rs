@@ -9,4 +9,5 @@ pub mod langfuse_api;
 pub mod live;
 pub mod moto;
 pub mod prometheus;
+pub mod redis;
 pub mod vllm_exporter;
