@@ -73,9 +73,10 @@ pub fn parse_url(url: &str, env_password: Option<&str>) -> Result<StreamUrl, Str
         return Err(format!("'{}' names no host", mask(url)));
     }
     let mut client = format!("{scheme}://{base}");
+    // `user:password@`; a bare `user@` takes its password from the environment.
     let has_password = base
         .split_once('@')
-        .is_some_and(|(auth, _)| auth.contains(':') || !auth.is_empty());
+        .is_some_and(|(auth, _)| auth.contains(':'));
     if let (false, Some(p)) = (has_password, env_password.filter(|p| !p.is_empty())) {
         let (user, host) = match base.split_once('@') {
             Some((u, h)) => (u, h),
