@@ -72,6 +72,21 @@ struct Slot {
     failure: Option<(Failure, DateTime<Utc>)>,
 }
 
+impl Slot {
+    /// A watch failed: keep when the failure began (an unchanged one is logged once).
+    fn fail(&mut self, f: super::watch::Failure, now: DateTime<Utc>) {
+        let since = match &self.failure {
+            Some((old, since)) if *old == f => *since,
+            _ => now,
+        };
+        if self.failure.as_ref().map(|(o, _)| o) != Some(&f) {
+            tracing::warn!(watch = %self.target.describe(), error = %f.message, "kubernetes watch failed");
+        }
+        self.failure = Some((f, since));
+        self.attempted = true;
+    }
+}
+
 pub struct Aggregator {
     plan: Plan,
     slots: Vec<Slot>,
@@ -88,6 +103,14 @@ pub struct Aggregator {
 }
 
 const MAX_PENDING_EVENTS: usize = 10_000;
+
+/// Paths by pod and by node (with the pods on it), and a path with a pod waiting for a node.
+#[derive(Default)]
+struct PathIndex<'a> {
+    pods: std::collections::HashMap<(&'a str, &'a str), &'a PathId>,
+    nodes: std::collections::HashMap<&'a str, (u32, &'a PathId)>,
+    waiting: Option<&'a PathId>,
+}
 
 impl Aggregator {
     pub fn new(plan: Plan, targets: Vec<WatchTarget>) -> Aggregator {
@@ -135,7 +158,9 @@ impl Aggregator {
                 Signal::Applied(item) => vec![item],
                 Signal::Deleted(_) | Signal::Alive => Vec::new(),
                 Signal::Failed(f) => {
-                    self.fail(id, f, now);
+                    if let Some(slot) = self.slots.get_mut(id) {
+                        slot.fail(f, now);
+                    }
                     Vec::new()
                 }
             }
@@ -208,15 +233,7 @@ impl Aggregator {
                 Follow::Nothing
             }
             Signal::Failed(f) => {
-                let since = match &slot.failure {
-                    Some((old, since)) if *old == f => *since,
-                    _ => now,
-                };
-                if slot.failure.as_ref().map(|(o, _)| o) != Some(&f) {
-                    tracing::warn!(watch = %slot.target.describe(), error = %f.message, "kubernetes watch failed");
-                }
-                slot.failure = Some((f, since));
-                slot.attempted = true;
+                slot.fail(f, now);
                 Follow::Failed
             }
         };
@@ -239,7 +256,12 @@ impl Aggregator {
             Follow::Changed { .. } => self.rejoin(&ns, &mut out),
             Follow::Nothing => {}
         }
-        if self.synced {
+        // Pods decide GPUs in use and attribution; ScaledObject and HPA changes cannot move them.
+        let nodes_matter = matches!(
+            resource,
+            Resource::Pods | Resource::Nodes | Resource::NodeClaims
+        );
+        if self.synced && nodes_matter {
             if let Some(n) = self.nodes_update() {
                 out.push(n);
             }
@@ -253,116 +275,96 @@ impl Aggregator {
         out
     }
 
-    /// A watch failed (the same bookkeeping as in `on`, for the events path).
-    fn fail(&mut self, id: usize, f: super::watch::Failure, now: DateTime<Utc>) {
-        let Some(slot) = self.slots.get_mut(id) else {
-            return;
-        };
-        let since = match &slot.failure {
-            Some((old, since)) if *old == f => *since,
-            _ => now,
-        };
-        if slot.failure.as_ref().map(|(o, _)| o) != Some(&f) {
-            tracing::warn!(watch = %slot.target.describe(), error = %f.message, "kubernetes watch failed");
-        }
-        slot.failure = Some((f, since));
-        slot.attempted = true;
-    }
-
-    /// The pods of every pod watch, by (namespace, name).
-    fn pod_index(&self) -> BTreeMap<Key, &Pod> {
-        let mut pods = BTreeMap::new();
-        for s in self
-            .slots
+    /// The pods of every pod watch.
+    fn pods(&self) -> impl Iterator<Item = &Pod> {
+        self.slots
             .iter()
             .filter(|s| s.target.resource == Resource::Pods)
-        {
-            for item in s.store.values() {
-                if let Item::Pod(p) = item {
-                    pods.insert((p.namespace.clone(), p.name.clone()), p);
+            .flat_map(|s| s.store.values())
+            .filter_map(|i| match i {
+                Item::Pod(p) => Some(p),
+                _ => None,
+            })
+    }
+
+    /// Which path each pod and each node belongs to, and the path waiting for a node: built
+    /// once per batch of events or per node refresh, never per object.
+    fn path_index(&self) -> PathIndex<'_> {
+        let mut ix = PathIndex::default();
+        for p in self.pods() {
+            let Some(path) = p.path.as_ref() else {
+                continue;
+            };
+            ix.pods
+                .insert((p.namespace.as_str(), p.name.as_str()), path);
+            match p.node.as_deref() {
+                Some(n) => {
+                    let e = ix.nodes.entry(n).or_insert((0, path));
+                    e.0 += 1;
                 }
+                None if p.phase == "Pending" => {
+                    ix.waiting.get_or_insert(path);
+                }
+                None => {}
             }
         }
-        pods
-    }
-
-    /// The path whose pods wait for a node (where a launching NodeClaim is going).
-    fn waiting_path(&self) -> Option<PathId> {
-        self.pod_index()
-            .values()
-            .find(|p| p.phase == "Pending" && p.node.is_none())
-            .and_then(|p| p.path.clone())
-    }
-
-    /// The path of the pods on a node.
-    fn node_path(&self, node: &str) -> Option<PathId> {
-        self.pod_index()
-            .values()
-            .find(|p| p.node.as_deref() == Some(node))
-            .and_then(|p| p.path.clone())
+        ix
     }
 
     /// Which path an event is about: its pod's, its ScaledObject's (or that one's HPA), its
     /// node's pods', or — a NodeClaim — the path waiting for a node.
-    fn event_path(&self, e: &KubeEvent) -> Option<PathId> {
+    fn event_path(&self, e: &KubeEvent, ix: &PathIndex) -> Option<PathId> {
+        let node = |n: &str| ix.nodes.get(n).map(|(_, p)| (*p).clone());
         match e.kind.as_str() {
-            "Pod" => self
-                .pod_index()
-                .get(&(e.namespace.clone(), e.name.clone()))
-                .and_then(|p| p.path.clone()),
+            "Pod" => ix
+                .pods
+                .get(&(e.namespace.as_str(), e.name.as_str()))
+                .map(|p| (*p).clone()),
             "ScaledObject" => self.plan.so_path(&e.namespace, &e.name).cloned(),
             "HorizontalPodAutoscaler" => e
                 .name
                 .strip_prefix("keda-hpa-")
                 .and_then(|so| self.plan.so_path(&e.namespace, so))
                 .cloned(),
-            "Node" => self.node_path(&e.name),
-            "NodeClaim" => {
-                let node = self
-                    .slots
-                    .iter()
-                    .flat_map(|s| s.store.values())
-                    .find_map(|i| match i {
-                        Item::Claim(c, Some(n)) if c.claim.as_deref() == Some(e.name.as_str()) => {
-                            Some(n.clone())
-                        }
-                        _ => None,
-                    });
-                node.and_then(|n| self.node_path(&n))
-                    .or_else(|| self.waiting_path())
-            }
+            "Node" => node(&e.name),
+            "NodeClaim" => self
+                .slots
+                .iter()
+                .flat_map(|s| s.store.values())
+                .find_map(|i| match i {
+                    Item::Claim(c, Some(n)) if c.claim.as_deref() == Some(e.name.as_str()) => {
+                        node(n)
+                    }
+                    _ => None,
+                })
+                .or_else(|| ix.waiting.cloned()),
             _ => None,
         }
     }
 
     /// GPU nodes with their paths and GPUs in use, and NodeClaims not yet (matching) nodes.
     fn gpu_nodes(&self) -> Vec<GpuNode> {
-        let pods = self.pod_index();
+        let ix = self.path_index();
         let mut nodes: BTreeMap<String, GpuNode> = BTreeMap::new();
-        for item in self.slots.iter().flat_map(|s| s.store.values()) {
+        let items = || self.slots.iter().flat_map(|s| s.store.values());
+        for item in items() {
             if let Item::Node(n) = item {
                 nodes.insert(n.name.clone(), n.clone());
             }
         }
-        let waiting = self.waiting_path();
-        for item in self.slots.iter().flat_map(|s| s.store.values()) {
+        for item in items() {
             if let Item::Claim(c, node) = item {
-                let known = node.as_ref().is_some_and(|n| nodes.contains_key(n));
-                if !known {
+                if !node.as_ref().is_some_and(|n| nodes.contains_key(n)) {
                     let mut c = c.clone();
-                    c.path = waiting.clone();
+                    c.path = ix.waiting.cloned();
                     nodes.insert(c.name.clone(), c);
                 }
             }
         }
         for n in nodes.values_mut() {
-            let on: Vec<&&Pod> = pods
-                .values()
-                .filter(|p| p.node.as_deref() == Some(n.name.as_str()))
-                .collect();
-            n.gpus_used = on.len() as u32;
-            if let Some(p) = on.iter().find_map(|p| p.path.clone()) {
-                n.path = Some(p);
+            if let Some((used, path)) = ix.nodes.get(n.name.as_str()) {
+                n.gpus_used = *used;
+                n.path = Some((*path).clone());
             }
         }
         // Only the nodes that matter to a path: the others are someone else's GPUs.
@@ -396,10 +398,11 @@ impl Aggregator {
     }
 
     fn events_update(&self, events: Vec<KubeEvent>) -> Update {
+        let ix = self.path_index();
         let events = events
             .into_iter()
             .map(|mut e| {
-                e.path = self.event_path(&e);
+                e.path = self.event_path(&e, &ix);
                 e
             })
             .collect();

@@ -43,6 +43,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use watch::{Signal, WatchJob};
 
+/// A watch's conversion of one API object into the aggregator's item.
+type Convert = Box<dyn Fn(&DynamicObject) -> Option<Item> + Send + Sync>;
+
 /// Knobs with production defaults; tests shorten the timeouts.
 #[derive(Clone, Debug)]
 pub struct Tuning {
@@ -196,88 +199,37 @@ async fn run(src: KubernetesSource, tx: UpdateTx) {
             src.tuning.clone(),
             itx.clone(),
         );
+        // One watch job per target; only the conversion differs.
+        let job = |convert: Convert| {
+            tokio::spawn(
+                WatchJob {
+                    id,
+                    target,
+                    api,
+                    server,
+                    tuning,
+                    convert,
+                    tx,
+                }
+                .run(),
+            )
+        };
         let handle = match t.resource {
             Resource::Pods => {
                 let path = t.path.clone();
-                tokio::spawn(
-                    WatchJob {
-                        id,
-                        target,
-                        api,
-                        server,
-                        tuning,
-                        convert: move |o: &DynamicObject| {
-                            pods::pod_from(o, path.as_ref(), Utc::now()).map(Item::Pod)
-                        },
-                        tx,
-                    }
-                    .run(),
-                )
+                job(Box::new(move |o| {
+                    pods::pod_from(o, path.as_ref(), Utc::now()).map(Item::Pod)
+                }))
             }
-            Resource::ScaledObjects => tokio::spawn(
-                WatchJob {
-                    id,
-                    target,
-                    api,
-                    server,
-                    tuning,
-                    convert: |o: &DynamicObject| keda::so_from(o).map(Item::So),
-                    tx,
-                }
-                .run(),
-            ),
-            Resource::Hpas => tokio::spawn(
-                WatchJob {
-                    id,
-                    target,
-                    api,
-                    server,
-                    tuning,
-                    convert: |o: &DynamicObject| keda::hpa_from(o).map(Item::Hpa),
-                    tx,
-                }
-                .run(),
-            ),
-            Resource::Events => tokio::spawn(
-                WatchJob {
-                    id,
-                    target,
-                    api,
-                    server,
-                    tuning,
-                    convert: |o: &DynamicObject| {
-                        nodes::event_from(o, Utc::now()).map(|e| Item::Event(Box::new(e)))
-                    },
-                    tx,
-                }
-                .run(),
-            ),
-            Resource::Nodes => tokio::spawn(
-                WatchJob {
-                    id,
-                    target,
-                    api,
-                    server,
-                    tuning,
-                    convert: |o: &DynamicObject| nodes::node_from(o).map(Item::Node),
-                    tx,
-                }
-                .run(),
-            ),
-            Resource::NodeClaims => tokio::spawn(
-                WatchJob {
-                    id,
-                    target,
-                    api,
-                    server,
-                    tuning,
-                    convert: |o: &DynamicObject| {
-                        nodes::claim_from(o).map(|(n, node)| Item::Claim(n, node))
-                    },
-                    tx,
-                }
-                .run(),
-            ),
+            Resource::ScaledObjects => job(Box::new(|o| keda::so_from(o).map(Item::So))),
+            Resource::Hpas => job(Box::new(|o| keda::hpa_from(o).map(Item::Hpa))),
+            Resource::Events => job(Box::new(|o| {
+                nodes::event_from(o, Utc::now()).map(|e| Item::Event(Box::new(e)))
+            })),
+            Resource::Nodes => job(Box::new(|o| nodes::node_from(o).map(Item::Node))),
+            Resource::NodeClaims => job(Box::new(|o| {
+                nodes::claim_from(o).map(|(n, node)| Item::Claim(n, node))
+            })),
         };
         tasks.0.push(handle);
     }
