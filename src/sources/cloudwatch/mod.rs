@@ -469,6 +469,31 @@ impl CloudWatchPoller {
     }
 
     /// AgentCore extras are fetched every `max(interval, 3 min)`.
+    /// A GetMetricData batch's requests and metrics counted into the spend, whatever its end;
+    /// its error as the operator reads it.
+    fn counted(
+        &mut self,
+        r: Result<Fetched, (CwError<GetMetricDataError>, u64, u64)>,
+    ) -> Result<Fetched, AwsFailure> {
+        match r {
+            Ok(f) => {
+                self.metrics_requested += f.metrics;
+                self.requests += f.calls;
+                Ok(f)
+            }
+            Err((e, metrics, calls)) => {
+                self.metrics_requested += metrics;
+                self.requests += calls;
+                Err(aws::describe(
+                    &e,
+                    "CloudWatch",
+                    "cloudwatch:GetMetricData",
+                    self.profile.as_deref(),
+                ))
+            }
+        }
+    }
+
     fn ac_interval(&self) -> i64 {
         (self.tuning.interval.as_secs() as i64).max(agentcore::MIN_INTERVAL_SECS)
     }
@@ -490,21 +515,7 @@ impl CloudWatchPoller {
             return Ok(Vec::new());
         }
         let sdk: Vec<MetricDataQuery> = self.ac_plan.queries.iter().map(ac_to_sdk).collect();
-        let fetched = match fetch_sdk(&self.client, &sdk, start, end).await {
-            Ok(f) => f,
-            Err((e, metrics, calls)) => {
-                self.metrics_requested += metrics;
-                self.requests += calls;
-                return Err(aws::describe(
-                    &e,
-                    "CloudWatch",
-                    "cloudwatch:GetMetricData",
-                    self.profile.as_deref(),
-                ));
-            }
-        };
-        self.metrics_requested += fetched.metrics;
-        self.requests += fetched.calls;
+        let fetched = self.counted(fetch_sdk(&self.client, &sdk, start, end).await)?;
         self.ac_last_end = Some(end);
         let results: agentcore::Results = fetched.results.into_iter().collect();
         Ok(agentcore::minutes(&self.ac_plan, &results, start, end)
@@ -582,21 +593,7 @@ impl CloudWatchPoller {
             q_start = q_start.min(usage_start);
             q_end = q_end.max(usage_end);
         }
-        let fetched = match fetch(&self.client, &queries, q_start, q_end).await {
-            Ok(f) => f,
-            Err((e, metrics, calls)) => {
-                self.metrics_requested += metrics;
-                self.requests += calls;
-                return Err(aws::describe(
-                    &e,
-                    "CloudWatch",
-                    "cloudwatch:GetMetricData",
-                    self.profile.as_deref(),
-                ));
-            }
-        };
-        self.metrics_requested += fetched.metrics;
-        self.requests += fetched.calls;
+        let fetched = self.counted(fetch(&self.client, &queries, q_start, q_end).await)?;
         for m in fetched.messages.iter().take(3) {
             tracing::warn!(target: "hybridtop::cloudwatch", "GetMetricData message: {m}");
         }
