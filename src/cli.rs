@@ -58,6 +58,10 @@ pub struct GlobalArgs {
     /// (redis://[user[:password]@]host:port[/db][?stream=KEY])
     #[arg(long, value_name = "URL")]
     pub attach: Option<String>,
+    /// Team mode over TLS (rediss://): trust the CA certificates in this PEM file instead of
+    /// the system's roots
+    #[arg(long, global = true, value_name = "PEM", env = "HYBRIDTOP_REDIS_CA")]
+    pub redis_ca: Option<PathBuf>,
 }
 
 fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
@@ -73,7 +77,7 @@ pub enum Command {
     Demo(DemoArgs),
     /// Replay a recording in the same UI, read-only
     #[command(
-        after_help = "Keys (defaults; remappable as replay_* in [keys]): space pause/resume · left/right ±1 min (shift: ±10 min) · +/- speed ×2/÷2 · g/G start/end\n\nExample:\n  hybridtop --record incident.jsonl.zst demo\n  hybridtop replay incident.jsonl.zst --speed 4"
+        after_help = "Keys (defaults; remappable as replay_* in [keys]): space pause/resume · left/right ±1 min (shift: ±10 min) · +/- speed ×2/÷2 · g/G start/end\n\nExample:\n  hybridtop --record incident.jsonl.zst demo\n  hybridtop replay incident.jsonl.zst --speed 4\n  hybridtop replay redis://cache:6379 --from 2h"
     )]
     Replay(ReplayArgs),
     /// Print one snapshot of the dashboard and exit
@@ -95,6 +99,11 @@ pub enum Command {
         after_help = "Examples:\n  hybridtop -c prod.toml collect --publish redis://cache:6379\n  hybridtop collect --demo --scenario eks-node-loss --publish redis://127.0.0.1:6379?stream=drill"
     )]
     Collect(CollectArgs),
+    /// Team mode: write part of a collector's stream as an ordinary recording file
+    #[command(
+        after_help = "Example:\n  hybridtop export redis://cache:6379 --from 2026-12-02T09:00:00Z --to 2026-12-02T10:30:00Z -o incident.jsonl.zst\n  hybridtop export redis://cache:6379 --from 2h -o last-two-hours.jsonl.zst"
+    )]
+    Export(ExportArgs),
     /// Write a commented example config
     #[command(
         after_help = "Example:\n  hybridtop init && $EDITOR ~/.config/hybridtop/config.toml"
@@ -181,11 +190,59 @@ pub fn parse_speed(s: &str) -> Result<f64, String> {
 
 #[derive(Debug, Clone, Args)]
 pub struct ReplayArgs {
-    /// A recording made with --record
+    /// A recording made with --record, or a collector's stream (redis://…): its last hour, or
+    /// --from/--to
+    #[arg(value_name = "FILE|URL")]
     pub file: PathBuf,
     /// Recorded seconds per real second
     #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
     pub speed: f64,
+    /// With a stream: start here (RFC 3339, or a duration ago such as 2h) [default: 1h]
+    #[arg(long, value_name = "T", value_parser = parse_when)]
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// With a stream: end here (RFC 3339, a duration ago, or now) [default: now]
+    #[arg(long, value_name = "T", value_parser = parse_when)]
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// A collector's stream: redis://[user[:password]@]host:port[/db][?stream=KEY]
+    #[arg(value_name = "URL")]
+    pub url: String,
+    /// Start (RFC 3339, or a duration ago such as 90m); the file starts at the collector's
+    /// header just before it, so its state is complete
+    #[arg(long, value_name = "T", value_parser = parse_when)]
+    pub from: chrono::DateTime<chrono::Utc>,
+    /// End (RFC 3339, a duration ago, or now)
+    #[arg(long, value_name = "T", value_parser = parse_when, default_value = "now")]
+    pub to: chrono::DateTime<chrono::Utc>,
+    /// The new recording (zstd when it ends in .zst); never overwritten
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: PathBuf,
+}
+
+/// A point in time: RFC 3339, `now`, or a duration ago (`90m`, `2h`).
+pub fn parse_when(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    let s = s.trim();
+    if s == "now" {
+        return Ok(chrono::Utc::now());
+    }
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    let ago = crate::config::parse_duration(s).map_err(|_| {
+        format!("'{s}' is not a time: use RFC 3339 (2026-12-02T10:00:00Z), now, or a duration ago (90m)")
+    })?;
+    let ago = chrono::Duration::from_std(ago).map_err(|e| format!("'{s}': {e}"))?;
+    Ok(chrono::Utc::now() - ago)
+}
+
+/// `--at`: seconds from the first record, or a time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum At {
+    Seconds(f64),
+    Time(chrono::DateTime<chrono::Utc>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -218,15 +275,16 @@ pub struct SnapshotArgs {
     #[arg(long, default_value_t = 600, requires = "demo",
           value_parser = clap::value_parser!(u64).range(1..=604_800))]
     pub sim_seconds: u64,
-    /// A recording to snapshot
-    #[arg(long, value_name = "FILE")]
+    /// A recording to snapshot, or a collector's stream (redis://…)
+    #[arg(long, value_name = "FILE|URL")]
     pub replay: Option<PathBuf>,
     /// Team mode: a collector's Redis stream to snapshot (redis://…)
     #[arg(long, value_name = "URL", conflicts_with_all = ["replay", "demo"])]
     pub attach: Option<String>,
-    /// Seconds into the recording (from its first record) [default: its end]
-    #[arg(long, requires = "replay", value_parser = parse_at)]
-    pub at: Option<f64>,
+    /// Seconds into the recording (from its first record; a stream: its oldest entry), or an
+    /// RFC 3339 time [default: its end]
+    #[arg(long, requires = "replay", value_parser = parse_at, value_name = "SECONDS|RFC3339")]
+    pub at: Option<At>,
     /// Open this session's waterfall (with --view traces)
     #[arg(long, value_name = "ID")]
     pub session: Option<String>,
@@ -250,15 +308,18 @@ pub struct SnapshotArgs {
     pub wait: std::time::Duration,
 }
 
-fn parse_at(s: &str) -> Result<f64, String> {
-    let v: f64 = s
-        .parse()
-        .map_err(|_| format!("'{s}' is not a number of seconds"))?;
+fn parse_at(s: &str) -> Result<At, String> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s.trim()) {
+        return Ok(At::Time(t.with_timezone(&chrono::Utc)));
+    }
+    let v: f64 = s.parse().map_err(|_| {
+        format!("'{s}' is neither a number of seconds nor an RFC 3339 time (2026-12-02T10:00:00Z)")
+    })?;
     // Ten years of recording is more than any file holds; beyond it the ms arithmetic ends.
     if !v.is_finite() || !(0.0..=315_360_000.0).contains(&v) {
         return Err(format!("'{s}' must be 0 to 315360000 seconds"));
     }
-    Ok(v)
+    Ok(At::Seconds(v))
 }
 
 #[derive(Debug, Subcommand)]

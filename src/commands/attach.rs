@@ -1,7 +1,9 @@
 //! `hybridtop --attach URL` and `snapshot --attach URL`: a viewer fed by a collector's Redis
 //! stream. It holds no source credentials: it reads back the current window (XRANGE), then
 //! follows (XREAD BLOCK). The collector is a source with state and age; sources keep their own
-//! names and states as the collector saw them. This viewer is read-only.
+//! names and states as the collector saw them. Weight changes go through the router with the
+//! viewer's own Kubernetes credentials (the audit log names the viewer); without them the viewer
+//! is read-only and says so.
 use super::{optional_user_config, tokio_runtime, CliError, CliResult, EXIT_OK};
 use crate::app::{run_tui, App};
 use crate::cli::GlobalArgs;
@@ -14,13 +16,18 @@ use chrono::Utc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-fn url_of(raw: &str) -> Result<StreamUrl, CliError> {
+/// A stream URL from the command line, with the password from the environment when the URL
+/// has none and `--redis-ca` applied.
+pub fn url_of(global: &GlobalArgs, raw: &str) -> Result<StreamUrl, CliError> {
     let env_pw = std::env::var("HYBRIDTOP_REDIS_PASSWORD").ok();
-    parse_url(raw, env_pw.as_deref()).map_err(CliError::invalid)
+    parse_url(raw, env_pw.as_deref())
+        .and_then(|u| u.with_ca(global.redis_ca.clone()))
+        .map_err(CliError::invalid)
 }
 
-/// Connect and read the window back; the collector's header in it (re-published every 30 s)
-/// gives the config that shapes the state, else the user's config does.
+/// Connect and read the window back, from the collector's header (and keyframe) before it: the
+/// header gives the config that shapes the state (else the user's config does), the keyframe
+/// the fleet, weights and bill that the window alone would miss.
 async fn open(
     url: &StreamUrl,
     global: &GlobalArgs,
@@ -33,10 +40,11 @@ async fn open(
         .unwrap_or(Duration::from_secs(300));
     let from = Utc::now().timestamp_millis() - i64::try_from(window.as_millis()).unwrap_or(300_000);
     let records = f.backfill(from).await.map_err(CliError::runtime)?;
-    if f.skipped > 0 {
+    if f.skipped > 0 || f.deposed > 0 {
         tracing::warn!(
             skipped = f.skipped,
-            "stream entries that were not valid lines"
+            deposed = f.deposed,
+            "stream entries that were not valid lines, or from a deposed leader"
         );
     }
     let config = match (&f.header, user) {
@@ -56,7 +64,7 @@ async fn open(
 
 /// The viewer's state after reading back the window, then `wait` for anything newer.
 pub fn snapshot_state(global: &GlobalArgs, raw: &str) -> Result<(State, Config), CliError> {
-    let url = url_of(raw)?;
+    let url = url_of(global, raw)?;
     let rt = tokio_runtime()?;
     rt.block_on(async {
         let (_f, config, records) = open(&url, global).await?;
@@ -69,15 +77,47 @@ pub fn snapshot_state(global: &GlobalArgs, raw: &str) -> Result<(State, Config),
     })
 }
 
+/// The router a viewer may change weights through, with its own credentials: the user's
+/// `[router]` if the config names one, else the collector's. `Err` says why the viewer is
+/// read-only.
+async fn viewer_router(
+    global: &GlobalArgs,
+    config: &mut Config,
+    user: Option<&Config>,
+) -> Result<crate::router::store::Router, String> {
+    if let Some(r) = user.and_then(|u| u.router.clone()) {
+        config.router = Some(r);
+    }
+    if global.read_only || user.is_some_and(|u| u.general.read_only) {
+        return Err("read-only (--read-only)".into());
+    }
+    if config
+        .router
+        .as_ref()
+        .is_none_or(|r| r.backend == crate::config::RouterBackend::None)
+    {
+        return Err("read-only: no router is configured".into());
+    }
+    super::connect::connect(config).await.map_err(|e| {
+        format!("read-only: the router cannot be reached with your Kubernetes credentials ({e})")
+    })
+}
+
 /// The TUI on a collector's stream.
 pub fn run(global: &GlobalArgs, raw: &str) -> CliResult {
-    let url = url_of(raw)?;
+    let url = url_of(global, raw)?;
     let user_cfg = optional_user_config(global)?;
+    let audit_path = global
+        .audit_log
+        .clone()
+        .unwrap_or_else(crate::router::audit::default_path);
     let rt = tokio_runtime()?;
     rt.block_on(async move {
-        let (mut follower, config, records) = open(&url, global).await?;
+        let (mut follower, mut config, records) = open(&url, global).await?;
+        // Before raw mode: an exec credential plugin must not write over the UI.
+        let router = viewer_router(global, &mut config, user_cfg.as_ref()).await;
         let mut viewer = global.clone();
-        viewer.read_only = true;
+        viewer.read_only = router.is_err();
         let opts = super::tui_options(
             &viewer,
             Mode::Attach,
@@ -86,8 +126,24 @@ pub fn run(global: &GlobalArgs, raw: &str) -> CliResult {
             "the dashboard needs a terminal; for text or JSON use `hybridtop snapshot --attach`",
         )?;
         let (tx, rx) = mpsc::channel(4096);
-        let feed = tokio::spawn(async move {
-            // The window read back first, so the first frame is complete; then follow.
+        let mut app = App::new(&opts);
+        let mut router_rx = None;
+        match router {
+            Ok(router) => {
+                if let crate::router::store::Router::Kube(k) = &router {
+                    let _watch = k.watch(tx.clone());
+                }
+                let link = crate::router::task::spawn(
+                    router,
+                    config.guard(),
+                    config.path_ids(),
+                    audit_path,
+                );
+                router_rx = Some(app.attach_router(link));
+            }
+            Err(why) => app.toast(crate::ui::state::ToastLevel::Info, why),
+        }
+        let feed = tokio::spawn(async move {            // The window read back first, so the first frame is complete; then follow.
             for r in records {
                 if tx.send(r.update).await.is_err() {
                     return;
@@ -118,8 +174,7 @@ pub fn run(global: &GlobalArgs, raw: &str) -> CliResult {
                 }
             }
         });
-        let app = App::new(&opts);
-        let res = run_tui(app, rx, None, &opts).await;
+        let res = run_tui(app, rx, router_rx, &opts).await;
         feed.abort();
         res.map_err(|e| CliError::runtime(format!("terminal error: {e}")))?;
         Ok(EXIT_OK)

@@ -1,15 +1,19 @@
 //! `hybridtop collect --publish URL`: team mode's collector. Runs every configured source (or the
-//! simulator with `--demo`) headless and appends each update to a Redis stream, with a heartbeat
-//! of its own (`collector` health) and, live, the wall clock; ends cleanly on SIGTERM/SIGINT.
-//! With `--redact`, lines are redacted before they leave the process.
-use super::{config_path, out, tokio_runtime, CliError, CliResult, EXIT_OK};
+//! simulator with `--demo`) headless and, while it holds the stream's lease, appends each update
+//! to a Redis stream, with a heartbeat of its own (`collector` health), live the wall clock, and
+//! every 30 s its header and keyframe. A second collector on the same stream is a hot standby:
+//! it runs the same sources and takes over when the lease lapses. Ends cleanly on
+//! SIGTERM/SIGINT (giving the lease up). With `--redact`, lines are redacted before they leave
+//! the process. Logs are JSON lines on stderr (`HYBRIDTOP_LOG` sets the level).
+use super::{config_path, tokio_runtime, CliError, CliResult, EXIT_OK};
 use crate::cli::{CollectArgs, GlobalArgs};
 use crate::config::Config;
 use crate::model::health::COLLECTOR_HEARTBEAT;
 use crate::model::snapshot::Mode;
 use crate::model::state::State;
 use crate::model::update::{SourceHealth, SourceName, SourceState, Update};
-use crate::record::stream::{parse_url, Publisher};
+use crate::record::keyframe::Keyframe;
+use crate::record::stream::{parse_url, LeaseChange, Publisher, LEASE_TICK};
 use crate::record::Header;
 use crate::sources::simulator::{Scenario, SimConfig, Simulator, SimulatorSource};
 use crate::sources::Source;
@@ -19,7 +23,9 @@ use tokio::sync::mpsc;
 
 pub fn run(global: &GlobalArgs, args: &CollectArgs) -> CliResult {
     let env_pw = std::env::var("HYBRIDTOP_REDIS_PASSWORD").ok();
-    let url = parse_url(&args.publish, env_pw.as_deref()).map_err(CliError::invalid)?;
+    let url = parse_url(&args.publish, env_pw.as_deref())
+        .and_then(|u| u.with_ca(global.redis_ca.clone()))
+        .map_err(CliError::invalid)?;
     let (config, mode) = if args.demo {
         (Config::demo(), Mode::Demo)
     } else {
@@ -32,17 +38,14 @@ pub fn run(global: &GlobalArgs, args: &CollectArgs) -> CliResult {
             .await
             .map_err(CliError::runtime)?;
         let header = Header::new(&config, mode, global.redact, true);
-        publisher
-            .set_header(&header)
-            .await
-            .map_err(CliError::runtime)?;
-        tracing::info!(stream = %url.shown, key = %url.key, demo = args.demo, "collector publishing");
-        out::err(format!(
-            "collecting{} into {} (stream {}); SIGTERM or Ctrl-C ends it",
-            if args.demo { " the demo" } else { "" },
-            url.shown,
-            url.key
-        ));
+        publisher.set_header(&header).map_err(CliError::runtime)?;
+        tracing::info!(
+            stream = %url.shown,
+            key = %url.key,
+            demo = args.demo,
+            me = publisher.me(),
+            "collector started; SIGTERM or Ctrl-C ends it"
+        );
         let (tx, mut rx) = mpsc::channel::<Update>(4096);
         let handles = if args.demo {
             let weights = config.default_weights();
@@ -62,14 +65,31 @@ pub fn run(global: &GlobalArgs, args: &CollectArgs) -> CliResult {
             let warmup = config.general.window.as_secs();
             vec![Box::new(SimulatorSource::new(sim, args.speed, warmup, wrx)).spawn(tx.clone())]
         } else {
-            crate::sources::start_live(&config, &tx)
+            let mut handles = crate::sources::start_live(&config, &tx);
+            // The router's weights are published too, read with the collector's own (read-only)
+            // credentials: a viewer without router access still sees the live split.
+            if config
+                .router
+                .as_ref()
+                .is_some_and(|r| r.backend != crate::config::RouterBackend::None)
+            {
+                match super::connect::connect(&config).await {
+                    Ok(crate::router::store::Router::Kube(k)) => handles.push(k.watch(tx.clone())),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "the router's weights cannot be read"),
+                }
+            }
+            handles
         };
         drop(tx);
         let mut state = State::new(&config, mode);
+        let mut keyframe = Keyframe::default();
         let mut beat = tokio::time::interval(COLLECTOR_HEARTBEAT);
         let mut clock = tokio::time::interval(std::time::Duration::from_secs(1));
+        let mut lease = tokio::time::interval(LEASE_TICK);
         let mut term = signal(SignalKind::terminate()).map_err(|e| CliError::runtime(e.to_string()))?;
         let mut int = signal(SignalKind::interrupt()).map_err(|e| CliError::runtime(e.to_string()))?;
+        let mut said_standby = false;
         let result = loop {
             let u = tokio::select! {
                 u = rx.recv() => match u {
@@ -78,33 +98,81 @@ pub fn run(global: &GlobalArgs, args: &CollectArgs) -> CliResult {
                 },
                 // Stamped in the model's time (the simulator's, with --demo), which the viewers
                 // measure its age against.
-                _ = beat.tick() => Update::Health(SourceHealth {
-                    source: SourceName::Collector,
-                    state: SourceState::Ok,
-                    last_success: Some(if state.now().timestamp() > 0 { state.now() } else { Utc::now() }),
-                    error: None,
-                    permanent: false,
-                }),
+                _ = beat.tick() => heartbeat(&state),
                 // Live, the viewers' model time is the collector's wall clock.
                 _ = clock.tick(), if !args.demo => Update::Clock { now: Utc::now() },
+                _ = lease.tick() => {
+                    match publisher.contend().await {
+                        Ok(LeaseChange::Elected(token)) => {
+                            tracing::info!(fence = token, "leading: publishing");
+                            said_standby = false;
+                            // Viewers get the whole state at once, then a heartbeat.
+                            let t = model_ms(&state);
+                            let mut frame = keyframe.updates();
+                            frame.push(heartbeat(&state));
+                            if let Err(e) = publisher.publish_keyframe(t, &frame).await {
+                                break Err(e);
+                            }
+                        }
+                        Ok(LeaseChange::Deposed) => {
+                            tracing::warn!("another collector took the lease: standing by");
+                        }
+                        Ok(LeaseChange::Unchanged) => {
+                            if publisher.leading().is_none() && !said_standby {
+                                said_standby = true;
+                                let holder = publisher.holder().await.unwrap_or_default();
+                                tracing::info!(holder = %holder, "standing by: taking over when the lease lapses");
+                            }
+                        }
+                        // A passing Redis failure: the lease lapses by itself if it lasts.
+                        Err(e) => tracing::warn!(error = %e, "lease round failed"),
+                    }
+                    continue;
+                }
                 _ = term.recv() => break Ok(()),
                 _ = int.recv() => break Ok(()),
             };
+            keyframe.observe(&u);
             state.apply(u.clone());
-            if let Err(e) = publisher.publish(state.now().timestamp_millis(), &u).await {
+            let t = model_ms(&state);
+            if let Err(e) = publisher.publish(t, &u).await {
                 break Err(e);
             }
+            if publisher.leading().is_some() && publisher.keyframe_due() {
+                if let Err(e) = publisher.publish_keyframe(t, &keyframe.updates()).await {
+                    break Err(e);
+                }
+            }
         };
+        publisher.release().await;
         for h in handles {
             h.abort();
         }
         tracing::info!(published = publisher.published, "collector stopped");
         match result {
-            Ok(()) => {
-                out::err(format!("published {} updates", publisher.published));
-                Ok(EXIT_OK)
-            }
+            Ok(()) => Ok(EXIT_OK),
             Err(e) => Err(CliError::runtime(e)),
         }
+    })
+}
+
+/// The model's time in ms, or the wall clock's before the model has one (a leader elected before
+/// the first update must not stamp its keyframe 1970).
+fn model_ms(state: &State) -> i64 {
+    if state.now().timestamp() > 0 {
+        state.now().timestamp_millis()
+    } else {
+        Utc::now().timestamp_millis()
+    }
+}
+
+/// The collector's own health, re-confirmed.
+fn heartbeat(state: &State) -> Update {
+    Update::Health(SourceHealth {
+        source: SourceName::Collector,
+        state: SourceState::Ok,
+        last_success: chrono::DateTime::from_timestamp_millis(model_ms(state)),
+        error: None,
+        permanent: false,
     })
 }

@@ -4,6 +4,7 @@
 pub mod attach;
 pub mod check;
 pub mod collect;
+pub mod history;
 pub mod connect;
 pub mod demo;
 pub mod info;
@@ -65,7 +66,10 @@ impl From<ConfigError> for CliError {
 pub type CliResult = Result<i32, CliError>;
 
 pub fn dispatch(cli: Cli) -> CliResult {
-    let _log = init_logging(&cli.global);
+    let _log = match &cli.command {
+        Some(Command::Collect(_)) if cli.global.log_file.is_none() => init_daemon_logging(),
+        _ => init_logging(&cli.global),
+    };
     match cli.command {
         None => match cli.global.attach.clone() {
             Some(url) => attach::run(&cli.global, &url),
@@ -83,6 +87,7 @@ pub fn dispatch(cli: Cli) -> CliResult {
         }
         Some(Command::Check) => check::run(&cli.global),
         Some(Command::Collect(args)) => collect::run(&cli.global, &args),
+        Some(Command::Export(args)) => history::run(&cli.global, &args),
     }
 }
 
@@ -254,6 +259,27 @@ pub fn log_path(global: &GlobalArgs) -> PathBuf {
         .log_file
         .clone()
         .unwrap_or_else(|| config::state_dir().join("hybridtop.log"))
+}
+
+/// The headless collector logs to stderr: JSON lines for a log pipeline (`kubectl logs`,
+/// CloudWatch Logs), plain lines when a person watches it in a terminal.
+fn init_daemon_logging() -> Option<()> {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HYBRIDTOP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter);
+    if std::io::stderr().is_terminal() {
+        builder.try_init().ok()
+    } else {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init()
+            .ok()
+    }
 }
 
 /// Logs go to a file, never to the terminal. If the file can't be opened, logging is off.

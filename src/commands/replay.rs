@@ -47,6 +47,26 @@ pub fn run(global: &GlobalArgs, args: &ReplayArgs) -> CliResult {
             "--record cannot be used with replay: the recording already exists (copy the file)",
         ));
     }
+    // A collector's stream: its last hour (or --from/--to) as a private temporary recording,
+    // then the same player.
+    let stream = match super::history::stream_url(&args.file) {
+        Some(url) => {
+            let to = args.to.unwrap_or_else(chrono::Utc::now);
+            let from = args.from.unwrap_or(to - super::history::REPLAY_DEFAULT);
+            Some(super::history::to_temp(global, url, from, to)?)
+        }
+        None if args.from.is_some() || args.to.is_some() => {
+            return Err(CliError::invalid(
+                "--from and --to are for a stream (redis://…); a file replays whole",
+            ))
+        }
+        None => None,
+    };
+    let file = stream.as_ref().map(|s| s.file.clone());
+    let args = &ReplayArgs {
+        file: file.unwrap_or_else(|| args.file.clone()),
+        ..args.clone()
+    };
     // Header checks (empty, not a recording, newer version) first: they say more than "no
     // terminal" would.
     crate::record::Reader::open(&args.file).map_err(open_error)?;
@@ -82,5 +102,6 @@ pub fn run(global: &GlobalArgs, args: &ReplayArgs) -> CliResult {
         run_tui(app, rx, None, &opts).await
     })
     .map_err(|e| CliError::runtime(format!("terminal error: {e}")))?;
+    drop(stream);
     Ok(EXIT_OK)
 }

@@ -4,7 +4,7 @@ use super::out;
 use super::{
     config_path, optional_user_config, resolve_theme, CliError, CliResult, EXIT_OK, EXIT_UNHEALTHY,
 };
-use crate::cli::{GlobalArgs, SnapshotArgs, SnapshotFormat, ViewName};
+use crate::cli::{At, GlobalArgs, SnapshotArgs, SnapshotFormat, ViewName};
 use crate::config::Config;
 use crate::model::editor::WeightsEditor;
 use crate::model::snapshot::{Mode, Snapshot};
@@ -83,7 +83,17 @@ pub fn run(global: &GlobalArgs, args: &SnapshotArgs) -> CliResult {
             "--record cannot be used with --replay: the recording already exists",
         ));
     }
-    let taken = if let Some(file) = &args.replay {
+    let taken = if let Some(url) = args.replay.as_deref().and_then(super::history::stream_url) {
+        let window = optional_user_config(global)?
+            .map(|c| c.general.window)
+            .unwrap_or(std::time::Duration::from_secs(300));
+        let rec = super::history::snapshot_source(global, url, args.at, window)?;
+        let at_end = SnapshotArgs {
+            at: None,
+            ..args.clone()
+        };
+        from_replay(global, &at_end, &rec.file)?
+    } else if let Some(file) = &args.replay {
         from_replay(global, args, file)?
     } else if let Some(url) = &args.attach {
         let (state, config) = super::attach::snapshot_state(global, url)?;
@@ -177,7 +187,8 @@ fn from_replay(
 ) -> Result<Taken, CliError> {
     let user_cfg = optional_user_config(global)?;
     let target = match args.at {
-        Some(s) => Target::FromStart((s * 1000.0).round() as i64),
+        Some(At::Seconds(s)) => Target::FromStart((s * 1000.0).round() as i64),
+        Some(At::Time(t)) => Target::At(t.timestamp_millis()),
         None => Target::At(i64::MAX),
     };
     let p = crate::record::replay_to(file, target).map_err(super::replay::open_error)?;
@@ -189,9 +200,13 @@ fn from_replay(
         ));
     }
     let start = p.start_ms;
-    let position = match (args.at, start, p.last_ms) {
-        (Some(s), Some(st), Some(last)) => {
-            let want = st.saturating_add((s * 1000.0).round() as i64);
+    let want = |st: i64| match args.at {
+        Some(At::Seconds(s)) => Some(st.saturating_add((s * 1000.0).round() as i64)),
+        Some(At::Time(t)) => Some(t.timestamp_millis()),
+        None => None,
+    };
+    let position = match (start.and_then(want), start, p.last_ms) {
+        (Some(want), Some(st), Some(last)) => {
             if want > last && p.next.is_none() && p.damage.is_none() {
                 out::err(format!(
                     "hybridtop: note: {} ends {:.0} s after its start; this is its end",

@@ -189,20 +189,36 @@ pub fn evaluate(cfg: &AlertsConfig, paths: &[PathView], i: &Inputs) -> Vec<Alert
                 let (Some(age), Some(iv)) = (s.age_seconds, interval) else {
                     continue;
                 };
-                let limit = iv.as_secs_f64() * f64::from(cfg.stale_intervals.max(1));
-                if age <= limit {
+                // A silent collector silences every source at once: two intervals, not N.
+                let n = if s.name == SourceName::Collector {
+                    2
+                } else {
+                    cfg.stale_intervals.max(1)
+                };
+                if age <= iv.as_secs_f64() * f64::from(n) {
                     continue;
                 }
-                (
-                    "source_stale",
-                    format!(
-                        "{} stale: data {} s old (> {} × {})",
-                        s.name,
-                        num(age.round()),
-                        cfg.stale_intervals,
-                        humantime::format_duration(iv)
-                    ),
-                )
+                if s.name == SourceName::Collector {
+                    (
+                        "source_stale",
+                        format!(
+                            "collector silent for {} s: nothing below is current (> 2 × {})",
+                            num(age.round()),
+                            humantime::format_duration(iv)
+                        ),
+                    )
+                } else {
+                    (
+                        "source_stale",
+                        format!(
+                            "{} stale: data {} s old (> {} × {})",
+                            s.name,
+                            num(age.round()),
+                            n,
+                            humantime::format_duration(iv)
+                        ),
+                    )
+                }
             }
             _ => continue,
         };

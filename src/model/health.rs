@@ -29,8 +29,11 @@ pub struct Sources {
 /// Longest error text kept per source.
 const MAX_ERROR_LEN: usize = 500;
 
-/// How often a collector says it is alive (team mode).
-pub const COLLECTOR_HEARTBEAT: Duration = Duration::from_secs(5);
+/// Team mode's interval: a viewer calls the collector stale after two of them without a word.
+pub const COLLECTOR_INTERVAL: Duration = Duration::from_secs(5);
+/// How often a collector says it is alive: often enough that a standby's takeover (within
+/// `LEASE_TTL` + `LEASE_TICK`, 6 s) never shows as stale.
+pub const COLLECTOR_HEARTBEAT: Duration = Duration::from_secs(2);
 
 fn stale_after(interval: Duration) -> Duration {
     interval.saturating_mul(3) + Duration::from_secs(60)
@@ -92,7 +95,7 @@ impl Sources {
                 error: None,
                 simulated: false,
                 permanent: false,
-                stale_after: Some(COLLECTOR_HEARTBEAT.saturating_mul(3)),
+                stale_after: Some(COLLECTOR_INTERVAL.saturating_mul(2)),
             });
         }
         if mode == Mode::Replay {

@@ -22,6 +22,7 @@
 //! number; nothing is ever loaded whole.
 
 mod format;
+pub mod keyframe;
 pub mod player;
 mod reader;
 pub mod stream;

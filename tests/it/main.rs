@@ -13,6 +13,7 @@ mod support;
 
 mod advisor;
 mod cli;
+mod deploy;
 mod editor_flow;
 mod eks_why;
 mod faults;

@@ -139,9 +139,14 @@ fn a_collector_publishes_and_viewers_attach_with_nothing_but_the_url() {
     assert_eq!(w["mode"], "attach");
     let o = term(&mut c);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("published "));
-    // Silent for three heartbeats: the collector reads as stale, with an alert that says so.
-    std::thread::sleep(Duration::from_secs(16));
+    // Structured logs: JSON lines on stderr, the last one with the count published.
+    let log = String::from_utf8_lossy(&o.stderr);
+    let last: Value = serde_json::from_str(log.lines().last().unwrap_or("")).unwrap_or_default();
+    assert_eq!(last["message"], "collector stopped", "{log}");
+    assert!(last["published"].as_u64().unwrap_or(0) > 100, "{log}");
+    assert!(log.lines().all(|l| serde_json::from_str::<Value>(l).is_ok()), "{log}");
+    // Silent for two intervals (10 s): the collector reads as stale, with an alert that says so.
+    std::thread::sleep(Duration::from_secs(11));
     let (v, _) = attach_json(home.path(), &url);
     assert_eq!(
         source(&v, "collector")["state"],
@@ -158,7 +163,7 @@ fn a_collector_publishes_and_viewers_attach_with_nothing_but_the_url() {
                 && a["message"]
                     .as_str()
                     .unwrap()
-                    .starts_with("collector stale")),
+                    .starts_with("collector silent for")),
         "{}",
         v["alerts"]
     );
@@ -237,19 +242,22 @@ fn redaction_before_publishing_acl_viewers_and_hostile_entries() {
     assert!(!err.contains("wrong-pw") && err.contains("***"), "{err}");
 
     // Hostile and malformed entries are skipped or sanitised; the viewer goes on.
+    // (Written with the current leader's fencing token, as anyone who can write the key could.)
     let hostile = serde_json::json!({"t": 1, "u": {"kind": "health", "source": "langfuse",
         "state": "error", "last_success": null,
         "error": "boom \u{1b}]0;owned\u{7}\u{202e} \u{9b}2J"}})
     .to_string();
     for entry in [
-        vec![b"XADD".as_slice(), b"redacted", b"*", b"line", b"{not json"],
-        vec![b"XADD".as_slice(), b"redacted", b"*", b"other", b"x"],
+        vec![b"XADD".as_slice(), b"redacted", b"*", b"line", b"{not json", b"fence", b"1"],
+        vec![b"XADD".as_slice(), b"redacted", b"*", b"other", b"x", b"fence", b"1"],
         vec![
             b"XADD".as_slice(),
             b"redacted",
             b"*",
             b"line",
             hostile.as_bytes(),
+            b"fence",
+            b"1",
         ],
     ] {
         assert!(!redis.command(&entry).is_empty());
@@ -267,10 +275,230 @@ fn redaction_before_publishing_acl_viewers_and_hostile_entries() {
     );
     let screen = String::from_utf8_lossy(&o.stdout);
     assert!(screen.contains("langfuse"), "{screen}");
+    assert!(screen.contains("boom"), "the hostile entry was applied, sanitised: {screen}");
     for c in screen.chars() {
         assert!(
             !(matches!(c, '\u{202a}'..='\u{202e}') || c.is_control() && c != '\n'),
             "{c:?} reached the screen"
         );
     }
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[allow(unsafe_code)] // libc has no safe wrapper for kill
+fn kill9(child: &mut Child) {
+    // SAFETY: a signal to our own child process.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGKILL);
+    }
+    let _ = child.wait();
+}
+
+/// Two collectors on one stream: only the leader publishes; when it is killed the standby takes
+/// over within two intervals (10 s), with a higher fencing token, and a follower never waits
+/// longer than the takeover for new entries.
+#[test]
+fn a_standby_takes_over_when_the_leader_dies() {
+    use hybridtop::record::stream::{parse_url, Follower};
+    let redis = RedisServer::start();
+    let home = tempfile::tempdir().unwrap();
+    let url = redis.url("standby");
+    let args = ["collect", "--demo", "--seed", "5", "--publish", url.as_str()];
+    let mut leader = collect(home.path(), &args);
+    let rt = rt();
+    let u = parse_url(&url, None).unwrap();
+    let mut f = rt.block_on(Follower::connect(&u)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while f.fence == 0 {
+        assert!(Instant::now() < deadline, "the first collector never led");
+        rt.block_on(f.follow(Duration::from_millis(500))).unwrap();
+    }
+    let first = f.fence;
+    let mut standby = collect(home.path(), &args);
+    // The standby runs but publishes nothing while the leader lives.
+    let until = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < until {
+        rt.block_on(f.follow(Duration::from_millis(500))).unwrap();
+    }
+    assert_eq!(f.fence, first, "the standby published while the leader lived");
+    kill9(&mut leader);
+    let killed = Instant::now();
+    let mut last_entry = Instant::now();
+    let mut longest_gap = Duration::ZERO;
+    while f.fence == first {
+        assert!(
+            killed.elapsed() < Duration::from_secs(10),
+            "no takeover within two intervals"
+        );
+        if !rt
+            .block_on(f.follow(Duration::from_millis(200)))
+            .unwrap()
+            .is_empty()
+        {
+            longest_gap = longest_gap.max(last_entry.elapsed());
+            last_entry = Instant::now();
+        }
+    }
+    let takeover = killed.elapsed();
+    assert!(f.fence > first);
+    // The new leader keeps publishing: no stall after the takeover.
+    let until = Instant::now() + Duration::from_secs(4);
+    let mut n = 0;
+    while Instant::now() < until {
+        n += rt
+            .block_on(f.follow(Duration::from_millis(500)))
+            .unwrap()
+            .len();
+    }
+    assert!(n > 4, "{n} entries in 4 s after the takeover");
+    assert!(takeover <= Duration::from_secs(7), "takeover took {takeover:?}");
+    // A viewer sees the collector healthy again, with the fleet (the new leader's keyframe).
+    let v = attach_until(home.path(), &url, |v| {
+        v["sources"].as_array().is_some_and(|s| {
+            s.iter()
+                .any(|s| s["name"] == "collector" && s["state"] == "ok")
+        })
+    });
+    assert!(!v["fleet"]["pods"].as_array().unwrap().is_empty());
+    let _ = term(&mut standby);
+    eprintln!("takeover {takeover:?}, longest follower gap before it {longest_gap:?}");
+}
+
+/// A leader that stalls past its lease (GC pause, network partition) and wakes up to write again
+/// carries an old fencing token: viewers ignore those entries, and the stale leader learns at
+/// its next renewal that it was deposed.
+#[test]
+fn a_deposed_leaders_entries_are_ignored() {
+    use hybridtop::config::Config;
+    use hybridtop::model::snapshot::Mode;
+    use hybridtop::model::update::Update;
+    use hybridtop::record::stream::{parse_url, Follower, LeaseChange, Publisher};
+    use hybridtop::record::Header;
+    let redis = RedisServer::start();
+    let u = parse_url(&redis.url("fenced"), None).unwrap();
+    let rt = rt();
+    let clock = |s: i64| Update::Clock {
+        now: chrono::DateTime::from_timestamp(1_764_061_200 + s, 0).unwrap(),
+    };
+    rt.block_on(async {
+        let day = Duration::from_secs(86_400);
+        let header = Header::new(&Config::demo(), Mode::Demo, false, true);
+        let mut a = Publisher::connect(&u, 10_000, day, false).await.unwrap();
+        let mut b = Publisher::connect(&u, 10_000, day, false).await.unwrap();
+        a.set_header(&header).unwrap();
+        b.set_header(&header).unwrap();
+        assert_eq!(a.contend().await.unwrap(), LeaseChange::Elected(1));
+        assert_eq!(b.contend().await.unwrap(), LeaseChange::Unchanged);
+        a.publish_keyframe(1, &[]).await.unwrap();
+        a.publish(1, &clock(1)).await.unwrap();
+        // A stalls; its lease lapses and B takes over.
+        assert!(redis.command(&[b"DEL", b"{fenced}:lease"]).starts_with(b":1"));
+        assert_eq!(b.contend().await.unwrap(), LeaseChange::Elected(2));
+        b.publish_keyframe(2, &[]).await.unwrap();
+        b.publish(2, &clock(2)).await.unwrap();
+        // A wakes up and writes before it renews.
+        a.publish(3, &clock(99)).await.unwrap();
+        b.publish(4, &clock(4)).await.unwrap();
+        let mut f = Follower::connect(&u).await.unwrap();
+        let got: Vec<Update> = f
+            .backfill(0)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.update)
+            .collect();
+        assert_eq!(got, vec![clock(1), clock(2), clock(4)]);
+        assert_eq!((f.deposed, f.fence), (1, 2));
+        assert_eq!(a.contend().await.unwrap(), LeaseChange::Deposed);
+        assert_eq!(a.leading(), None);
+        // Deposed, A publishes nothing more.
+        a.publish(5, &clock(5)).await.unwrap();
+        assert!(f.follow(Duration::from_millis(50)).await.unwrap().is_empty());
+    });
+}
+
+/// History without pressing record: `export` writes an ordinary recording, and `snapshot
+/// --replay` takes the stream itself, at a time or a number of seconds.
+#[test]
+fn history_is_exported_and_replayed_from_the_stream() {
+    let redis = RedisServer::start();
+    let home = tempfile::tempdir().unwrap();
+    let url = redis.url("history");
+    let mut c = collect(
+        home.path(),
+        &["collect", "--demo", "--seed", "9", "--publish", &url],
+    );
+    attach_until(home.path(), &url, |v| {
+        v["fleet"]["pods"].as_array().is_some_and(|p| !p.is_empty())
+    });
+    let mid = chrono::Utc::now();
+    std::thread::sleep(Duration::from_secs(3));
+    let _ = term(&mut c);
+    let file = home.path().join("incident.jsonl.zst");
+    let o = cmd(
+        home.path(),
+        &["export", &url, "--from", "1h", "--to", "now", "-o"],
+    )
+    .arg(&file)
+    .output()
+    .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("wrote "));
+    // An ordinary recording: the file player reads it.
+    let o = cmd(home.path(), &["snapshot", "--format", "json", "--replay"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["mode"], "replay");
+    assert!(!v["fleet"]["pods"].as_array().unwrap().is_empty());
+    // Never over an existing file; --from after --to is refused.
+    let o = cmd(home.path(), &["export", &url, "--from", "1h", "-o"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let o = cmd(
+        home.path(),
+        &["export", &url, "--from", "1m", "--to", "2h", "-o", "x.jsonl"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    // The stream itself, now, at a time, and at seconds from its oldest entry.
+    let at = mid.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    for extra in [vec![], vec!["--at", at.as_str()], vec!["--at", "2"]] {
+        let o = cmd(
+            home.path(),
+            &["snapshot", "--format", "json", "--replay", &url],
+        )
+        .args(&extra)
+        .output()
+        .unwrap();
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| {
+            panic!("{extra:?}: {}", String::from_utf8_lossy(&o.stderr))
+        });
+        assert_eq!(v["mode"], "replay", "{extra:?}");
+        assert!(
+            !v["fleet"]["pods"].as_array().unwrap().is_empty(),
+            "{extra:?}"
+        );
+    }
+    // No temporary recording is left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("hybridtop-stream-")
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }

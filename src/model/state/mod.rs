@@ -517,7 +517,7 @@ fn source_intervals(config: &Config) -> Vec<(SourceName, Duration)> {
         (SourceName::Langfuse, langfuse.interval),
         (
             SourceName::Collector,
-            crate::model::health::COLLECTOR_HEARTBEAT,
+            crate::model::health::COLLECTOR_INTERVAL,
         ),
         (
             SourceName::Prometheus,
