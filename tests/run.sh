@@ -52,6 +52,15 @@ if [ -z "${HYBRIDTOP_REDIS_SERVER:-}" ]; then
 fi
 export HYBRIDTOP_REDIS_SERVER
 
+# The TLS test makes its CA and server certificate with the openssl CLI.
+if ! command -v openssl >/dev/null 2>&1; then
+  echo "tests/run.sh: installing openssl (apt-get)" >&2
+  sudo_=""
+  if [ "$(id -u)" -ne 0 ]; then sudo_="sudo"; fi
+  $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl
+fi
+
 # A one-shot CI build gains nothing from incremental artifacts, which double target/'s size.
 if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
 

@@ -502,3 +502,49 @@ fn history_is_exported_and_replayed_from_the_stream() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// TLS: with the CA file the collector publishes and a viewer attaches over `rediss://`; without
+/// it (the system's roots do not know this CA) the viewer gets a clear certificate error, and
+/// `--redis-ca` on a plain `redis://` URL is refused as a mistake.
+#[test]
+fn tls_with_a_ca_file() {
+    use crate::support::redis::TlsRedisServer;
+    let redis = TlsRedisServer::start();
+    let home = tempfile::tempdir().unwrap();
+    let url = redis.url("tls");
+    let ca = redis.ca_pem.to_str().unwrap().to_string();
+    let mut c = collect(
+        home.path(),
+        &["--redis-ca", &ca, "collect", "--demo", "--publish", &url],
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let o = cmd(
+            home.path(),
+            &["--redis-ca", &ca, "snapshot", "--attach", &url, "--format", "json"],
+        )
+        .output()
+        .unwrap();
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+        if v["fleet"]["pods"].as_array().is_some_and(|p| !p.is_empty()) {
+            assert_eq!(v["mode"], "attach");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no data over TLS: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let (_, o) = attach_json(home.path(), &url);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("cannot reach Redis") && err.to_lowercase().contains("cert"), "{err}");
+    let plain = format!("redis://127.0.0.1:{}", redis.port);
+    let o = cmd(home.path(), &["--redis-ca", &ca, "snapshot", "--attach", &plain])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    let _ = term(&mut c);
+}
