@@ -31,11 +31,7 @@ impl App {
                     dry_run: false,
                     reason: Some(if undo { "undo (u)" } else { "editor (w)" }.into()),
                     actor: Actor::current(),
-                    mode: if self.mode == Mode::Demo {
-                        "demo"
-                    } else {
-                        "live"
-                    },
+                    mode: self.mode.as_str(),
                     read_only: true,
                 });
             }
@@ -155,11 +151,7 @@ impl App {
             dry_run: false,
             reason,
             actor: Actor::current(),
-            mode: if self.mode == Mode::Demo {
-                "demo"
-            } else {
-                "live"
-            },
+            mode: self.mode.as_str(),
             read_only: false,
         };
         match tx.try_send(change) {

@@ -25,7 +25,7 @@ pub struct AuditEntry {
     /// What `$USER` claimed, when it differs from `user`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub claimed_user: Option<String>,
-    /// `live` | `demo` | `cli`
+    /// `live` | `demo` | `attach` (a team-mode viewer) | `cli`
     pub mode: String,
     pub backend: String,
     pub target: Option<String>,

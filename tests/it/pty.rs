@@ -546,3 +546,107 @@ fn the_dashboard_attaches_to_a_collector() {
     let _ = collector.kill();
     let _ = collector.wait();
 }
+
+/// A viewer with router credentials of its own changes weights through the router (the audit
+/// log names the viewer, in mode `attach`); one whose credentials cannot reach the router is
+/// read-only and says so.
+#[test]
+fn an_attached_viewer_changes_weights_with_its_own_credentials() {
+    use crate::support::kube_api::{KubeApiServer, ResourceType};
+    let redis = crate::support::redis::RedisServer::start();
+    let url = redis.url("viewer-weights");
+    let server = KubeApiServer::start();
+    server.create(
+        &ResourceType::configmaps(),
+        serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "hybrid-router", "namespace": "agents"},
+            "data": {"weights.json": r#"{"eks-qwen3": 70, "agentcore-haiku": 20, "agentcore-sonnet": 10}"#}}),
+    );
+    let kc = server.kubeconfig();
+    let home = tempfile::tempdir().expect("tempdir");
+    let config = home.path().join("viewer.toml");
+    std::fs::write(
+        &config,
+        "[router]\nbackend = \"configmap\"\nnamespace = \"agents\"\nname = \"hybrid-router\"\n\
+         [router.configmap]\nkey = \"weights.json\"\n",
+    )
+    .unwrap();
+    let mut collector = std::process::Command::new(env!("CARGO_BIN_EXE_hybridtop"))
+        .args(["collect", "--demo", "--seed", "7", "--publish", &url])
+        .env("HOME", home.path())
+        .env("XDG_STATE_HOME", home.path().join("state"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let audit = home.path().join("audit.jsonl");
+    let cfg = config.to_str().unwrap().to_string();
+    let audit_arg = audit.to_str().unwrap().to_string();
+    let kc_path = kc.path.to_str().unwrap().to_string();
+    let viewer_home = tempfile::tempdir().expect("tempdir");
+    let mut r = spawn_env(
+        &["-c", &cfg, "--audit-log", &audit_arg, "--attach", &url],
+        120,
+        40,
+        viewer_home,
+        &[("LANG", "C.UTF-8"), ("KUBECONFIG", &kc_path)],
+    );
+    r.wait_for("VIA COLLECTOR", Duration::from_secs(15));
+    r.wait_for("70%", Duration::from_secs(15));
+    for k in ["w", "-", "-"] {
+        r.writer.write_all(k.as_bytes()).unwrap();
+        r.writer.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    r.wait_for("Router weights", Duration::from_secs(5));
+    r.writer.write_all(b"\r").unwrap();
+    r.writer.flush().unwrap();
+    r.wait_for("Review change", Duration::from_secs(5));
+    r.writer.write_all(b"y").unwrap();
+    r.writer.flush().unwrap();
+    r.wait_for("applied", Duration::from_secs(10));
+    let text = std::fs::read_to_string(&audit).expect("audit log written");
+    let entries: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let me = String::from_utf8(
+        std::process::Command::new("id")
+            .arg("-un")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let last = entries.last().expect("an audit entry");
+    assert_eq!(last["result"], "applied", "{text}");
+    assert_eq!(last["mode"], "attach", "{text}");
+    assert_eq!(last["user"], me.trim(), "{text}");
+    let cm = server
+        .get(&ResourceType::configmaps(), "agents", "hybrid-router")
+        .unwrap();
+    let stored: serde_json::Value =
+        serde_json::from_str(cm["data"]["weights.json"].as_str().unwrap()).unwrap();
+    assert_eq!(stored["eks-qwen3"], 60, "{stored}");
+    r.writer.write_all(b"q").unwrap();
+    r.writer.flush().unwrap();
+    assert!(r.wait_exit(Duration::from_secs(10)).success());
+
+    // Credentials that reach no router: read-only, and the viewer says why.
+    let mut r = spawn_env(
+        &["-c", &cfg, "--audit-log", &audit_arg, "--attach", &url],
+        120,
+        40,
+        tempfile::tempdir().expect("tempdir"),
+        &[("LANG", "C.UTF-8"), ("KUBECONFIG", "/nonexistent/kubeconfig")],
+    );
+    r.wait_for("VIA COLLECTOR", Duration::from_secs(15));
+    r.wait_for("read-only", Duration::from_secs(10));
+    r.writer.write_all(b"q").unwrap();
+    r.writer.flush().unwrap();
+    assert!(r.wait_exit(Duration::from_secs(10)).success());
+    let _ = collector.kill();
+    let _ = collector.wait();
+}
