@@ -548,3 +548,76 @@ fn tls_with_a_ca_file() {
     assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
     let _ = term(&mut c);
 }
+
+/// Viewers cost the sources nothing: twenty viewers whose environment points every source
+/// (Kubernetes, CloudWatch, Cost Explorer, Langfuse, Prometheus) at a listener that counts
+/// connections make none, while they read the collector's stream.
+#[test]
+fn twenty_viewers_make_no_source_requests() {
+    use std::net::TcpListener;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let redis = RedisServer::start();
+    let home = tempfile::tempdir().unwrap();
+    let url = redis.url("viewers");
+    let mut c = collect(
+        home.path(),
+        &["collect", "--demo", "--seed", "2", "--publish", &url],
+    );
+    attach_until(home.path(), &url, |v| {
+        v["fleet"]["pods"].as_array().is_some_and(|p| !p.is_empty())
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h = hits.clone();
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            h.fetch_add(1, Ordering::SeqCst);
+            drop(s);
+        }
+    });
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let kubeconfig = home.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster:\n    server: {endpoint}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\nusers:\n- name: u\n  user:\n    token: t\n"
+        ),
+    )
+    .unwrap();
+    let config = home.path().join("viewer.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[prometheus]\nurl = \"{endpoint}\"\n[langfuse]\nhost = \"{endpoint}\"\n[aws]\nregion = \"us-east-2\"\n"
+        ),
+    )
+    .unwrap();
+    let viewers: Vec<Child> = (0..20)
+        .map(|_| {
+            cmd(home.path(), &["snapshot", "--attach", &url, "--format", "json"])
+                .arg("-c")
+                .arg(&config)
+                .env("KUBECONFIG", &kubeconfig)
+                .env("AWS_ENDPOINT_URL", &endpoint)
+                .env("LANGFUSE_BASE_URL", &endpoint)
+                .env("LANGFUSE_PUBLIC_KEY", "pk")
+                .env("LANGFUSE_SECRET_KEY", "sk")
+                .env("AWS_ACCESS_KEY_ID", "AKID")
+                .env("AWS_SECRET_ACCESS_KEY", "secret")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut v in viewers {
+        let o = v.wait_with_output_ref();
+        let j: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+        assert_eq!(j["mode"], "attach", "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(!j["fleet"]["pods"].as_array().unwrap().is_empty());
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "a viewer reached a source");
+    let _ = term(&mut c);
+}
