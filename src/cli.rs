@@ -369,6 +369,20 @@ mod tests {
     use super::*;
     use clap::CommandFactory;
 
+    #[test]
+    fn times_and_positions() {
+        let t = parse_when("2026-12-02T10:00:00Z").unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-12-02T10:00:00+00:00");
+        let ago = chrono::Utc::now() - parse_when("90m").unwrap();
+        assert!((ago.num_seconds() - 5400).abs() <= 2, "{ago}");
+        assert!((chrono::Utc::now() - parse_when("now").unwrap()).num_seconds() <= 1);
+        let e = parse_when("yesterday-ish").unwrap_err();
+        assert!(e.contains("RFC 3339") && e.contains("yesterday-ish"), "{e}");
+        assert_eq!(parse_at("600").unwrap(), At::Seconds(600.0));
+        assert_eq!(parse_at("2026-12-02T10:00:00Z").unwrap(), At::Time(t));
+        assert!(parse_at("-1").is_err() && parse_at("soon").is_err());
+    }
+
     /// Every command's `--help`, groups included, ends with an example (the README promises it).
     #[test]
     fn every_help_ends_with_an_example() {

@@ -129,10 +129,9 @@ pub fn run(global: &GlobalArgs, raw: &str) -> CliResult {
         let mut app = App::new(&opts);
         let mut router_rx = None;
         match router {
+            // No watch of its own: the collector publishes the weights, so a viewer asks the
+            // router nothing until it changes them (twenty viewers cost the API server nothing).
             Ok(router) => {
-                if let crate::router::store::Router::Kube(k) = &router {
-                    let _watch = k.watch(tx.clone());
-                }
                 let link = crate::router::task::spawn(
                     router,
                     config.guard(),
@@ -143,7 +142,8 @@ pub fn run(global: &GlobalArgs, raw: &str) -> CliResult {
             }
             Err(why) => app.toast(crate::ui::state::ToastLevel::Info, why),
         }
-        let feed = tokio::spawn(async move {            // The window read back first, so the first frame is complete; then follow.
+        let feed = tokio::spawn(async move {
+            // The window read back first, so the first frame is complete; then follow.
             for r in records {
                 if tx.send(r.update).await.is_err() {
                     return;

@@ -67,7 +67,8 @@ pub fn to_temp(
         .map_err(|e| CliError::runtime(format!("{}: {e}", dir.display())))?;
     let file = dir.join(format!(
         "{}-{}.jsonl",
-        url.key.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_"),
+        url.key
+            .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_"),
         from.format("%Y%m%dT%H%M%SZ")
     ));
     // From here on the directory is removed whatever happens.
@@ -130,12 +131,7 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> CliResult {
         )));
     }
     let rt = tokio_runtime()?;
-    let stats = rt.block_on(export_into(
-        &url,
-        ms(args.from),
-        ms(args.to),
-        &args.output,
-    ))?;
+    let stats = rt.block_on(export_into(&url, ms(args.from), ms(args.to), &args.output))?;
     out::err(format!(
         "wrote {} updates to {} ({} entries skipped as invalid, {} from a deposed collector{})",
         stats.records,

@@ -4,9 +4,9 @@
 pub mod attach;
 pub mod check;
 pub mod collect;
-pub mod history;
 pub mod connect;
 pub mod demo;
+pub mod history;
 pub mod info;
 pub mod init;
 pub mod live;

@@ -250,6 +250,27 @@ mod tests {
     }
 
     #[test]
+    fn the_langfuse_plan_sets_the_budget() {
+        let b = |t: &str| {
+            Config::from_toml(&format!("[langfuse]\n{t}\n"), "t.toml")
+                .unwrap()
+                .langfuse
+                .unwrap()
+                .budget_per_minute()
+        };
+        assert_eq!(b(""), 20);
+        assert_eq!(b("plan = \"hobby\""), 20);
+        assert_eq!(b("plan = \"core\""), 60);
+        assert_eq!(b("plan = \"self-hosted\""), 600);
+        assert_eq!(b("plan = \"pro\"\nmax_requests_per_minute = 7"), 7);
+        let e = Config::from_toml("[langfuse]\nplan = \"enterprise\"\n", "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("plan") && e.contains("enterprise"), "{e}");
+        assert!(Config::from_toml("[langfuse]\nmax_requests_per_minute = 0\n", "t.toml").is_err());
+    }
+
+    #[test]
     fn unknown_keys_are_collected_not_fatal() {
         let cfg = Config::from_toml("[general]\nenvironmnet = 'x'\n", "t.toml").unwrap();
         assert_eq!(cfg.unknown_keys, vec!["general.environmnet".to_string()]);

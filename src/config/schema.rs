@@ -265,7 +265,10 @@ pub struct LangfuseConfig {
     pub api: LangfuseApi,
     #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
     pub overlap: Duration,
-    pub max_requests_per_minute: u32,
+    /// The organisation's Langfuse plan: sets the default request budget.
+    pub plan: Option<LangfusePlan>,
+    /// Requests per minute this dashboard may spend (overrides the plan's default).
+    pub max_requests_per_minute: Option<u32>,
     /// How far back the first poll reads (default: `general.window`).
     #[serde(deserialize_with = "de_opt_duration")]
     pub lookback: Option<Duration>,
@@ -285,7 +288,8 @@ impl Default for LangfuseConfig {
             interval: Duration::from_secs(10),
             api: LangfuseApi::Auto,
             overlap: Duration::from_secs(120),
-            max_requests_per_minute: 20,
+            plan: None,
+            max_requests_per_minute: None,
             lookback: None,
             fetch_io: true,
             timeout: Duration::from_secs(60),
@@ -344,6 +348,30 @@ pub enum PrometheusAuth {
 pub struct PrometheusPath {
     /// `{namespace="agents",app="vllm-qwen3"}`.
     pub selector: String,
+}
+
+/// Langfuse Cloud's plans (their general API limit is per organisation: Hobby 30/min, Core
+/// 100/min, Pro 1,000/min) and self-hosted Langfuse (no limit but the server's own capacity).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LangfusePlan {
+    Hobby,
+    Core,
+    Pro,
+    SelfHosted,
+}
+
+impl LangfuseConfig {
+    /// The request budget: `max_requests_per_minute`, else about two thirds of the plan's
+    /// organisation-wide limit (the platform's own API calls share it), else 20.
+    pub fn budget_per_minute(&self) -> u32 {
+        self.max_requests_per_minute.unwrap_or(match self.plan {
+            None | Some(LangfusePlan::Hobby) => 20,
+            Some(LangfusePlan::Core) => 60,
+            Some(LangfusePlan::Pro) => 600,
+            Some(LangfusePlan::SelfHosted) => 600,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -118,7 +118,7 @@ impl Config {
         }
         self.correlation_rules()?;
         if let Some(lf) = &self.langfuse {
-            if lf.max_requests_per_minute == 0 {
+            if lf.max_requests_per_minute == Some(0) {
                 return Err(self.invalid(
                     "langfuse.max_requests_per_minute",
                     "must be at least 1 (Langfuse Hobby allows 30 per minute)",

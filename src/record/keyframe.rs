@@ -9,7 +9,7 @@ use crate::domain::path::PathId;
 use crate::model::agentcore::AlarmsReport;
 use crate::model::engine::EngineReport;
 use crate::model::update::{
-    ApiSpend, BilledCost, FleetUpdate, GpuNode, FleetProblem, KubeEvent, Pod, ScaledObject,
+    ApiSpend, BilledCost, FleetProblem, FleetUpdate, GpuNode, KubeEvent, Pod, ScaledObject,
     SourceHealth, SourceName, Update, WeightsReport,
 };
 use indexmap::IndexMap;
@@ -107,14 +107,44 @@ impl Keyframe {
             FleetUpdate::Nodes { nodes } => self.nodes = Some(nodes.clone()),
             FleetUpdate::Events { events } => {
                 for e in events {
-                    let key = if e.object.is_empty() {
-                        format!("{}/{}/{}/{}", e.namespace, e.kind, e.name, e.reason)
+                    // An Event object's re-reports carry its own cumulative count: its latest
+                    // report stands for all of them. Reports without an object name add up in
+                    // the model, so the keyframe keeps their sum.
+                    let (key, merged) = if e.object.is_empty() {
+                        let key = format!("{}/{}/{}/{}", e.kind, e.namespace, e.name, e.reason);
+                        let merged = match self.events.get(&key) {
+                            Some(old) => KubeEvent {
+                                count: old.count.saturating_add(e.count.max(1)),
+                                first_seen: old.first_seen.min(e.first_seen),
+                                ..if e.last_seen >= old.last_seen {
+                                    e.clone()
+                                } else {
+                                    KubeEvent {
+                                        count: 0,
+                                        ..old.clone()
+                                    }
+                                }
+                            },
+                            None => e.clone(),
+                        };
+                        (key, merged)
                     } else {
-                        format!("{}/{}", e.namespace, e.object)
+                        let key = format!("{}/{}", e.namespace, e.object);
+                        let merged = match self.events.get(&key) {
+                            // As the model merges re-reports: the highest count, the earliest
+                            // first sighting.
+                            Some(old) => KubeEvent {
+                                count: old.count.max(e.count),
+                                first_seen: old.first_seen.min(e.first_seen),
+                                ..e.clone()
+                            },
+                            None => e.clone(),
+                        };
+                        (key, merged)
                     };
                     // Most recently seen last: the oldest is evicted first.
                     self.events.shift_remove(&key);
-                    self.events.insert(key, e.clone());
+                    self.events.insert(key, merged);
                     if self.events.len() > MAX_EVENTS {
                         self.events.shift_remove_index(0);
                     }
@@ -210,10 +240,11 @@ mod tests {
         let opts = crate::model::state::DeriveOptions::default();
         let (a, b) = (whole.snapshot(&opts), late.snapshot(&opts));
         assert!(!a.fleet.pods.is_empty());
-        assert_eq!(
+        let (fa, fb) = (
+            serde_json::to_value(&a.fleet).unwrap(),
             serde_json::to_value(&b.fleet).unwrap(),
-            serde_json::to_value(&a.fleet).unwrap()
         );
+        assert_eq!(fb, fa);
         assert_eq!(
             serde_json::to_value(&b.router).unwrap(),
             serde_json::to_value(&a.router).unwrap()

@@ -169,8 +169,8 @@ async fn connect(url: &StreamUrl) -> Result<MultiplexedConnection, String> {
     let client = match &url.ca_file {
         None => redis::Client::open(url.client.as_str()),
         Some(path) => {
-            let pem = std::fs::read(path)
-                .map_err(|e| format!("--redis-ca {}: {e}", path.display()))?;
+            let pem =
+                std::fs::read(path).map_err(|e| format!("--redis-ca {}: {e}", path.display()))?;
             redis::Client::build_with_tls(
                 url.client.as_str(),
                 redis::TlsCertificates {
@@ -412,7 +412,7 @@ impl Publisher {
 
 /// One valid stream entry.
 enum Item {
-    Record(Record),
+    Record(Box<Record>),
     Header(Box<Header>),
 }
 
@@ -473,7 +473,7 @@ impl Follower {
         loop {
             let (n, items) = self.page(&start, "+").await?;
             out.extend(items.into_iter().filter_map(|i| match i {
-                Item::Record(r) => Some(r),
+                Item::Record(r) => Some(*r),
                 Item::Header(_) => None,
             }));
             if n < PAGE {
@@ -612,7 +612,7 @@ impl Follower {
                     if let Some(es) = kv.get(1) {
                         for r in entries(es) {
                             if let Some(Item::Record(rec)) = self.take(r) {
-                                out.push(rec);
+                                out.push(*rec);
                             }
                         }
                     }
@@ -633,24 +633,22 @@ impl Follower {
         self.fence = fence;
         match raw.entry {
             Entry::Line(l) => match decode_record(&l) {
-                Ok(r) => Some(Item::Record(r)),
+                Ok(r) => Some(Item::Record(Box::new(r))),
                 Err(_) => {
                     self.skipped += 1;
                     None
                 }
             },
-            Entry::Header(h) => {
-                match super::reader::parse_header(Path::new(&self.url.shown), &h) {
-                    Ok(h) => {
-                        self.header = Some(h.clone());
-                        Some(Item::Header(Box::new(h)))
-                    }
-                    Err(_) => {
-                        self.skipped += 1;
-                        None
-                    }
+            Entry::Header(h) => match super::reader::parse_header(Path::new(&self.url.shown), &h) {
+                Ok(h) => {
+                    self.header = Some(h.clone());
+                    Some(Item::Header(Box::new(h)))
                 }
-            }
+                Err(_) => {
+                    self.skipped += 1;
+                    None
+                }
+            },
             Entry::Other => {
                 self.skipped += 1;
                 None
@@ -718,9 +716,7 @@ fn entries(v: &Value) -> Vec<RawEntry> {
                     };
                     match text(k).as_deref() {
                         Some("line") if entry == Entry::Other => entry = Entry::Line(v.clone()),
-                        Some("header") if entry == Entry::Other => {
-                            entry = Entry::Header(v.clone())
-                        }
+                        Some("header") if entry == Entry::Other => entry = Entry::Header(v.clone()),
                         Some("fence") => {
                             fence = std::str::from_utf8(v).ok().and_then(|t| t.parse().ok())
                         }

@@ -21,12 +21,18 @@ use std::time::{Duration, Instant};
 /// usual mask plus a pseudonym keyed by a random per-recording secret that is never written:
 /// `ip-10-0-1-23` → `ip-x-x-x-x~qhzkmvbtra`. The pseudonym keeps distinct values distinct on
 /// replay (two nodes stay two nodes, so EKS cost is right) without being reversible.
-pub(super) struct Redactor {
+pub struct Redactor {
     key: std::collections::hash_map::RandomState,
 }
 
+impl Default for Redactor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Redactor {
-    pub(super) fn new() -> Self {
+    pub fn new() -> Self {
         Redactor {
             key: std::collections::hash_map::RandomState::new(),
         }
@@ -145,7 +151,7 @@ impl Sink {
 
 /// One record line (without its newline), redacted when a redactor is given: what a recording
 /// holds per update, and what a collector publishes.
-pub(super) fn encode_line(t: i64, u: &Update, redactor: Option<&Redactor>) -> io::Result<Vec<u8>> {
+pub fn encode_line(t: i64, u: &Update, redactor: Option<&Redactor>) -> io::Result<Vec<u8>> {
     let mut w = Vec::with_capacity(256);
     match redactor {
         None => serde_json::to_writer(&mut w, &LineOut { t, u })?,

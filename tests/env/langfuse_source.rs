@@ -1698,7 +1698,7 @@ async fn acceptance_sessions_screen_and_budget() {
     }));
 
     let cfg = config(&server, "");
-    let budget = cfg.langfuse.as_ref().unwrap().max_requests_per_minute as usize;
+    let budget = cfg.langfuse.as_ref().unwrap().budget_per_minute() as usize;
     assert_eq!(budget, 20, "the default budget");
     let (mut rx, stats, handle) = spawn(LangfuseSource::from_config(&cfg).unwrap());
     let mut seen = Seen::default();

@@ -5,7 +5,9 @@ use hybridtop::config::Config;
 use std::path::Path;
 
 fn deploy(name: &str) -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy").join(name);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("deploy")
+        .join(name);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
@@ -31,7 +33,12 @@ fn rbac_only_reads_and_the_deployment_collects() {
         assert_eq!(v.trim(), r#"["get", "list", "watch"]"#, "{rbac}");
     }
     let d = deploy("deployment.yaml");
-    for want in ["collect", "--publish", "/etc/hybridtop/config.toml", "HYBRIDTOP_REDIS_PASSWORD"] {
+    for want in [
+        "collect",
+        "--publish",
+        "/etc/hybridtop/config.toml",
+        "HYBRIDTOP_REDIS_PASSWORD",
+    ] {
         assert!(d.contains(want), "deployment.yaml lacks {want}");
     }
     let k: String = deploy("kustomization.yaml")
@@ -40,7 +47,10 @@ fn rbac_only_reads_and_the_deployment_collects() {
         .collect::<Vec<_>>()
         .join("\n");
     // The Secret is created by hand, never applied from the repo.
-    assert!(k.contains("config.toml") && !k.contains("secret.example.yaml"), "{k}");
+    assert!(
+        k.contains("config.toml") && !k.contains("secret.example.yaml"),
+        "{k}"
+    );
     let sa = deploy("serviceaccount.yaml");
     assert!(sa.contains("eks.amazonaws.com/role-arn"), "{sa}");
 }

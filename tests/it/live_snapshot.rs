@@ -288,3 +288,129 @@ fn check_names_what_is_wrong() {
     assert_eq!(o.status.code(), Some(1), "{out}");
     assert!(out.contains("pods") && out.contains("✗"), "{out}");
 }
+
+/// Requests each service has answered so far: CloudWatch, Kubernetes reads (get/list),
+/// Kubernetes watches, Langfuse. Watches are counted apart: the collector re-opens each one when
+/// the server ends it (`timeoutSeconds`, about every 5 min), whoever else is attached.
+fn served(w: &World) -> [usize; 4] {
+    let kube = w._kube.requests();
+    let watches = kube.iter().filter(|r| r.is_watch()).count();
+    [
+        w._cw.requests().len(),
+        kube.len() - watches,
+        watches,
+        w._lf.request_count(),
+    ]
+}
+
+/// Team mode's promise, measured: a live collector polls the services; twenty dashboards attach
+/// to its stream (real `hybridtop --attach` processes on ptys, with the same credentials and
+/// endpoints in their environment), and the services answer as many requests in a period with
+/// the viewers as in the same period without them. `HYBRIDTOP_TEAM_PERIOD` (seconds, default
+/// 12) sets the period; the README's figures are a 300 s run.
+#[test]
+fn twenty_attached_viewers_cost_the_services_nothing() {
+    use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let period = Duration::from_secs(
+        std::env::var("HYBRIDTOP_TEAM_PERIOD")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(12),
+    );
+    let w = world();
+    let redis = support::redis::RedisServer::start();
+    let url = redis.url("hybridtop");
+    let mut collector = Command::new(env!("CARGO_BIN_EXE_hybridtop"));
+    collector
+        .env_clear()
+        .arg("-c")
+        .arg(w.dir.path().join("config.toml"))
+        .args(["collect", "--publish", &url])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in &w.env {
+        collector.env(k, v);
+    }
+    let mut collector = collector.spawn().unwrap();
+    // Settled: every source has answered once and the start-up discovery is done.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let o = w.run(&["snapshot", "--attach", &url, "--format", "json"]);
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+        let ok = |n: &str| {
+            v["sources"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|s| s["name"] == n && s["state"] == "ok"))
+        };
+        if ["cloudwatch", "kubernetes", "langfuse", "collector"]
+            .iter()
+            .all(|n| ok(n))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "sources not ready: {}",
+            v["sources"]
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    std::thread::sleep(Duration::from_secs(5));
+    let a0 = served(&w);
+    std::thread::sleep(period);
+    let a1 = served(&w);
+    let pty = native_pty_system();
+    let mut viewers = Vec::new();
+    for _ in 0..20 {
+        let pair = pty
+            .openpty(PtySize {
+                rows: 40,
+                cols: 120,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_hybridtop"));
+        cmd.env_clear();
+        for (k, v) in &w.env {
+            cmd.env(k, v);
+        }
+        cmd.arg("-c");
+        cmd.arg(w.dir.path().join("config.toml"));
+        cmd.args(["--attach", &url]);
+        let child = pair.slave.spawn_command(cmd).unwrap();
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while matches!(std::io::Read::read(&mut reader, &mut buf), Ok(n) if n > 0) {}
+        });
+        viewers.push((child, pair.master));
+    }
+    let b0 = served(&w);
+    std::thread::sleep(period);
+    let b1 = served(&w);
+    for (child, _) in viewers.iter_mut() {
+        assert!(child.try_wait().unwrap().is_none(), "a viewer exited");
+        let _ = child.kill();
+    }
+    let _ = collector.kill();
+    let _ = collector.wait();
+    let alone: Vec<usize> = a0.iter().zip(a1).map(|(x, y)| y - x).collect();
+    let with: Vec<usize> = b0.iter().zip(b1).map(|(x, y)| y - x).collect();
+    eprintln!(
+        "requests in {} s (CloudWatch, Kubernetes reads, Kubernetes watches, Langfuse): collector alone {alone:?}, with 20 viewers {with:?}",
+        period.as_secs()
+    );
+    // Periodic polls land on either side of a period's edge: one poll's worth either way
+    // (CloudWatch: one GetMetricData round per minute; Langfuse one page per 10 s).
+    for (i, (a, b)) in alone.iter().zip(&with).enumerate() {
+        assert!(
+            a.abs_diff(*b) <= 2,
+            "source {i}: alone {a}, with viewers {b}"
+        );
+    }
+}

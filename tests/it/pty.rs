@@ -640,7 +640,10 @@ fn an_attached_viewer_changes_weights_with_its_own_credentials() {
         120,
         40,
         tempfile::tempdir().expect("tempdir"),
-        &[("LANG", "C.UTF-8"), ("KUBECONFIG", "/nonexistent/kubeconfig")],
+        &[
+            ("LANG", "C.UTF-8"),
+            ("KUBECONFIG", "/nonexistent/kubeconfig"),
+        ],
     );
     r.wait_for("VIA COLLECTOR", Duration::from_secs(15));
     r.wait_for("read-only", Duration::from_secs(10));

@@ -144,7 +144,11 @@ fn a_collector_publishes_and_viewers_attach_with_nothing_but_the_url() {
     let last: Value = serde_json::from_str(log.lines().last().unwrap_or("")).unwrap_or_default();
     assert_eq!(last["message"], "collector stopped", "{log}");
     assert!(last["published"].as_u64().unwrap_or(0) > 100, "{log}");
-    assert!(log.lines().all(|l| serde_json::from_str::<Value>(l).is_ok()), "{log}");
+    assert!(
+        log.lines()
+            .all(|l| serde_json::from_str::<Value>(l).is_ok()),
+        "{log}"
+    );
     // Silent for two intervals (10 s): the collector reads as stale, with an alert that says so.
     std::thread::sleep(Duration::from_secs(11));
     let (v, _) = attach_json(home.path(), &url);
@@ -248,8 +252,24 @@ fn redaction_before_publishing_acl_viewers_and_hostile_entries() {
         "error": "boom \u{1b}]0;owned\u{7}\u{202e} \u{9b}2J"}})
     .to_string();
     for entry in [
-        vec![b"XADD".as_slice(), b"redacted", b"*", b"line", b"{not json", b"fence", b"1"],
-        vec![b"XADD".as_slice(), b"redacted", b"*", b"other", b"x", b"fence", b"1"],
+        vec![
+            b"XADD".as_slice(),
+            b"redacted",
+            b"*",
+            b"line",
+            b"{not json",
+            b"fence",
+            b"1",
+        ],
+        vec![
+            b"XADD".as_slice(),
+            b"redacted",
+            b"*",
+            b"other",
+            b"x",
+            b"fence",
+            b"1",
+        ],
         vec![
             b"XADD".as_slice(),
             b"redacted",
@@ -275,7 +295,10 @@ fn redaction_before_publishing_acl_viewers_and_hostile_entries() {
     );
     let screen = String::from_utf8_lossy(&o.stdout);
     assert!(screen.contains("langfuse"), "{screen}");
-    assert!(screen.contains("boom"), "the hostile entry was applied, sanitised: {screen}");
+    assert!(
+        screen.contains("boom"),
+        "the hostile entry was applied, sanitised: {screen}"
+    );
     for c in screen.chars() {
         assert!(
             !(matches!(c, '\u{202a}'..='\u{202e}') || c.is_control() && c != '\n'),
@@ -309,7 +332,14 @@ fn a_standby_takes_over_when_the_leader_dies() {
     let redis = RedisServer::start();
     let home = tempfile::tempdir().unwrap();
     let url = redis.url("standby");
-    let args = ["collect", "--demo", "--seed", "5", "--publish", url.as_str()];
+    let args = [
+        "collect",
+        "--demo",
+        "--seed",
+        "5",
+        "--publish",
+        url.as_str(),
+    ];
     let mut leader = collect(home.path(), &args);
     let rt = rt();
     let u = parse_url(&url, None).unwrap();
@@ -326,7 +356,10 @@ fn a_standby_takes_over_when_the_leader_dies() {
     while Instant::now() < until {
         rt.block_on(f.follow(Duration::from_millis(500))).unwrap();
     }
-    assert_eq!(f.fence, first, "the standby published while the leader lived");
+    assert_eq!(
+        f.fence, first,
+        "the standby published while the leader lived"
+    );
     kill9(&mut leader);
     let killed = Instant::now();
     let mut last_entry = Instant::now();
@@ -357,7 +390,10 @@ fn a_standby_takes_over_when_the_leader_dies() {
             .len();
     }
     assert!(n > 4, "{n} entries in 4 s after the takeover");
-    assert!(takeover <= Duration::from_secs(7), "takeover took {takeover:?}");
+    assert!(
+        takeover <= Duration::from_secs(7),
+        "takeover took {takeover:?}"
+    );
     // A viewer sees the collector healthy again, with the fleet (the new leader's keyframe).
     let v = attach_until(home.path(), &url, |v| {
         v["sources"].as_array().is_some_and(|s| {
@@ -398,7 +434,9 @@ fn a_deposed_leaders_entries_are_ignored() {
         a.publish_keyframe(1, &[]).await.unwrap();
         a.publish(1, &clock(1)).await.unwrap();
         // A stalls; its lease lapses and B takes over.
-        assert!(redis.command(&[b"DEL", b"{fenced}:lease"]).starts_with(b":1"));
+        assert!(redis
+            .command(&[b"DEL", b"{fenced}:lease"])
+            .starts_with(b":1"));
         assert_eq!(b.contend().await.unwrap(), LeaseChange::Elected(2));
         b.publish_keyframe(2, &[]).await.unwrap();
         b.publish(2, &clock(2)).await.unwrap();
@@ -419,7 +457,11 @@ fn a_deposed_leaders_entries_are_ignored() {
         assert_eq!(a.leading(), None);
         // Deposed, A publishes nothing more.
         a.publish(5, &clock(5)).await.unwrap();
-        assert!(f.follow(Duration::from_millis(50)).await.unwrap().is_empty());
+        assert!(f
+            .follow(Duration::from_millis(50))
+            .await
+            .unwrap()
+            .is_empty());
     });
 }
 
@@ -466,7 +508,9 @@ fn history_is_exported_and_replayed_from_the_stream() {
     assert_eq!(o.status.code(), Some(2));
     let o = cmd(
         home.path(),
-        &["export", &url, "--from", "1m", "--to", "2h", "-o", "x.jsonl"],
+        &[
+            "export", &url, "--from", "1m", "--to", "2h", "-o", "x.jsonl",
+        ],
     )
     .output()
     .unwrap();
@@ -481,9 +525,8 @@ fn history_is_exported_and_replayed_from_the_stream() {
         .args(&extra)
         .output()
         .unwrap();
-        let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| {
-            panic!("{extra:?}: {}", String::from_utf8_lossy(&o.stderr))
-        });
+        let v: Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|_| panic!("{extra:?}: {}", String::from_utf8_lossy(&o.stderr)));
         assert_eq!(v["mode"], "replay", "{extra:?}");
         assert!(
             !v["fleet"]["pods"].as_array().unwrap().is_empty(),
@@ -521,7 +564,15 @@ fn tls_with_a_ca_file() {
     loop {
         let o = cmd(
             home.path(),
-            &["--redis-ca", &ca, "snapshot", "--attach", &url, "--format", "json"],
+            &[
+                "--redis-ca",
+                &ca,
+                "snapshot",
+                "--attach",
+                &url,
+                "--format",
+                "json",
+            ],
         )
         .output()
         .unwrap();
@@ -540,12 +591,23 @@ fn tls_with_a_ca_file() {
     let (_, o) = attach_json(home.path(), &url);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("cannot reach Redis") && err.to_lowercase().contains("cert"), "{err}");
+    assert!(
+        err.contains("cannot reach Redis") && err.to_lowercase().contains("cert"),
+        "{err}"
+    );
     let plain = format!("redis://127.0.0.1:{}", redis.port);
-    let o = cmd(home.path(), &["--redis-ca", &ca, "snapshot", "--attach", &plain])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = cmd(
+        home.path(),
+        &["--redis-ca", &ca, "snapshot", "--attach", &plain],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let _ = term(&mut c);
 }
 
@@ -596,26 +658,34 @@ fn twenty_viewers_make_no_source_requests() {
     .unwrap();
     let viewers: Vec<Child> = (0..20)
         .map(|_| {
-            cmd(home.path(), &["snapshot", "--attach", &url, "--format", "json"])
-                .arg("-c")
-                .arg(&config)
-                .env("KUBECONFIG", &kubeconfig)
-                .env("AWS_ENDPOINT_URL", &endpoint)
-                .env("LANGFUSE_BASE_URL", &endpoint)
-                .env("LANGFUSE_PUBLIC_KEY", "pk")
-                .env("LANGFUSE_SECRET_KEY", "sk")
-                .env("AWS_ACCESS_KEY_ID", "AKID")
-                .env("AWS_SECRET_ACCESS_KEY", "secret")
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
+            cmd(
+                home.path(),
+                &["snapshot", "--attach", &url, "--format", "json"],
+            )
+            .arg("-c")
+            .arg(&config)
+            .env("KUBECONFIG", &kubeconfig)
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .env("LANGFUSE_BASE_URL", &endpoint)
+            .env("LANGFUSE_PUBLIC_KEY", "pk")
+            .env("LANGFUSE_SECRET_KEY", "sk")
+            .env("AWS_ACCESS_KEY_ID", "AKID")
+            .env("AWS_SECRET_ACCESS_KEY", "secret")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
         })
         .collect();
     for mut v in viewers {
         let o = v.wait_with_output_ref();
         let j: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
-        assert_eq!(j["mode"], "attach", "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            j["mode"],
+            "attach",
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         assert!(!j["fleet"]["pods"].as_array().unwrap().is_empty());
     }
     assert_eq!(hits.load(Ordering::SeqCst), 0, "a viewer reached a source");

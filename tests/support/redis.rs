@@ -102,16 +102,42 @@ fn make_certs(dir: &std::path::Path) {
             .current_dir(dir)
             .output()
             .expect("openssl (tests/run.sh installs it)");
-        assert!(o.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
     };
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
     let mut ca = vec!["req", "-x509"];
     ca.extend(ec);
-    ca.extend(["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=hybridtop test CA"]);
+    ca.extend([
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=hybridtop test CA",
+    ]);
     run(&ca);
     let mut csr = vec!["req"];
     csr.extend(ec);
-    csr.extend(["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"]);
+    csr.extend([
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
     run(&csr);
     std::fs::write(
         dir.join("ext.cnf"),
@@ -119,8 +145,21 @@ fn make_certs(dir: &std::path::Path) {
     )
     .expect("ext.cnf");
     run(&[
-        "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-        "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf",
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
     ]);
 }
 
@@ -141,8 +180,22 @@ impl TlsRedisServer {
         let dir = tempfile::tempdir().expect("tempdir");
         make_certs(dir.path());
         let child = Command::new(binary())
-            .args(["--port", "0", "--tls-port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--tls-auth-clients", "no"])
+            .args([
+                "--port",
+                "0",
+                "--tls-port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+            ])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--tls-auth-clients",
+                "no",
+            ])
             .arg("--tls-cert-file")
             .arg(dir.path().join("server.pem"))
             .arg("--tls-key-file")
@@ -157,7 +210,10 @@ impl TlsRedisServer {
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary()));
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server (TLS) did not listen");
+            assert!(
+                Instant::now() < deadline,
+                "redis-server (TLS) did not listen"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         TlsRedisServer {

@@ -10,7 +10,8 @@
 //!   2 min) before the previous one ended, so observations that reach Langfuse late (ingestion lag)
 //!   are still seen. Pages are followed to the end of the window. Observations are deduplicated
 //!   by id: one is sent again only when its content changed (an end time arrived, say).
-//! - **Budget**: at most `max_requests_per_minute` requests (default 20) in any minute, 429
+//! - **Budget**: at most `max_requests_per_minute` requests (default by `plan`: 20 for Hobby or
+//!   unset, 60 Core, 600 Pro or self-hosted) in any minute, 429
 //!   retries included; a 429's `Retry-After` is honoured. A poll that needs more requests than the
 //!   budget allows simply takes longer.
 //! - **Health**: `connecting` until the first poll, then `ok`, or `error` with what to do (keys
@@ -224,7 +225,7 @@ impl LangfuseSource {
                 interval: lf.interval,
                 overlap: lf.overlap,
                 lookback: lf.lookback.unwrap_or(cfg.general.window),
-                max_per_period: lf.max_requests_per_minute,
+                max_per_period: lf.budget_per_minute(),
                 period: Duration::from_secs(60),
                 parent_key: cfg.correlation.parent_metadata_key.clone(),
                 fetch_io: lf.fetch_io,
