@@ -160,8 +160,21 @@ pub fn run(global: &GlobalArgs, args: &SnapshotArgs) -> CliResult {
             let rt = super::tokio_runtime()?;
             let state = rt.block_on(live_state(&cfg, args.wait, recorder.as_mut()));
             drop(recorder);
+            let snap = state.snapshot(&derive);
+            // The wait was spent before a trace source read its whole window: say how far it got.
+            for s in &snap.sources {
+                if let Some(c) = &s.catching_up {
+                    out::err(format!(
+                        "hybridtop: note: {} was still catching up after --wait {}: {} observations read{}; its figures are partial",
+                        s.name.as_str(),
+                        humantime::format_duration(args.wait),
+                        c.read,
+                        c.expected.map(|e| format!(" of about {e}")).unwrap_or_default()
+                    ));
+                }
+            }
             Taken {
-                snap: state.snapshot(&derive),
+                snap,
                 config: cfg,
                 user_cfg,
                 replay: None,

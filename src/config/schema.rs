@@ -263,8 +263,15 @@ pub struct LangfuseConfig {
     #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
     pub interval: Duration,
     pub api: LangfuseApi,
+    /// The most each poll re-reads before the previous one's end (and what it re-reads until
+    /// the lateness of arrivals has been measured).
     #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
     pub overlap: Duration,
+    /// Re-read only as far back as observations are measured to arrive late (p99 + 25 %),
+    /// between `min_overlap` and `overlap`; false: always `overlap`.
+    pub adaptive_overlap: bool,
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    pub min_overlap: Duration,
     /// The organisation's Langfuse plan: sets the default request budget.
     pub plan: Option<LangfusePlan>,
     /// Requests per minute this dashboard may spend (overrides the plan's default).
@@ -288,6 +295,8 @@ impl Default for LangfuseConfig {
             interval: Duration::from_secs(10),
             api: LangfuseApi::Auto,
             overlap: Duration::from_secs(120),
+            adaptive_overlap: true,
+            min_overlap: Duration::from_secs(30),
             plan: None,
             max_requests_per_minute: None,
             lookback: None,

@@ -375,6 +375,9 @@ mod tests {
 
     fn src(name: SourceName, state: SourceState, age: Option<f64>) -> SourceStatus {
         SourceStatus {
+            lag_seconds: None,
+            interval_seconds: None,
+            catching_up: None,
             name,
             state,
             last_success: None,

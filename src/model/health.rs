@@ -179,6 +179,9 @@ impl Sources {
                     error: opt_text(e.error.as_deref(), redact),
                     simulated: e.simulated,
                     permanent: e.permanent,
+                    lag_seconds: None,
+                    interval_seconds: None,
+                    catching_up: None,
                 }
             })
             .collect()

@@ -78,6 +78,23 @@ pub struct SourceStatus {
     /// when true.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub permanent: bool,
+    /// A trace source: how far behind the present its complete data is (now minus the end of
+    /// the last window it read whole).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lag_seconds: Option<f64>,
+    /// Its polling interval, for judging the lag (the Overview shows a lag above it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval_seconds: Option<f64>,
+    /// A trace source part-way through its window (its figures are partial until it is done).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catching_up: Option<CatchingUp>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CatchingUp {
+    pub read: u64,
+    #[serde(default)]
+    pub expected: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -40,6 +40,9 @@ pub enum Update {
         from: DateTime<Utc>,
         through: DateTime<Utc>,
     },
+    /// A trace source is part-way through reading its window: what it has read so far. Pages
+    /// are delivered as they arrive; the next `TracesCovered` ends the catching up.
+    TraceProgress(TraceProgress),
     /// vLLM engine figures of one EKS path (Prometheus): queue, KV cache, TTFT, tokens/s.
     Engine(crate::model::engine::EngineReport),
     /// AgentCore Gateway tool targets, Identity token fetches and Memory over one settled
@@ -47,6 +50,18 @@ pub enum Update {
     Agentcore(crate::model::agentcore::AgentcoreBatch),
     /// The CloudWatch alarms chosen by `[aws] alarm_prefixes`, complete as of one refresh.
     Alarms(crate::model::agentcore::AlarmsReport),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TraceProgress {
+    pub source: SourceName,
+    /// Observations read so far in this pass over the window.
+    pub read: u64,
+    /// About how many the window holds (from the last complete pass), when known.
+    #[serde(default)]
+    pub expected: Option<u64>,
+    /// The start of the window being read.
+    pub from: DateTime<Utc>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -59,6 +59,7 @@ impl Keyframe {
             | Update::Observations { .. }
             | Update::Coverage(_)
             | Update::TracesCovered { .. }
+            | Update::TraceProgress(_)
             | Update::Agentcore(_) => {}
         }
     }

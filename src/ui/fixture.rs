@@ -498,6 +498,9 @@ pub fn sample_snapshot() -> Snapshot {
             error: None,
             simulated: true,
             permanent: false,
+            lag_seconds: None,
+            interval_seconds: None,
+            catching_up: None,
         },
         SourceStatus {
             name: SourceName::CostExplorer,
@@ -507,6 +510,9 @@ pub fn sample_snapshot() -> Snapshot {
             error: None,
             simulated: true,
             permanent: false,
+            lag_seconds: None,
+            interval_seconds: None,
+            catching_up: None,
         },
         SourceStatus {
             name: SourceName::Kubernetes,
@@ -516,6 +522,9 @@ pub fn sample_snapshot() -> Snapshot {
             error: None,
             simulated: true,
             permanent: false,
+            lag_seconds: None,
+            interval_seconds: None,
+            catching_up: None,
         },
         SourceStatus {
             name: SourceName::Langfuse,
@@ -525,6 +534,9 @@ pub fn sample_snapshot() -> Snapshot {
             error: Some("GET /api/public/v2/observations: 503 Service Unavailable".into()),
             simulated: true,
             permanent: false,
+            lag_seconds: None,
+            interval_seconds: None,
+            catching_up: None,
         },
     ];
 

@@ -462,7 +462,8 @@ fn sources_rows(cols: u16, cx: &Ctx) -> u16 {
             .map(|s| {
                 let (sym, _) = parts::source_mark(s.state, g, cx.st);
                 let age = text::age(s.age_seconds, g.none);
-                2 + width(sym) + 1 + width(&format!("{} {} {age}", s.name, s.state.as_str()))
+                let lag = parts::trace_lag(s).map_or(0, |l| 1 + width(&l));
+                2 + width(sym) + 1 + width(&format!("{} {} {age}", s.name, s.state.as_str())) + lag
             })
             .sum::<usize>();
     if need > usize::from(cols) {
@@ -504,7 +505,9 @@ fn sources(buf: &mut Buffer, area: Rect, cx: &Ctx) {
         let (sym, style) = parts::source_mark(s.state, g, st);
         let age = text::age(s.age_seconds, g.none);
         let item = format!("{} {} {}", s.name.as_str(), s.state.as_str(), age);
-        let need = (width(sym) + 1 + width(&item)) as u16;
+        let lag = parts::trace_lag(s);
+        let need =
+            (width(sym) + 1 + width(&item) + lag.as_ref().map_or(0, |l| 1 + width(l))) as u16;
         if !wrap(&mut c, need, &mut y) {
             return;
         }
@@ -515,6 +518,10 @@ fn sources(buf: &mut Buffer, area: Rect, cx: &Ctx) {
         c.text(buf, s.state.as_str(), style, g);
         c.skip(1);
         c.text(buf, &age, st.dim, g);
+        if let Some(l) = &lag {
+            c.skip(1);
+            c.text(buf, l, st.warn, g);
+        }
     }
     for s in snap.sources.iter().filter(|s| s.error.is_some()) {
         let Some(err) = &s.error else { continue };

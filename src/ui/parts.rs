@@ -188,6 +188,23 @@ pub fn kube_trouble(
     Some((format!("{sym} {what}"), age, style))
 }
 
+/// A trace source's position, when it matters: `catching up 12,000 of ~36,000` while it reads
+/// its window, `40s behind` when its complete data lags the present by more than its interval.
+pub fn trace_lag(s: &crate::model::snapshot::SourceStatus) -> Option<String> {
+    if let Some(c) = &s.catching_up {
+        return Some(match c.expected {
+            Some(e) if e > c.read => format!(
+                "catching up {} of ~{}",
+                super::text::count(c.read),
+                super::text::count(e)
+            ),
+            _ => format!("catching up {} read", super::text::count(c.read)),
+        });
+    }
+    let (lag, iv) = (s.lag_seconds?, s.interval_seconds?);
+    (lag > iv).then(|| format!("{} behind", super::text::age(Some(lag), "")))
+}
+
 /// `5m`, `90s`, `1h`.
 pub fn window_text(secs: u64) -> String {
     if secs >= 3600 && secs.is_multiple_of(3600) {
@@ -299,4 +316,42 @@ pub fn engine_spans(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod lag_tests {
+    use super::trace_lag;
+    use crate::model::snapshot::{CatchingUp, SourceStatus};
+    use crate::model::update::{SourceName, SourceState};
+
+    fn langfuse(lag: Option<f64>, catching: Option<(u64, Option<u64>)>) -> SourceStatus {
+        SourceStatus {
+            name: SourceName::Langfuse,
+            state: SourceState::Ok,
+            last_success: None,
+            age_seconds: Some(1.0),
+            error: None,
+            simulated: false,
+            permanent: false,
+            lag_seconds: lag,
+            interval_seconds: Some(10.0),
+            catching_up: catching.map(|(read, expected)| CatchingUp { read, expected }),
+        }
+    }
+
+    #[test]
+    fn the_lag_is_worded_only_when_it_matters() {
+        let t = |l, c| trace_lag(&langfuse(l, c));
+        assert_eq!(
+            t(None, Some((1_000, Some(3_000)))).as_deref(),
+            Some("catching up 1,000 of ~3,000")
+        );
+        assert_eq!(
+            t(None, Some((1_000, None))).as_deref(),
+            Some("catching up 1,000 read")
+        );
+        assert_eq!(t(Some(40.0), None).as_deref(), Some("40s behind"));
+        assert_eq!(t(Some(5.0), None), None);
+        assert_eq!(t(None, None), None);
+    }
 }

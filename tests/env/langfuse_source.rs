@@ -59,6 +59,10 @@ struct Seen {
     obs: Vec<Observation>,
     health: Vec<SourceHealth>,
     updates: Vec<Update>,
+    /// `TraceProgress` of passes in progress: (read, expected), in order.
+    progress: Vec<(u64, Option<u64>)>,
+    /// How many observations had arrived when each `TracesCovered` did.
+    covered_at: Vec<usize>,
 }
 
 impl Seen {
@@ -92,6 +96,11 @@ async fn collect_until(
                     }
                     Update::TracesCovered { from, through } => {
                         assert!(from <= through, "{from} > {through}");
+                        seen.covered_at.push(seen.obs.len());
+                    }
+                    Update::TraceProgress(p) => {
+                        assert_eq!(p.source, SourceName::Langfuse);
+                        seen.progress.push((p.read, p.expected));
                     }
                     other => panic!("the Langfuse source sent {other:?}"),
                 }
@@ -685,7 +694,9 @@ async fn incremental_polling_without_duplicates_across_overlapping_windows() {
         "user-1",
     );
     let initial = server.obs_count();
-    let cfg = config(&server, "");
+    // The fixed 2-minute overlap (the local server stamps updatedAt with the span's end, so it
+    // cannot show a late update as late).
+    let cfg = config(&server, "adaptive_overlap = false");
     let (mut rx, stats, handle) = spawn(LangfuseSource::from_config(&cfg).unwrap());
     let mut seen = Seen::default();
     assert!(
@@ -741,7 +752,7 @@ async fn incremental_polling_without_duplicates_across_overlapping_windows() {
     for l in log.iter().filter(|l| l.param("cursor").is_none()) {
         assert_eq!(
             l.param("fields"),
-            Some("core,basic,model,usage,metadata,trace_context,io")
+            Some("core,basic,time,model,usage,metadata,trace_context,io")
         );
         assert_eq!(l.param("limit"), Some("1000"));
         let from: DateTime<Utc> = l.param("fromStartTime").unwrap().parse().unwrap();
@@ -927,9 +938,10 @@ async fn servers_without_trace_context_are_polled_without_it() {
     let log = server.log();
     assert_eq!(log[0].status, 400);
     assert!(log[0].param("fields").unwrap().contains("trace_context"));
-    assert!(log[1..].iter().all(
-        |l| l.status == 200 && l.param("fields") == Some("core,basic,model,usage,metadata,io")
-    ));
+    assert!(log[1..]
+        .iter()
+        .all(|l| l.status == 200
+            && l.param("fields") == Some("core,basic,time,model,usage,metadata,io")));
     assert!(seen.obs.iter().all(|o| o.tags.is_empty()));
     let snap = state_with(&cfg, &seen).snapshot(&DeriveOptions::default());
     assert_eq!(
@@ -1946,4 +1958,62 @@ async fn snapshot_wait_rides_out_429s_and_returns_every_session() {
             "{api}: the server throttled"
         );
     }
+}
+
+/// Progressive delivery (issue 19): pages reach the app as they are read, each with the pass's
+/// progress, long before the window is complete; once a pass has completed, the next one knows
+/// about how many it will read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_arrive_as_they_are_read_with_the_pass_progress() {
+    let server = LangfuseApiServer::start();
+    let base = now_ms();
+    for i in 0..1200 {
+        put_session(
+            &server,
+            Kind::SingleEks,
+            &format!("prog-{i}"),
+            base - CDuration::seconds(250) + CDuration::milliseconds(i * 200),
+            "user-1",
+        );
+    }
+    let total = server.obs_count();
+    assert!(total > 2_000, "{total}");
+    // Two requests a second: a page every half second, so the first pass takes a while.
+    let cfg = config(&server, "max_requests_per_minute = 2");
+    let src = LangfuseSource::from_config(&cfg)
+        .unwrap()
+        .with_budget_period(Duration::from_secs(1));
+    let (mut rx, _stats, handle) = spawn(src);
+    let mut seen = Seen::default();
+    assert!(
+        collect_until(&mut rx, &mut seen, Duration::from_secs(30), |s| s
+            .covered_at
+            .len()
+            >= 2)
+        .await,
+        "two passes: {:?}",
+        seen.progress
+    );
+    handle.abort();
+    // Before the first pass completed, observations had arrived page by page with progress.
+    let first_pass: Vec<_> = seen
+        .progress
+        .iter()
+        .take_while(|(read, _)| *read < total as u64)
+        .collect();
+    assert!(first_pass.len() >= 2, "{:?}", seen.progress);
+    assert_eq!(first_pass[0], &(1000, None), "{:?}", seen.progress);
+    assert!(first_pass.windows(2).all(|w| w[0].0 < w[1].0));
+    assert_eq!(
+        seen.covered_at[0], total,
+        "everything by the end of the first pass"
+    );
+    // The next pass (the overlap, a page) estimates its size from the rate of the first.
+    let later = seen
+        .progress
+        .iter()
+        .find(|(_, e)| e.is_some())
+        .expect("a pass with an estimate");
+    let ratio = later.0 as f64 / later.1.unwrap() as f64;
+    assert!((0.5..=1.5).contains(&ratio), "{later:?}");
 }

@@ -205,7 +205,28 @@ impl State {
                 .unwrap_or_default(),
         };
 
-        let sources = self.sources.view(now, redact);
+        let mut sources = self.sources.view(now, redact);
+        for s in sources
+            .iter_mut()
+            .filter(|s| s.name == SourceName::Langfuse)
+        {
+            s.lag_seconds = self
+                .traces_cover
+                .map(|(_, through)| ((self.tl.now_ms - through).max(0)) as f64 / 1000.0);
+            s.interval_seconds = self
+                .intervals
+                .iter()
+                .find(|(n, _)| *n == SourceName::Langfuse)
+                .map(|(_, iv)| iv.as_secs_f64())
+                .filter(|_| s.lag_seconds.is_some() || self.trace_progress.is_some());
+            s.catching_up =
+                self.trace_progress
+                    .as_ref()
+                    .map(|p| crate::model::snapshot::CatchingUp {
+                        read: p.read,
+                        expected: p.expected,
+                    });
+        }
         let router_invalid = self
             .router
             .as_ref()

@@ -135,6 +135,8 @@ pub struct State {
     dropped: u64,
     /// The span the trace source has read completely, `[from, through)` in ms.
     traces_cover: Option<(i64, i64)>,
+    /// The trace source's pass in progress, until its `TracesCovered`.
+    trace_progress: Option<crate::model::update::TraceProgress>,
     /// vLLM engine figures per EKS path (Prometheus), and whether the source is configured.
     engines: crate::model::engine::Engines,
     engine_enabled: bool,
@@ -232,6 +234,7 @@ impl State {
             stamped_idx: None,
             dropped: 0,
             traces_cover: None,
+            trace_progress: None,
             engines: Default::default(),
             engine_enabled: config.prometheus.is_some(),
             agentcore: Default::default(),
@@ -352,7 +355,9 @@ impl State {
                 }
                 self.engines.apply(r);
             }
+            Update::TraceProgress(p) => self.trace_progress = Some(p),
             Update::TracesCovered { from, through } => {
+                self.trace_progress = None;
                 let (a, b) = (to_ms(from), to_ms(through));
                 let (f, t) = (a.min(b), a.max(b));
                 self.traces_cover = Some(

@@ -1133,3 +1133,45 @@ fn demo_traces_do_not_double_count() {
         .iter()
         .all(|p| p.traffic_source == Some(TrafficSource::Metrics)));
 }
+
+/// Issue 19: a trace source's pass in progress and its lag are figures of its source row
+/// (`ui::parts::trace_lag` words them).
+#[test]
+fn trace_lag_and_catching_up() {
+    use crate::model::update::TraceProgress;
+    let mut s = demo();
+    s.apply(clock(0.0));
+    let langfuse = |s: &State| {
+        s.snapshot(&opts())
+            .sources
+            .into_iter()
+            .find(|x| x.name == SourceName::Langfuse)
+            .unwrap()
+    };
+    assert_eq!(langfuse(&s).lag_seconds, None);
+    s.apply(Update::TraceProgress(TraceProgress {
+        source: SourceName::Langfuse,
+        read: 1_000,
+        expected: Some(3_000),
+        from: at(-300.0),
+    }));
+    let l = langfuse(&s);
+    assert_eq!(
+        l.catching_up.as_ref().map(|c| (c.read, c.expected)),
+        Some((1_000, Some(3_000)))
+    );
+    // The pass completes through t = 0; 40 s later its data is 40 s behind.
+    s.apply(Update::TracesCovered {
+        from: at(-300.0),
+        through: at(0.0),
+    });
+    s.apply(clock(40.0));
+    let l = langfuse(&s);
+    assert_eq!((l.catching_up.clone(), l.lag_seconds), (None, Some(40.0)));
+    assert_eq!(l.interval_seconds, Some(10.0));
+    s.apply(Update::TracesCovered {
+        from: at(0.0),
+        through: at(35.0),
+    });
+    assert_eq!(langfuse(&s).lag_seconds, Some(5.0));
+}

@@ -6,9 +6,12 @@
 //!   `api = "auto"` starts with v2 and falls back to v1 for the rest of the run when v2 answers
 //!   404.
 //! - **Windows**: every request is bounded by `fromStartTime`/`toStartTime`. The first poll looks
-//!   back `lookback` (default: the dashboard window); each next one starts `overlap` (default
-//!   2 min) before the previous one ended, so observations that reach Langfuse late (ingestion lag)
-//!   are still seen. Pages are followed to the end of the window. Observations are deduplicated
+//!   back `lookback` (default: the dashboard window); each next one starts an overlap before the
+//!   previous one ended, so observations that reach Langfuse late (ingestion lag) are still
+//!   seen: as late as they are measured to arrive (`overlap.rs`), between `min_overlap` (30 s)
+//!   and `overlap` (2 min). Pages reach the app as they arrive (`Update::TraceProgress` says
+//!   how far a pass has got); how far behind the present the complete data is shows as the
+//!   source's lag. Pages are followed to the end of the window. Observations are deduplicated
 //!   by id: one is sent again only when its content changed (an end time arrived, say).
 //! - **Budget**: at most `max_requests_per_minute` requests (default by `plan`: 20 for Hobby or
 //!   unset, 60 Core, 600 Pro or self-hosted) in any minute, 429
@@ -19,6 +22,7 @@
 //! - **Secrets**: the secret key lives in a `SecretKey`, whose `Debug`/`Display` redact it.
 pub mod api;
 mod check;
+pub mod overlap;
 mod poller;
 pub mod wire;
 
@@ -177,6 +181,8 @@ struct Settings {
     api: LangfuseApi,
     interval: Duration,
     overlap: Duration,
+    min_overlap: Duration,
+    adaptive_overlap: bool,
     lookback: Duration,
     max_per_period: u32,
     period: Duration,
@@ -224,6 +230,8 @@ impl LangfuseSource {
                 api: lf.api,
                 interval: lf.interval,
                 overlap: lf.overlap,
+                min_overlap: lf.min_overlap,
+                adaptive_overlap: lf.adaptive_overlap,
                 lookback: lf.lookback.unwrap_or(cfg.general.window),
                 max_per_period: lf.budget_per_minute(),
                 period: Duration::from_secs(60),
@@ -311,6 +319,8 @@ impl LangfuseSource {
             }));
         }));
         let mut poller = Poller::new(&settings);
+        // Pages reach the app as they arrive: a large window shows up progressively.
+        poller.sink = Some(tx.clone());
         let mut backoff = settings.interval;
         loop {
             let started = tokio::time::Instant::now();
@@ -331,9 +341,10 @@ impl LangfuseSource {
                     Ordering::Relaxed,
                 );
             }
-            stats
-                .sent
-                .fetch_add(outcome.items.len() as u64, Ordering::Relaxed);
+            stats.sent.fetch_add(
+                outcome.delivered + outcome.items.len() as u64,
+                Ordering::Relaxed,
+            );
             for chunk in outcome.items.chunks(CHUNK) {
                 let u = Update::Observations {
                     items: chunk.to_vec(),

@@ -1,6 +1,7 @@
 //! One poll of the observation window: v2 cursor pages or v1 pages, re-reading the overlap,
 //! delivering only new or changed observations (content hashes), within the request budget.
 use super::*;
+use crate::model::update::TraceProgress;
 
 /// What one poll produced: new or changed observations, and the error that cut it short.
 #[derive(Debug, Default)]
@@ -10,6 +11,9 @@ pub(super) struct Outcome {
     pub(super) error: Option<ApiError>,
     /// The window read completely, when the poll succeeded.
     pub(super) covered: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Observations read in this pass (repeats included), and those already delivered.
+    pub(super) read: u64,
+    pub(super) delivered: u64,
 }
 
 pub(super) fn ts(t: DateTime<Utc>) -> String {
@@ -31,13 +35,20 @@ pub(super) struct Poller {
     pub(super) mode: LangfuseApi,
     pub(super) version: Option<ApiVersion>,
     pub(super) lookback: Duration,
-    pub(super) overlap: Duration,
+    pub(super) overlap: super::overlap::AdaptiveOverlap,
     pub(super) parent_key: String,
     pub(super) fields: String,
     pub(super) next_from: Option<DateTime<Utc>>,
     /// id → (start ms, content hash) of what was sent and may still be fetched again.
     pub(super) sent: HashMap<String, (i64, u64)>,
     pub(super) traces: HashMap<String, TraceInfo>,
+    /// Observations per second of window in the last complete pass: the estimate of how many
+    /// a pass in progress will read.
+    pub(super) rate: Option<f64>,
+    /// Where pages go as they arrive (none: all at the end, as the tests of one poll want).
+    pub(super) sink: Option<UpdateTx>,
+    /// The pass in progress: its window start and size estimate.
+    pass: Option<(DateTime<Utc>, Option<u64>)>,
 }
 
 impl Poller {
@@ -45,7 +56,8 @@ impl Poller {
         // Only the groups the dashboard shows: names, levels, session and user (basic), the
         // model, tokens and cost (usage), the parent reference (metadata), the trace's tags
         // (trace_context) and, for the span detail, input/output (io).
-        let mut fields = String::from("core,basic,model,usage,metadata,trace_context");
+        // `time` (createdAt, updatedAt) measures how late observations arrive (the overlap).
+        let mut fields = String::from("core,basic,time,model,usage,metadata,trace_context");
         if s.fetch_io {
             fields.push_str(",io");
         }
@@ -57,12 +69,50 @@ impl Poller {
                 LangfuseApi::Auto => None,
             },
             lookback: s.lookback,
-            overlap: s.overlap,
+            overlap: super::overlap::AdaptiveOverlap::new(
+                s.min_overlap,
+                s.overlap,
+                s.adaptive_overlap,
+            ),
             parent_key: s.parent_key.clone(),
             fields,
             next_from: None,
             sent: HashMap::new(),
             traces: HashMap::new(),
+            rate: None,
+            sink: None,
+            pass: None,
+        }
+    }
+
+    /// Hand what has been read so far to the app (progressive delivery), with the progress of
+    /// the pass. A closed channel only means the app is gone; the poll ends soon after.
+    pub(super) async fn deliver(&mut self, out: &mut Outcome) {
+        let Some(tx) = &self.sink else {
+            return;
+        };
+        let items: Vec<Observation> = out.items.drain(..).collect();
+        out.delivered += items.len() as u64;
+        for chunk in items.chunks(CHUNK) {
+            if tx
+                .send(Update::Observations {
+                    items: chunk.to_vec(),
+                })
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+        if let Some((from, expected)) = self.pass {
+            let _ = tx
+                .send(Update::TraceProgress(TraceProgress {
+                    source: SourceName::Langfuse,
+                    read: out.read,
+                    expected,
+                    from,
+                }))
+                .await;
         }
     }
 
@@ -76,6 +126,8 @@ impl Poller {
     pub(super) async fn poll(&mut self, api: &mut Api, now: DateTime<Utc>) -> Outcome {
         let (from, to) = self.window(now);
         let mut out = Outcome::default();
+        let span = (to - from).num_milliseconds().max(0) as f64 / 1000.0;
+        self.pass = Some((from, self.rate.map(|r| (r * span).round() as u64)));
         let result = match self.version {
             Some(ApiVersion::V2) => self.poll_v2(api, from, to, &mut out).await,
             Some(ApiVersion::V1) => self.poll_v1(api, from, to, &mut out).await,
@@ -101,10 +153,13 @@ impl Poller {
         match result {
             Ok(()) => {
                 out.covered = Some((from, to));
+                if span >= 1.0 {
+                    self.rate = Some(out.read as f64 / span);
+                }
                 // The next window starts `overlap` before this one ended (never earlier than
                 // this one started): late arrivals are fetched again, dedupe drops repeats.
-                let back =
-                    chrono::Duration::from_std(self.overlap).unwrap_or(chrono::Duration::MAX);
+                let back = chrono::Duration::from_std(self.overlap.overlap())
+                    .unwrap_or(chrono::Duration::MAX);
                 let next = to.checked_sub_signed(back).unwrap_or(from).max(from);
                 self.next_from = Some(next);
                 let cut = next.timestamp_millis();
@@ -117,6 +172,7 @@ impl Poller {
 
     /// Keep what is new or changed; remember it.
     pub(super) fn take(&mut self, items: Vec<Observation>, out: &mut Outcome) {
+        out.read += items.len() as u64;
         for o in items {
             let h = content_hash(&o);
             let start = o.start.timestamp_millis();
@@ -182,7 +238,10 @@ impl Poller {
             })?;
             let (items, skipped) = wire::observations(&page.data, &self.parent_key, &self.traces);
             out.skipped += skipped;
+            self.overlap
+                .observe(super::overlap::lateness_ms(&page.data));
             self.take(items, out);
+            self.deliver(out).await;
             match page.meta.cursor.filter(|c| !c.is_empty()) {
                 // A repeated cursor would loop forever.
                 Some(next) if cursor.as_deref() != Some(next.as_str()) => cursor = Some(next),
@@ -245,7 +304,9 @@ impl Poller {
             let (items, skipped) = wire::observations(&p.data, &self.parent_key, &self.traces);
             out.skipped += skipped;
             let n = p.data.len();
+            self.overlap.observe(super::overlap::lateness_ms(&p.data));
             self.take(items, out);
+            self.deliver(out).await;
             if n == 0 || p.meta.total_pages.is_none_or(|t| u64::from(page) >= t) {
                 break;
             }
