@@ -52,6 +52,21 @@ if [ -z "${HYBRIDTOP_REDIS_SERVER:-}" ]; then
 fi
 export HYBRIDTOP_REDIS_SERVER
 
+# The OTLP tests (tests/it/otlp.rs) send spans with the OpenTelemetry Python SDK's own OTLP/HTTP
+# exporter: installed into a venv under target/ (once; then instant).
+if [ -z "${HYBRIDTOP_OTEL_PYTHON:-}" ]; then
+  venv=target/otel-venv
+  if ! "$venv/bin/python" -c 'import opentelemetry.exporter.otlp.proto.http.trace_exporter' >/dev/null 2>&1; then
+    echo "tests/run.sh: installing the OpenTelemetry SDK into $venv" >&2
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+      'opentelemetry-sdk>=1.27,<2' 'opentelemetry-exporter-otlp-proto-http>=1.27,<2'
+  fi
+  HYBRIDTOP_OTEL_PYTHON="$PWD/$venv/bin/python"
+fi
+export HYBRIDTOP_OTEL_PYTHON
+
 # The TLS test makes its CA and server certificate with the openssl CLI.
 if ! command -v openssl >/dev/null 2>&1; then
   echo "tests/run.sh: installing openssl (apt-get)" >&2

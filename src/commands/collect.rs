@@ -108,7 +108,7 @@ pub fn run(global: &GlobalArgs, args: &CollectArgs) -> CliResult {
                             said_standby = false;
                             // Viewers get the whole state at once, then a heartbeat.
                             let t = model_ms(&state);
-                            let mut frame = keyframe.updates();
+                            let mut frame = keyframe_of(&state, &keyframe);
                             frame.push(heartbeat(&state));
                             if let Err(e) = publisher.publish_keyframe(t, &frame).await {
                                 break Err(e);
@@ -139,7 +139,7 @@ pub fn run(global: &GlobalArgs, args: &CollectArgs) -> CliResult {
                 break Err(e);
             }
             if publisher.leading().is_some() && publisher.keyframe_due() {
-                if let Err(e) = publisher.publish_keyframe(t, &keyframe.updates()).await {
+                if let Err(e) = publisher.publish_keyframe(t, &keyframe_of(&state, &keyframe)).await {
                     break Err(e);
                 }
             }
@@ -164,6 +164,17 @@ fn model_ms(state: &State) -> i64 {
     } else {
         Utc::now().timestamp_millis()
     }
+}
+
+/// The keyframe, led by the model's time: a reader starting at a header has a clock before any
+/// data (spans pushed before the next clock tick would otherwise land nowhere).
+fn keyframe_of(state: &State, keyframe: &Keyframe) -> Vec<Update> {
+    let mut out = Vec::new();
+    if state.now().timestamp() > 0 {
+        out.push(Update::Clock { now: state.now() });
+    }
+    out.extend(keyframe.updates());
+    out
 }
 
 /// The collector's own health, re-confirmed.

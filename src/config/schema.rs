@@ -52,6 +52,8 @@ pub struct Config {
     pub langfuse: Option<LangfuseConfig>,
     /// vLLM engine metrics (queue, KV cache, TTFT) of the EKS paths.
     pub prometheus: Option<PrometheusConfig>,
+    /// The OTLP/HTTP trace receiver (spans pushed by an OpenTelemetry Collector).
+    pub otlp: Option<OtlpConfig>,
     /// AgentCore Gateway tools, Identity and Memory (read by the CloudWatch source).
     pub agentcore: Option<AgentcoreConfig>,
     pub router: Option<RouterConfig>,
@@ -103,6 +105,9 @@ pub struct PathConfig {
     /// EKS paths: the label matchers of the path's vLLM series.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prometheus: Option<PrometheusPath>,
+    /// Which pushed spans (`[otlp]`) belong to this path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otlp: Option<OtlpPath>,
 }
 
 impl PathConfig {
@@ -349,6 +354,40 @@ pub enum PrometheusAuth {
     None,
     Bearer,
     Sigv4,
+}
+
+/// `[paths.otlp]`: spans whose resource `service.name` is one of `services`, else whose
+/// `gen_ai.request.model` contains one of `models`, belong to the path.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct OtlpPath {
+    pub services: Vec<String>,
+    pub models: Vec<String>,
+}
+
+/// `[otlp]`: an OTLP/HTTP receiver for traces (`POST /v1/traces`, protobuf or JSON).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct OtlpConfig {
+    /// `host:port` to listen on (`0.0.0.0:4318` in a pod).
+    pub listen: String,
+    /// A larger body is refused (413).
+    pub max_body_bytes: usize,
+    /// Spans waiting for the dashboard; beyond it senders get 429 with Retry-After.
+    pub max_queued_spans: usize,
+    /// The variable holding a bearer token senders must present.
+    pub bearer_token_env: Option<String>,
+}
+
+impl Default for OtlpConfig {
+    fn default() -> Self {
+        OtlpConfig {
+            listen: "127.0.0.1:4318".into(),
+            max_body_bytes: 4 * 1024 * 1024,
+            max_queued_spans: 100_000,
+            bearer_token_env: None,
+        }
+    }
 }
 
 /// `[paths.prometheus]` of an EKS path.

@@ -126,6 +126,7 @@ impl Config {
             }
         }
         self.validate_prometheus()?;
+        self.validate_otlp()?;
         if let Some(r) = &self.router {
             let g = &r.guard;
             if g.step == 0 || g.step > 100 {
@@ -370,6 +371,34 @@ pub fn check_selector(s: &str) -> Result<(), String> {
 }
 
 impl Config {
+    fn validate_otlp(&self) -> Result<(), ConfigError> {
+        let Some(o) = &self.otlp else {
+            return Ok(());
+        };
+        if o.listen.trim().parse::<std::net::SocketAddr>().is_err() {
+            return Err(self.invalid(
+                "otlp.listen",
+                format!(
+                    "'{}' is not an address and port (try \"127.0.0.1:4318\", or \"0.0.0.0:4318\" in a pod)",
+                    o.listen
+                ),
+            ));
+        }
+        if !(1024..=256 * 1024 * 1024).contains(&o.max_body_bytes) {
+            return Err(self.invalid(
+                "otlp.max_body_bytes",
+                format!("{} must be 1024 to 268435456", o.max_body_bytes),
+            ));
+        }
+        if !(1..=10_000_000).contains(&o.max_queued_spans) {
+            return Err(self.invalid(
+                "otlp.max_queued_spans",
+                format!("{} must be 1 to 10000000", o.max_queued_spans),
+            ));
+        }
+        Ok(())
+    }
+
     fn validate_prometheus(&self) -> Result<(), ConfigError> {
         for (i, p) in self.paths.iter().enumerate() {
             let Some(pr) = &p.prometheus else { continue };

@@ -29,6 +29,9 @@ pub struct Sources {
 /// Longest error text kept per source.
 const MAX_ERROR_LEN: usize = 500;
 
+/// How often a listening OTLP receiver re-confirms itself (`sources::otlp::HEARTBEAT`).
+pub const OTLP_HEARTBEAT: Duration = Duration::from_secs(5);
+
 /// Team mode's interval: a viewer calls the collector stale after two of them without a word.
 pub const COLLECTOR_INTERVAL: Duration = Duration::from_secs(5);
 /// How often a collector says it is alive: often enough that a standby's takeover (within
@@ -61,7 +64,7 @@ impl Sources {
                     SourceName::Prometheus => {
                         (config.prometheus.is_some(), Some(prometheus.interval))
                     }
-                    SourceName::Replay | SourceName::Collector => (false, None),
+                    SourceName::Otlp | SourceName::Replay | SourceName::Collector => (false, None),
                 };
                 let (state, simulated, stale) = match mode {
                     Mode::Demo => (SourceState::Connecting, true, None),
@@ -86,8 +89,19 @@ impl Sources {
                 }
             })
             .collect();
+        if mode == Mode::Live && config.otlp.is_some() {
+            entries.push(Entry {
+                name: SourceName::Otlp,
+                state: SourceState::Connecting,
+                last_success: None,
+                error: None,
+                simulated: false,
+                permanent: false,
+                stale_after: Some(stale_after(OTLP_HEARTBEAT)),
+            });
+        }
         if mode == Mode::Attach {
-            // Silent for three heartbeats: stale, whatever the sources it relays said last.
+            // Silent for two intervals: stale, whatever the sources it relays said last.
             entries.push(Entry {
                 name: SourceName::Collector,
                 state: SourceState::Connecting,

@@ -375,12 +375,15 @@ pub enum SourceName {
     Kubernetes,
     Langfuse,
     Prometheus,
+    /// The OTLP/HTTP receiver (spans pushed to the dashboard).
+    Otlp,
     Replay,
     /// Team mode: the collector whose stream a viewer reads.
     Collector,
 }
 
 impl SourceName {
+    /// The polled sources every live dashboard lists (the OTLP receiver only when configured).
     pub const LIVE: [SourceName; 5] = [
         SourceName::Cloudwatch,
         SourceName::CostExplorer,
@@ -395,6 +398,7 @@ impl SourceName {
             SourceName::Kubernetes => "kubernetes",
             SourceName::Langfuse => "langfuse",
             SourceName::Prometheus => "prometheus",
+            SourceName::Otlp => "otlp",
             SourceName::Replay => "replay",
             SourceName::Collector => "collector",
         }

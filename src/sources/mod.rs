@@ -7,6 +7,7 @@ pub mod cloudwatch;
 pub mod cost_explorer;
 pub mod kubernetes;
 pub mod langfuse;
+pub mod otlp;
 pub mod prometheus;
 pub mod simulator;
 
@@ -53,6 +54,9 @@ pub fn start_live(cfg: &crate::config::Config, tx: &UpdateTx) -> Vec<JoinHandle<
     if let Some(s) = prometheus::PrometheusSource::from_config(cfg) {
         out.push(Box::new(s).spawn(tx.clone()));
     }
+    if let Some(s) = otlp::OtlpSource::from_config(cfg) {
+        out.push(Box::new(s).spawn(tx.clone()));
+    }
     out
 }
 
@@ -72,6 +76,9 @@ pub fn enabled(cfg: &crate::config::Config) -> Vec<crate::model::update::SourceN
     }
     if cfg.prometheus.is_some() {
         out.push(SourceName::Prometheus);
+    }
+    if cfg.otlp.is_some() {
+        out.push(SourceName::Otlp);
     }
     out
 }

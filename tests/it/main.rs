@@ -22,6 +22,7 @@ mod kube_source;
 mod layers;
 mod live_snapshot;
 mod mcp_scenario;
+mod otlp;
 mod prometheus_source;
 mod pty;
 mod record_replay;

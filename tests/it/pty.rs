@@ -564,17 +564,26 @@ fn an_attached_viewer_changes_weights_with_its_own_credentials() {
     );
     let kc = server.kubeconfig();
     let home = tempfile::tempdir().expect("tempdir");
-    let config = home.path().join("viewer.toml");
+    // The collector reads the router (a watch, with its own read-only credentials) and publishes
+    // its weights; its header carries the `[router]` section the viewer then writes through.
+    let collector_cfg = home.path().join("collector.toml");
     std::fs::write(
-        &config,
-        "[router]\nbackend = \"configmap\"\nnamespace = \"agents\"\nname = \"hybrid-router\"\n\
+        &collector_cfg,
+        "[general]\nenvironment = \"team-test\"\n\
+         [[paths]]\nid = \"eks-qwen3\"\nkind = \"eks\"\nlabel = \"EKS Qwen3-4B\"\n\
+         [[paths]]\nid = \"agentcore-haiku\"\nkind = \"agentcore\"\n\
+         [[paths]]\nid = \"agentcore-sonnet\"\nkind = \"agentcore\"\n\
+         [router]\nbackend = \"configmap\"\nnamespace = \"agents\"\nname = \"hybrid-router\"\n\
          [router.configmap]\nkey = \"weights.json\"\n",
     )
     .unwrap();
     let mut collector = std::process::Command::new(env!("CARGO_BIN_EXE_hybridtop"))
-        .args(["collect", "--demo", "--seed", "7", "--publish", &url])
+        .arg("-c")
+        .arg(&collector_cfg)
+        .args(["collect", "--publish", &url])
         .env("HOME", home.path())
         .env("XDG_STATE_HOME", home.path().join("state"))
+        .env("KUBECONFIG", &kc.path)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -582,12 +591,12 @@ fn an_attached_viewer_changes_weights_with_its_own_credentials() {
         .unwrap();
     std::thread::sleep(Duration::from_secs(3));
     let audit = home.path().join("audit.jsonl");
-    let cfg = config.to_str().unwrap().to_string();
     let audit_arg = audit.to_str().unwrap().to_string();
     let kc_path = kc.path.to_str().unwrap().to_string();
     let viewer_home = tempfile::tempdir().expect("tempdir");
+    // The viewer has no config of its own: the collector's `[router]`, the viewer's credentials.
     let mut r = spawn_env(
-        &["-c", &cfg, "--audit-log", &audit_arg, "--attach", &url],
+        &["--audit-log", &audit_arg, "--attach", &url],
         120,
         40,
         viewer_home,
@@ -636,7 +645,7 @@ fn an_attached_viewer_changes_weights_with_its_own_credentials() {
 
     // Credentials that reach no router: read-only, and the viewer says why.
     let mut r = spawn_env(
-        &["-c", &cfg, "--audit-log", &audit_arg, "--attach", &url],
+        &["--audit-log", &audit_arg, "--attach", &url],
         120,
         40,
         tempfile::tempdir().expect("tempdir"),

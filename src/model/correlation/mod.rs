@@ -38,6 +38,10 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::time::Duration;
 
+/// The tag a pushed span carries when the receiver attributed it to a path
+/// (`hybridtop.path=eks-qwen3`; `sources::otlp::decode`).
+pub const PATH_TAG: &str = "hybridtop.path=";
+
 /// The AgentCore root marker in parent references (`ac-root`).
 const ROOT_SESSION: &str = "root";
 /// Longest stored name / trace id / model / status message, in bytes.
@@ -222,6 +226,12 @@ impl Correlator {
     /// The configured path an observation belongs to (index in config order).
     pub fn attribute(&self, obs: &Observation) -> Option<usize> {
         if !obs.tags.is_empty() {
+            // Pushed spans (OTLP) name their path directly.
+            if let Some(id) = obs.tags.iter().find_map(|t| t.strip_prefix(PATH_TAG)) {
+                if let Some(i) = self.paths.iter().position(|p| p.id.as_str() == id) {
+                    return Some(i);
+                }
+            }
             if let Some(i) = self
                 .paths
                 .iter()

@@ -456,6 +456,9 @@ impl State {
         let corr = &self.correlator;
         let requests = self.trace_traffic.ingest(items, |o| corr.attribute(o));
         for r in requests {
+            // Before any clock, a root's time is data time (as traffic's is): counted once, it
+            // must land in a bucket the timeline accepts.
+            self.note_data(r.start_ms);
             let Some(p) = self.paths.get_mut(r.path) else {
                 continue;
             };
@@ -528,6 +531,7 @@ fn source_intervals(config: &Config) -> Vec<(SourceName, Duration)> {
             SourceName::Prometheus,
             config.prometheus.clone().unwrap_or_default().interval,
         ),
+        (SourceName::Otlp, crate::model::health::OTLP_HEARTBEAT),
     ]
 }
 
