@@ -47,6 +47,8 @@ pub fn run(global: &GlobalArgs, args: &CollectArgs) -> CliResult {
             "collector started; SIGTERM or Ctrl-C ends it"
         );
         let (tx, mut rx) = mpsc::channel::<Update>(4096);
+        // Pushed spans (OTLP) are taken only while this collector leads.
+        let leading = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let handles = if args.demo {
             let weights = config.default_weights();
             let (_wtx, wrx) = tokio::sync::watch::channel(weights.clone());
@@ -65,7 +67,7 @@ pub fn run(global: &GlobalArgs, args: &CollectArgs) -> CliResult {
             let warmup = config.general.window.as_secs();
             vec![Box::new(SimulatorSource::new(sim, args.speed, warmup, wrx)).spawn(tx.clone())]
         } else {
-            let mut handles = crate::sources::start_live(&config, &tx);
+            let mut handles = crate::sources::start_live_gated(&config, &tx, Some(leading.clone()));
             // The router's weights are published too, read with the collector's own (read-only)
             // credentials: a viewer without router access still sees the live split.
             if config
@@ -104,6 +106,7 @@ pub fn run(global: &GlobalArgs, args: &CollectArgs) -> CliResult {
                 _ = lease.tick() => {
                     match publisher.contend().await {
                         Ok(LeaseChange::Elected(token)) => {
+                            leading.store(true, std::sync::atomic::Ordering::Release);
                             tracing::info!(fence = token, "leading: publishing");
                             said_standby = false;
                             // Viewers get the whole state at once, then a heartbeat.
@@ -115,6 +118,7 @@ pub fn run(global: &GlobalArgs, args: &CollectArgs) -> CliResult {
                             }
                         }
                         Ok(LeaseChange::Deposed) => {
+                            leading.store(false, std::sync::atomic::Ordering::Release);
                             tracing::warn!("another collector took the lease: standing by");
                         }
                         Ok(LeaseChange::Unchanged) => {

@@ -38,6 +38,16 @@ pub struct CheckLine {
 
 /// Start every source the config enables; each sends on `tx` until it closes.
 pub fn start_live(cfg: &crate::config::Config, tx: &UpdateTx) -> Vec<JoinHandle<()>> {
+    start_live_gated(cfg, tx, None)
+}
+
+/// `start_live`, with the OTLP receiver accepting spans only while `otlp_gate` is true (team
+/// mode's standby collector turns them away to the leader).
+pub fn start_live_gated(
+    cfg: &crate::config::Config,
+    tx: &UpdateTx,
+    otlp_gate: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+) -> Vec<JoinHandle<()>> {
     let mut out = Vec::new();
     if let Some(s) = cloudwatch::CloudWatchSource::from_config(cfg) {
         out.push(Box::new(s).spawn(tx.clone()));
@@ -54,7 +64,10 @@ pub fn start_live(cfg: &crate::config::Config, tx: &UpdateTx) -> Vec<JoinHandle<
     if let Some(s) = prometheus::PrometheusSource::from_config(cfg) {
         out.push(Box::new(s).spawn(tx.clone()));
     }
-    if let Some(s) = otlp::OtlpSource::from_config(cfg) {
+    if let Some(mut s) = otlp::OtlpSource::from_config(cfg) {
+        if let Some(g) = otlp_gate {
+            s = s.with_gate(g);
+        }
         out.push(Box::new(s).spawn(tx.clone()));
     }
     out

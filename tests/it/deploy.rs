@@ -18,6 +18,14 @@ fn the_collector_config_loads_cleanly() {
     assert!(c.unknown_keys.is_empty(), "{:?}", c.unknown_keys);
     assert!(c.general.read_only, "the collector never changes weights");
     assert!(!c.paths.is_empty());
+    // Pushed spans: the receiver listens for the Service, behind a token.
+    let o = c.otlp.as_ref().expect("[otlp]");
+    assert_eq!(o.listen, "0.0.0.0:4318");
+    assert!(o.bearer_token_env.is_some());
+    let svc = deploy("service.yaml");
+    assert!(svc.contains("4318") && svc.contains("otlp-http"), "{svc}");
+    let tee = deploy("otel-collector-exporter.yaml");
+    assert!(tee.contains("hybridtop-collector.hybridtop.svc") && tee.contains("compression: none"));
 }
 
 #[test]

@@ -300,3 +300,80 @@ fn a_taken_port_is_a_clear_error() {
     );
     drop(taken);
 }
+
+/// Team mode with a standby: only the leader takes pushed spans; the standby answers 503 with
+/// Retry-After and closes the connection, so the sender's retry can reach the leader.
+#[test]
+fn a_standby_collector_turns_spans_to_the_leader() {
+    let redis = RedisServer::start();
+    let url = redis.url("otlp-standby");
+    let home = tempfile::tempdir().unwrap();
+    let (p1, p2) = (free_port(), free_port());
+    let start = |port: u16, name: &str| {
+        let dir = home.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let cfg = config(&dir, port, "");
+        cmd(&dir)
+            .arg("-c")
+            .arg(&cfg)
+            .args(["collect", "--publish", &url])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let wait_listen = |port: u16| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "port {port} never listened");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let mut leader = start(p1, "a");
+    wait_listen(p1);
+    // The first collector has taken the lease before the second starts.
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut standby = start(p2, "b");
+    wait_listen(p2);
+    std::thread::sleep(Duration::from_millis(1500));
+    let body = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","name":"t","startTimeUnixNano":"1764061200000000000"}]}]}]}"#;
+    let post = |port: u16| {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        use std::io::{Read, Write};
+        write!(
+            s,
+            "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out
+    };
+    let from_standby = post(p2);
+    assert!(from_standby.starts_with("HTTP/1.1 503"), "{from_standby}");
+    let lower = from_standby.to_ascii_lowercase();
+    assert!(
+        lower.contains("retry-after: 1") && lower.contains("connection: close"),
+        "{from_standby}"
+    );
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", p1)).unwrap();
+    {
+        use std::io::{Read, Write};
+        write!(
+            s,
+            "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    }
+    for c in [&mut leader, &mut standby] {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+}

@@ -10,6 +10,9 @@
 //!   the token is never logged or shown.
 //! - **Health**: `ok` while listening (re-confirmed every `HEARTBEAT`); `error` for good when
 //!   the address cannot be bound.
+//! - **Standby** (team mode): a collector that does not hold the lease answers `503` with
+//!   `Retry-After` and closes the connection, so the sender's retry reaches the leader through
+//!   the Service; only the leader's spans reach the viewers.
 //!
 //! Decoding and mapping are pure (`decode.rs`); this file only owns the socket.
 pub mod decode;
@@ -46,6 +49,8 @@ pub struct OtlpStats {
 
 #[derive(Clone)]
 struct Ctx {
+    /// While false (a standby collector), spans are turned away.
+    gate: Option<Arc<std::sync::atomic::AtomicBool>>,
     rules: Arc<Rules>,
     token: Option<Arc<str>>,
     max_body: usize,
@@ -62,9 +67,16 @@ pub struct OtlpSource {
     max_body: usize,
     max_queued: usize,
     stats: Arc<OtlpStats>,
+    gate: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl OtlpSource {
+    /// Accept spans only while `gate` is true (team mode: while this collector leads).
+    pub fn with_gate(mut self, gate: Arc<std::sync::atomic::AtomicBool>) -> Self {
+        self.gate = Some(gate);
+        self
+    }
+
     /// `None` without an `[otlp]` section. The token is read from its variable now.
     pub fn from_config(cfg: &Config) -> Option<OtlpSource> {
         let o = cfg.otlp.as_ref()?;
@@ -84,6 +96,7 @@ impl OtlpSource {
             max_body: o.max_body_bytes,
             max_queued: o.max_queued_spans,
             stats: Arc::new(OtlpStats::default()),
+            gate: None,
         })
     }
 
@@ -122,6 +135,7 @@ impl OtlpSource {
         let (qtx, mut qrx) = mpsc::unbounded_channel::<Vec<Observation>>();
         let queued = Arc::new(AtomicUsize::new(0));
         let ctx = Ctx {
+            gate: self.gate,
             rules: Arc::new(self.rules),
             token: token.map(Arc::from),
             max_body: self.max_body,
@@ -207,6 +221,27 @@ async fn handle(
     }
     if req.method() != hyper::Method::POST {
         return Ok(answer(StatusCode::METHOD_NOT_ALLOWED, "POST OTLP traces"));
+    }
+    if ctx
+        .gate
+        .as_ref()
+        .is_some_and(|g| !g.load(Ordering::Acquire))
+    {
+        let mut r = answer(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "a standby collector: retry (the leader takes the spans)",
+        );
+        let h = r.headers_mut();
+        h.insert(
+            hyper::header::RETRY_AFTER,
+            hyper::header::HeaderValue::from_static("1"),
+        );
+        // A new connection for the retry: the Service may route it to the leader.
+        h.insert(
+            hyper::header::CONNECTION,
+            hyper::header::HeaderValue::from_static("close"),
+        );
+        return Ok(r);
     }
     if let Some(t) = &ctx.token {
         let ok = req
