@@ -662,3 +662,33 @@ fn an_attached_viewer_changes_weights_with_its_own_credentials() {
     let _ = collector.kill();
     let _ = collector.wait();
 }
+
+/// `hybridtop replay redis://…` reviews a collector's stream in the same player as a recording
+/// (its last hour), and leaves no temporary recording behind.
+#[test]
+fn a_stream_replays_in_the_recording_player() {
+    let redis = crate::support::redis::RedisServer::start();
+    let url = redis.url("replayed");
+    let home = tempfile::tempdir().expect("tempdir");
+    let mut collector = std::process::Command::new(env!("CARGO_BIN_EXE_hybridtop"))
+        .args(["collect", "--demo", "--seed", "4", "--publish", &url])
+        .env("HOME", home.path())
+        .env("XDG_STATE_HOME", home.path().join("state"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(4));
+    let _ = collector.kill();
+    let _ = collector.wait();
+    let mut r = spawn(&["replay", &url], 120, 40);
+    let screen = r.wait_for("REPLAY", Duration::from_secs(15));
+    assert!(screen.contains("READ-ONLY"), "{screen}");
+    // The recorded data plays: the weights the demo collector published appear.
+    r.wait_for("70%", Duration::from_secs(10));
+    r.writer.write_all(b"q").unwrap();
+    r.writer.flush().unwrap();
+    assert!(r.wait_exit(Duration::from_secs(10)).success());
+    assert_restored(&r.bytes());
+}
