@@ -16,6 +16,16 @@ use chrono::Utc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
+/// Credentials the server refused are the user's input being wrong (exit 2); an unreachable
+/// server is not (exit 1).
+pub fn connect_error(e: crate::record::stream::ConnectError) -> CliError {
+    if e.refused_credentials {
+        CliError::invalid(e.message)
+    } else {
+        CliError::runtime(e.message)
+    }
+}
+
 /// A stream URL from the command line, with the password from the environment when the URL
 /// has none and `--redis-ca` applied.
 pub fn url_of(global: &GlobalArgs, raw: &str) -> Result<StreamUrl, CliError> {
@@ -32,7 +42,7 @@ async fn open(
     url: &StreamUrl,
     global: &GlobalArgs,
 ) -> Result<(Follower, Config, Vec<crate::record::Record>), CliError> {
-    let mut f = Follower::connect(url).await.map_err(CliError::runtime)?;
+    let mut f = Follower::connect(url).await.map_err(connect_error)?;
     let user = optional_user_config(global)?;
     let window = user
         .as_ref()

@@ -36,7 +36,7 @@ pub fn run(global: &GlobalArgs, args: &CollectArgs) -> CliResult {
     rt.block_on(async move {
         let mut publisher = Publisher::connect(&url, args.maxlen, args.retention, global.redact)
             .await
-            .map_err(CliError::runtime)?;
+            .map_err(super::attach::connect_error)?;
         let header = Header::new(&config, mode, global.redact, true);
         publisher.set_header(&header).map_err(CliError::runtime)?;
         tracing::info!(

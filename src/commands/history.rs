@@ -41,7 +41,9 @@ async fn export_into(
     to_ms: i64,
     path: &Path,
 ) -> Result<ExportStats, CliError> {
-    let mut f = Follower::connect(url).await.map_err(CliError::runtime)?;
+    let mut f = Follower::connect(url)
+        .await
+        .map_err(super::attach::connect_error)?;
     f.export(from_ms, to_ms, path)
         .await
         .map_err(CliError::runtime)
@@ -98,10 +100,11 @@ pub fn snapshot_source(
         Some(At::Seconds(s)) => {
             let first = rt
                 .block_on(async {
-                    let mut f = Follower::connect(&url).await?;
-                    f.first_ms().await
-                })
-                .map_err(CliError::runtime)?
+                    let mut f = Follower::connect(&url)
+                        .await
+                        .map_err(super::attach::connect_error)?;
+                    f.first_ms().await.map_err(CliError::runtime)
+                })?
                 .ok_or_else(|| {
                     CliError::runtime(format!("{}: stream '{}' is empty", url.shown, url.key))
                 })?;

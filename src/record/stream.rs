@@ -163,7 +163,36 @@ fn mask(url: &str) -> String {
     }
 }
 
-async fn connect(url: &StreamUrl) -> Result<MultiplexedConnection, String> {
+/// Why a connection to Redis failed; `refused_credentials` when the server turned the user or
+/// password down (the user's input is wrong: exit 2), not when it could not be reached.
+#[derive(Debug, Clone)]
+pub struct ConnectError {
+    pub message: String,
+    pub refused_credentials: bool,
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<ConnectError> for String {
+    fn from(e: ConnectError) -> String {
+        e.message
+    }
+}
+
+impl From<String> for ConnectError {
+    fn from(message: String) -> ConnectError {
+        ConnectError {
+            message,
+            refused_credentials: false,
+        }
+    }
+}
+
+async fn connect(url: &StreamUrl) -> Result<MultiplexedConnection, ConnectError> {
     // rustls needs the process's one crypto provider (ring) before any TLS handshake.
     crate::kube_client::install_crypto_provider();
     let client = match &url.ca_file {
@@ -187,7 +216,22 @@ async fn connect(url: &StreamUrl) -> Result<MultiplexedConnection, String> {
     client
         .get_multiplexed_async_connection_with_config(&cfg)
         .await
-        .map_err(|e| format!("cannot reach Redis at {}: {}", url.shown, clean_err(&e)))
+        .map_err(|e| {
+            let refused = e.kind() == redis::ErrorKind::AuthenticationFailed
+                || e.code().is_some_and(|c| c == "WRONGPASS" || c == "NOAUTH");
+            ConnectError {
+                message: if refused {
+                    format!(
+                        "Redis at {} refused the user or password: {} (check the URL's user, and the password in the URL or HYBRIDTOP_REDIS_PASSWORD)",
+                        url.shown,
+                        clean_err(&e)
+                    )
+                } else {
+                    format!("cannot reach Redis at {}: {}", url.shown, clean_err(&e))
+                },
+                refused_credentials: refused,
+            }
+        })
 }
 
 /// A Redis error in words, without the URL (it could carry the password).
@@ -229,7 +273,7 @@ impl Publisher {
         maxlen: u64,
         retention: Duration,
         redact: bool,
-    ) -> Result<Publisher, String> {
+    ) -> Result<Publisher, ConnectError> {
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_string())
             .unwrap_or_default();
@@ -433,7 +477,7 @@ pub struct Follower {
 }
 
 impl Follower {
-    pub async fn connect(url: &StreamUrl) -> Result<Follower, String> {
+    pub async fn connect(url: &StreamUrl) -> Result<Follower, ConnectError> {
         Ok(Follower {
             con: connect(url).await?,
             url: url.clone(),

@@ -241,9 +241,22 @@ fn redaction_before_publishing_acl_viewers_and_hostile_entries() {
         redis.port
     );
     let (_, o) = attach_json(home.path(), &bad);
-    assert!(!o.status.success());
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "a refused password is the user's input: exit 2"
+    );
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!err.contains("wrong-pw") && err.contains("***"), "{err}");
+    assert!(err.contains("refused the user or password"), "{err}");
+    // Unreachable is not the user's input: exit 1.
+    let (_, o) = attach_json(home.path(), "redis://127.0.0.1:1?stream=x");
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 
     // Hostile and malformed entries are skipped or sanitised; the viewer goes on.
     // (Written with the current leader's fencing token, as anyone who can write the key could.)
