@@ -301,7 +301,7 @@ impl Default for LangfuseConfig {
             api: LangfuseApi::Auto,
             overlap: Duration::from_secs(120),
             adaptive_overlap: true,
-            min_overlap: Duration::from_secs(30),
+            min_overlap: Duration::from_secs(15),
             plan: None,
             max_requests_per_minute: None,
             lookback: None,

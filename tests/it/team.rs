@@ -528,13 +528,17 @@ fn history_is_exported_and_replayed_from_the_stream() {
     .output()
     .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    // The stream itself, now, at a time, and at seconds from its oldest entry.
+    // The stream itself, now, at a time, and at seconds from its oldest entry; the temporary
+    // recordings go to this test's own TMPDIR.
+    let tmp = home.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
     let at = mid.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     for extra in [vec![], vec!["--at", at.as_str()], vec!["--at", "2"]] {
         let o = cmd(
             home.path(),
             &["snapshot", "--format", "json", "--replay", &url],
         )
+        .env("TMPDIR", &tmp)
         .args(&extra)
         .output()
         .unwrap();
@@ -547,15 +551,7 @@ fn history_is_exported_and_replayed_from_the_stream() {
         );
     }
     // No temporary recording is left behind.
-    let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())
-        .unwrap()
-        .flatten()
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with("hybridtop-stream-")
-        })
-        .collect();
+    let leftovers: Vec<_> = std::fs::read_dir(&tmp).unwrap().flatten().collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 

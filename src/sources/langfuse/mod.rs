@@ -8,7 +8,7 @@
 //! - **Windows**: every request is bounded by `fromStartTime`/`toStartTime`. The first poll looks
 //!   back `lookback` (default: the dashboard window); each next one starts an overlap before the
 //!   previous one ended, so observations that reach Langfuse late (ingestion lag) are still
-//!   seen: as late as they are measured to arrive (`overlap.rs`), between `min_overlap` (30 s)
+//!   seen: as late as they are measured to arrive (`overlap.rs`), between `min_overlap` (15 s)
 //!   and `overlap` (2 min). Pages reach the app as they arrive (`Update::TraceProgress` says
 //!   how far a pass has got); how far behind the present the complete data is shows as the
 //!   source's lag. Pages are followed to the end of the window. Observations are deduplicated
