@@ -24,7 +24,7 @@ pub fn run(global: &GlobalArgs) -> CliResult {
     let rt = tokio_runtime()?;
     let lines = rt.block_on(run_checks(&cfg));
     if lines.is_empty() {
-        out::line("  no sources are configured ([aws], [kubernetes], [langfuse], [prometheus] are all absent)");
+        out::line("  no sources are configured ([aws], [kubernetes], [langfuse], [prometheus], [otlp] are all absent)");
     }
     let mut failed = 0;
     for l in &lines {
@@ -56,6 +56,9 @@ pub async fn run_checks(cfg: &Config) -> Vec<CheckLine> {
     }
     if cfg.prometheus.is_some() {
         lines.extend(crate::sources::prometheus::check(cfg).await);
+    }
+    if cfg.otlp.is_some() {
+        lines.extend(crate::sources::otlp::check(cfg).await);
     }
     lines
 }

@@ -377,3 +377,42 @@ fn a_standby_collector_turns_spans_to_the_leader() {
         let _ = c.wait();
     }
 }
+
+/// `check` says whether the receiver can listen, and whether its token is set (never showing it).
+#[test]
+fn check_reports_the_listener_and_the_token() {
+    let home = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let cfg = config(home.path(), port, "bearer_token_env = \"HT_CHECK_TOKEN\"");
+    let o = cmd(home.path())
+        .arg("-c")
+        .arg(&cfg)
+        .arg("check")
+        .env("HT_CHECK_TOKEN", "tok-visible-nowhere")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{text}");
+    assert!(
+        text.contains(&format!("listen on 127.0.0.1:{port}")),
+        "{text}"
+    );
+    assert!(
+        text.contains("set (never shown)") && !text.contains("tok-visible-nowhere"),
+        "{text}"
+    );
+    let taken = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let o = cmd(home.path())
+        .arg("-c")
+        .arg(&cfg)
+        .arg("check")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("cannot listen there") && text.contains("HT_CHECK_TOKEN is not set"),
+        "{text}"
+    );
+    drop(taken);
+}

@@ -138,6 +138,45 @@ fn a_collector_publishes_and_viewers_attach_with_nothing_but_the_url() {
     let (w, _) = attach_json(home.path(), &url);
     assert_eq!(w["mode"], "attach");
     let o = term(&mut c);
+    // Two viewers of the same (now still) stream show the same numbers.
+    let (a, _) = attach_json(home.path(), &url);
+    let (b, _) = attach_json(home.path(), &url);
+    let pods = |v: &Value| {
+        v["fleet"]["pods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| format!("{}:{}:{}", p["name"], p["phase"], p["engine"]))
+            .collect::<Vec<_>>()
+    };
+    assert!(!pods(&a).is_empty());
+    assert_eq!(pods(&a), pods(&b));
+    assert_eq!(a["router"], b["router"]);
+    // Two snapshots a moment apart: the window moved by that moment, nothing else.
+    let (sa, sb) = (
+        a["sessions"]["total"].as_f64().unwrap(),
+        b["sessions"]["total"].as_f64().unwrap(),
+    );
+    assert!(
+        sa > 0.0 && (sa - sb).abs() <= 0.01 * sa + 1.0,
+        "{sa} vs {sb}"
+    );
+    for (pa, pb) in a["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(b["paths"].as_array().unwrap())
+    {
+        let (ra, rb) = (
+            pa["requests_per_minute"].as_f64().unwrap(),
+            pb["requests_per_minute"].as_f64().unwrap(),
+        );
+        assert!(
+            (ra - rb).abs() <= 0.02 * ra.max(1.0),
+            "{} {ra} vs {rb}",
+            pa["id"]
+        );
+    }
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // Structured logs: JSON lines on stderr, the last one with the count published.
     let log = String::from_utf8_lossy(&o.stderr);

@@ -338,6 +338,41 @@ async fn handle(
     Ok(r)
 }
 
+/// `hybridtop check`: the address can be listened on, and the token (if any) is set.
+pub async fn check(cfg: &Config) -> Vec<crate::sources::CheckLine> {
+    let Some(o) = cfg.otlp.as_ref() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let (ok, detail) = match tokio::net::TcpListener::bind(&o.listen).await {
+        Ok(_) => (
+            true,
+            "free: senders post to http://{}/v1/traces".replace("{}", &o.listen),
+        ),
+        Err(e) => (false, format!("cannot listen there: {e}")),
+    };
+    out.push(crate::sources::CheckLine {
+        source: "otlp",
+        check: format!("listen on {}", o.listen),
+        ok,
+        detail,
+    });
+    if let Some(var) = &o.bearer_token_env {
+        let set = std::env::var(var).is_ok_and(|t| !t.trim().is_empty());
+        out.push(crate::sources::CheckLine {
+            source: "otlp",
+            check: format!("bearer token ${var}"),
+            ok: set,
+            detail: if set {
+                "set (never shown)".into()
+            } else {
+                format!("${var} is not set: export it, or remove otlp.bearer_token_env")
+            },
+        });
+    }
+    out
+}
+
 impl Source for OtlpSource {
     fn name(&self) -> &'static str {
         "otlp"
