@@ -180,6 +180,11 @@ pub fn run(global: &GlobalArgs, raw: &str) -> CliResult {
                             return;
                         }
                         tokio::time::sleep(Duration::from_secs(2)).await;
+                        // The connection may be gone for good (a restart, a failover): a new
+                        // one resumes after the last entry read.
+                        if let Err(e) = follower.reconnect().await {
+                            tracing::warn!(error = %e, "reconnecting to the collector's stream");
+                        }
                     }
                 }
             }

@@ -739,3 +739,31 @@ fn twenty_viewers_make_no_source_requests() {
     assert_eq!(hits.load(Ordering::SeqCst), 0, "a viewer reached a source");
     let _ = term(&mut c);
 }
+
+/// Redis restarts under a viewer: following fails, a reconnect resumes, and new entries arrive.
+#[test]
+fn a_viewer_reconnects_after_redis_restarts() {
+    use hybridtop::model::update::Update;
+    use hybridtop::record::stream::{parse_url, Follower};
+    let redis = RedisServer::start();
+    let port = redis.port;
+    let u = parse_url(&redis.url("restart"), None).unwrap();
+    let line =
+        |s: i64| format!(r#"{{"t":{s},"u":{{"kind":"clock","now":"2026-11-25T09:00:0{s}Z"}}}}"#);
+    redis.command(&[b"XADD", b"restart", b"*", b"line", line(1).as_bytes()]);
+    let rt = rt();
+    rt.block_on(async {
+        let mut f = Follower::connect(&u).await.unwrap();
+        assert_eq!(f.backfill(0).await.unwrap().len(), 1);
+        drop(redis);
+        assert!(f.follow(Duration::from_millis(100)).await.is_err());
+        let again = RedisServer::start_on(port);
+        f.reconnect().await.unwrap();
+        again.command(&[b"XADD", b"restart", b"*", b"line", line(2).as_bytes()]);
+        let got = f.follow(Duration::from_millis(500)).await.unwrap();
+        assert!(
+            matches!(got.first().map(|r| &r.update), Some(Update::Clock { .. })),
+            "{got:?}"
+        );
+    });
+}

@@ -22,6 +22,11 @@ impl RedisServer {
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .expect("a free port");
+        RedisServer::start_on(port)
+    }
+
+    /// A server on `port` (a restart of one that was stopped).
+    pub fn start_on(port: u16) -> RedisServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let child = Command::new(binary())
             .args([

@@ -48,6 +48,13 @@ impl Follower {
         })
     }
 
+    /// A new connection after a failure (Redis restarted, a failover): following goes on after
+    /// the last entry read.
+    pub async fn reconnect(&mut self) -> Result<(), ConnectError> {
+        self.con = connect(&self.url).await?;
+        Ok(())
+    }
+
     /// One page of entries from `start` (an id, `(id` exclusive) to `end`, oldest first.
     async fn page(&mut self, start: &str, end: &str) -> Result<(usize, Vec<Item>), String> {
         let v: Value = redis::cmd("XRANGE")
