@@ -105,3 +105,34 @@ fn light_and_monochrome_themes() {
     );
     insta::assert_snapshot!("overview_monochrome_120x40", mono);
 }
+
+#[test]
+fn a_trace_source_catching_up_and_behind() {
+    // Issue 19: the Sources line says how far a trace source has got, and how far behind it is.
+    use hybridtop::model::snapshot::CatchingUp;
+    use hybridtop::model::update::SourceName;
+    let mut s = snap(Scenario::Steady, 600, None);
+    let lf = s
+        .sources
+        .iter_mut()
+        .find(|x| x.name == SourceName::Langfuse)
+        .unwrap();
+    lf.catching_up = Some(CatchingUp {
+        read: 12_000,
+        expected: Some(36_000),
+    });
+    lf.interval_seconds = Some(10.0);
+    insta::assert_snapshot!(
+        "overview_langfuse_catching_up_120x40",
+        styled(&s, &ui_for(View::Overview), "default", 120, 40)
+    );
+    let lf = s
+        .sources
+        .iter_mut()
+        .find(|x| x.name == SourceName::Langfuse)
+        .unwrap();
+    lf.catching_up = None;
+    lf.lag_seconds = Some(40.0);
+    let text = styled(&s, &ui_for(View::Overview), "default", 120, 40);
+    assert!(text.contains("40s behind"), "{text}");
+}
