@@ -286,6 +286,9 @@ pub struct LangfuseConfig {
     pub lookback: Option<Duration>,
     /// Fetch span input/output (the `io` field group) for the span detail pane.
     pub fetch_io: bool,
+    /// Poll only the root observation of each trace (v2): session figures from a fraction of
+    /// the pages; waterfalls then show the roots only.
+    pub roots_first: bool,
     /// One request, body included; the connect timeout is the smaller of this and 10 s.
     #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
     pub timeout: Duration,
@@ -306,6 +309,7 @@ impl Default for LangfuseConfig {
             max_requests_per_minute: None,
             lookback: None,
             fetch_io: true,
+            roots_first: false,
             timeout: Duration::from_secs(60),
         }
     }

@@ -2095,3 +2095,78 @@ async fn a_large_window_arrives_page_by_page_within_the_budget() {
     let max = server.max_in_any(period);
     assert!(max <= 20, "{max} requests in one {period:?}");
 }
+
+/// Issue 19's acceptance, roots first: 18,000 sessions (108,000 observations: a root and five
+/// children each) in the window and the default budget of 20 requests a minute. Polling only
+/// the roots (v2 `filter`: `parentObservationId is null`), every session is in the snapshot
+/// after 18 pages, well inside a minute and the budget.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roots_first_reads_18000_sessions_within_a_minute_and_the_budget() {
+    let server = LangfuseApiServer::start();
+    let base = now_ms();
+    let sessions = 18_000i64;
+    for s in 0..sessions {
+        let t0 = base - CDuration::seconds(290) + CDuration::milliseconds(s * 15);
+        let trace = format!("eks-{s:06}-{}", t0.timestamp_millis());
+        server.add_trace(Trace {
+            id: trace.clone(),
+            timestamp: t0,
+            session_id: Some(format!("hybrid-r{s}")),
+            tags: vec!["path:eks-qwen3".into()],
+            ..Trace::default()
+        });
+        for i in 0..6 {
+            server.add_obs(Obs {
+                id: format!("o{s}-{i}"),
+                trace_id: trace.clone(),
+                kind: if i == 0 { "SPAN" } else { "GENERATION" }.into(),
+                start: t0 + CDuration::milliseconds(i),
+                end: Some(t0 + CDuration::milliseconds(200)),
+                parent_observation_id: (i > 0).then(|| format!("o{s}-0")),
+                name: Some("turn".into()),
+                model: (i > 0).then(|| "qwen3-4b".into()),
+                ..Obs::default()
+            });
+        }
+    }
+    assert_eq!(server.obs_count(), 108_000);
+    let cfg = config(
+        &server,
+        "roots_first = true\n[correlation]\nmax_sessions = 20000\n\
+         [[paths]]\nid = \"eks-qwen3\"\nkind = \"eks\"\n[paths.langfuse]\ntags = [\"path:eks-qwen3\"]\n",
+    );
+    let started = Instant::now();
+    let (mut rx, stats, handle) = spawn(LangfuseSource::from_config(&cfg).unwrap());
+    let mut state = State::new(&cfg, Mode::Live);
+    let mut seen = Seen::default();
+    assert!(
+        collect_until(&mut rx, &mut seen, Duration::from_secs(60), |s| !s
+            .covered_at
+            .is_empty())
+        .await,
+        "the window was not read within 60 s"
+    );
+    let took = started.elapsed();
+    handle.abort();
+    for u in seen.updates.drain(..) {
+        state.apply(u);
+    }
+    state.apply(Update::Clock { now: Utc::now() });
+    let snap = state.snapshot(&DeriveOptions::default());
+    eprintln!(
+        "18,000 sessions roots first: {} observations in {} requests, {took:?}",
+        seen.obs.len(),
+        stats.requests()
+    );
+    assert_eq!(seen.obs.len(), 18_000, "the roots only");
+    assert!(seen.obs.iter().all(|o| o.parent_observation_id.is_none()));
+    assert_eq!(snap.sessions.total, 18_000);
+    assert!(stats.requests() <= 20, "{} requests", stats.requests());
+    assert!(took < Duration::from_secs(60));
+    // Every request asked for roots only.
+    assert!(server
+        .log()
+        .iter()
+        .filter(|l| l.path.ends_with("/v2/observations"))
+        .all(|l| l.param("filter").is_some_and(|f| f.contains("is null"))));
+}

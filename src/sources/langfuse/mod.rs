@@ -13,6 +13,8 @@
 //!   how far a pass has got); how far behind the present the complete data is shows as the
 //!   source's lag. Pages are followed to the end of the window. Observations are deduplicated
 //!   by id: one is sent again only when its content changed (an end time arrived, say).
+//! - **Roots first** (`roots_first`, v2): only each trace's root observation is polled (the
+//!   `filter` parameter), which is all session figures need, at a fraction of the pages.
 //! - **Budget**: at most `max_requests_per_minute` requests (default by `plan`: 20 for Hobby or
 //!   unset, 60 Core, 600 Pro or self-hosted) in any minute, 429
 //!   retries included; a 429's `Retry-After` is honoured. A poll that needs more requests than the
@@ -188,6 +190,7 @@ struct Settings {
     period: Duration,
     parent_key: String,
     fetch_io: bool,
+    roots_first: bool,
     /// One request, body included (`langfuse.timeout`).
     timeout: Duration,
 }
@@ -237,6 +240,7 @@ impl LangfuseSource {
                 period: Duration::from_secs(60),
                 parent_key: cfg.correlation.parent_metadata_key.clone(),
                 fetch_io: lf.fetch_io,
+                roots_first: lf.roots_first,
                 timeout: lf.timeout,
             },
             stats: Arc::new(LangfuseStats::default()),

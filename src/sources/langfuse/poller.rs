@@ -20,6 +20,17 @@ pub(super) fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// The v2 `filter` for the roots of `[from, to)`: it takes precedence over the query's own
+/// filters, so the window is in it too.
+pub(super) fn roots_filter(from: DateTime<Utc>, to: DateTime<Utc>) -> String {
+    serde_json::json!([
+        {"type": "datetime", "column": "startTime", "operator": ">=", "value": ts(from)},
+        {"type": "datetime", "column": "startTime", "operator": "<", "value": ts(to)},
+        {"type": "null", "column": "parentObservationId", "operator": "is null", "value": ""},
+    ])
+    .to_string()
+}
+
 pub(super) fn content_hash(o: &Observation) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     match serde_json::to_vec(o) {
@@ -38,6 +49,8 @@ pub(super) struct Poller {
     pub(super) overlap: super::overlap::AdaptiveOverlap,
     pub(super) parent_key: String,
     pub(super) fields: String,
+    /// v2: only root observations (`parentObservationId` is null), through `filter`.
+    pub(super) roots_first: bool,
     pub(super) next_from: Option<DateTime<Utc>>,
     /// id → (start ms, content hash) of what was sent and may still be fetched again.
     pub(super) sent: HashMap<String, (i64, u64)>,
@@ -76,6 +89,7 @@ impl Poller {
             ),
             parent_key: s.parent_key.clone(),
             fields,
+            roots_first: s.roots_first,
             next_from: None,
             sent: HashMap::new(),
             traces: HashMap::new(),
@@ -201,6 +215,9 @@ impl Poller {
                 ("fromStartTime", ts(from)),
                 ("toStartTime", ts(to)),
             ];
+            if self.roots_first {
+                q.push(("filter", roots_filter(from, to)));
+            }
             if let Some(c) = &cursor {
                 q.push(("cursor", c.clone()));
             }
