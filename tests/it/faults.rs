@@ -613,8 +613,14 @@ fn run_steps(
             }
             Err(e) => out.error = Some(format!("no failing state: {e}")),
         }
-        // Let the fault go on a little: the dashboard must stay live under it.
+        // Let the fault go on a little: the dashboard must stay live under it. A source whose
+        // open connection the fault cut (a watch) shows it before asking again: give its retry
+        // (a second's backoff) up to 3 s more to meet the fault too.
         std::thread::sleep(Duration::from_millis(600));
+        let retry_by = Instant::now() + Duration::from_secs(3);
+        while proxy.faulted() == before && Instant::now() < retry_by {
+            std::thread::sleep(Duration::from_millis(25));
+        }
         out.faulted_requests = proxy.faulted() - before;
         if step.chain {
             chained = true;
