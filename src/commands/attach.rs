@@ -11,29 +11,10 @@ use crate::config::Config;
 use crate::model::snapshot::Mode;
 use crate::model::state::State;
 use crate::model::update::{SourceHealth, SourceName, SourceState, Update};
-use crate::record::stream::{parse_url, Follower, StreamUrl};
+use crate::record::stream::{Follower, StreamUrl};
 use chrono::Utc;
 use std::time::Duration;
 use tokio::sync::mpsc;
-
-/// Credentials the server refused are the user's input being wrong (exit 2); an unreachable
-/// server is not (exit 1).
-pub fn connect_error(e: crate::record::stream::ConnectError) -> CliError {
-    if e.refused_credentials {
-        CliError::invalid(e.message)
-    } else {
-        CliError::runtime(e.message)
-    }
-}
-
-/// A stream URL from the command line, with the password from the environment when the URL
-/// has none and `--redis-ca` applied.
-pub fn url_of(global: &GlobalArgs, raw: &str) -> Result<StreamUrl, CliError> {
-    let env_pw = std::env::var("HYBRIDTOP_REDIS_PASSWORD").ok();
-    parse_url(raw, env_pw.as_deref())
-        .and_then(|u| u.with_ca(global.redis_ca.clone()))
-        .map_err(CliError::invalid)
-}
 
 /// Connect and read the window back, from the collector's header (and keyframe) before it: the
 /// header gives the config that shapes the state (else the user's config does), the keyframe
@@ -42,7 +23,9 @@ async fn open(
     url: &StreamUrl,
     global: &GlobalArgs,
 ) -> Result<(Follower, Config, Vec<crate::record::Record>), CliError> {
-    let mut f = Follower::connect(url).await.map_err(connect_error)?;
+    let mut f = Follower::connect(url)
+        .await
+        .map_err(super::stream_connect_error)?;
     let user = optional_user_config(global)?;
     let window = user
         .as_ref()
@@ -74,7 +57,7 @@ async fn open(
 
 /// The viewer's state after reading back the window, then `wait` for anything newer.
 pub fn snapshot_state(global: &GlobalArgs, raw: &str) -> Result<(State, Config), CliError> {
-    let url = url_of(global, raw)?;
+    let url = super::stream_url(global, raw)?;
     let rt = tokio_runtime()?;
     rt.block_on(async {
         let (_f, config, records) = open(&url, global).await?;
@@ -115,7 +98,7 @@ async fn viewer_router(
 
 /// The TUI on a collector's stream.
 pub fn run(global: &GlobalArgs, raw: &str) -> CliResult {
-    let url = url_of(global, raw)?;
+    let url = super::stream_url(global, raw)?;
     let user_cfg = optional_user_config(global)?;
     let audit_path = global
         .audit_log

@@ -13,7 +13,7 @@ use crate::model::snapshot::Mode;
 use crate::model::state::State;
 use crate::model::update::{SourceHealth, SourceName, SourceState, Update};
 use crate::record::keyframe::Keyframe;
-use crate::record::stream::{parse_url, LeaseChange, Publisher, LEASE_TICK};
+use crate::record::stream::{LeaseChange, Publisher, LEASE_TICK};
 use crate::record::Header;
 use crate::sources::simulator::{Scenario, SimConfig, Simulator, SimulatorSource};
 use crate::sources::Source;
@@ -22,10 +22,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
 pub fn run(global: &GlobalArgs, args: &CollectArgs) -> CliResult {
-    let env_pw = std::env::var("HYBRIDTOP_REDIS_PASSWORD").ok();
-    let url = parse_url(&args.publish, env_pw.as_deref())
-        .and_then(|u| u.with_ca(global.redis_ca.clone()))
-        .map_err(CliError::invalid)?;
+    let url = super::stream_url(global, &args.publish)?;
     let (config, mode) = if args.demo {
         (Config::demo(), Mode::Demo)
     } else {
@@ -36,7 +33,7 @@ pub fn run(global: &GlobalArgs, args: &CollectArgs) -> CliResult {
     rt.block_on(async move {
         let mut publisher = Publisher::connect(&url, args.maxlen, args.retention, global.redact)
             .await
-            .map_err(super::attach::connect_error)?;
+            .map_err(super::stream_connect_error)?;
         let header = Header::new(&config, mode, global.redact, true);
         publisher.set_header(&header).map_err(CliError::runtime)?;
         tracing::info!(

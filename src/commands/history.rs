@@ -2,7 +2,6 @@
 //! writes part of a collector's stream as an ordinary recording, and `replay URL` and `snapshot
 //! --replay URL --at …` export the part they need into a private temporary file and then use
 //! the file player, seek and exports unchanged.
-use super::attach::url_of;
 use super::{out, tokio_runtime, CliError, CliResult, EXIT_OK};
 use crate::cli::{At, ExportArgs, GlobalArgs};
 use crate::record::stream::{ExportStats, Follower, StreamUrl};
@@ -43,7 +42,7 @@ async fn export_into(
 ) -> Result<ExportStats, CliError> {
     let mut f = Follower::connect(url)
         .await
-        .map_err(super::attach::connect_error)?;
+        .map_err(super::stream_connect_error)?;
     f.export(from_ms, to_ms, path)
         .await
         .map_err(CliError::runtime)
@@ -56,7 +55,7 @@ pub fn to_temp(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<StreamRecording, CliError> {
-    let url = url_of(global, raw)?;
+    let url = super::stream_url(global, raw)?;
     if from > to {
         return Err(CliError::invalid(format!(
             "--from {} is after --to {}",
@@ -92,7 +91,7 @@ pub fn snapshot_source(
     at: Option<At>,
     window: std::time::Duration,
 ) -> Result<StreamRecording, CliError> {
-    let url = url_of(global, raw)?;
+    let url = super::stream_url(global, raw)?;
     let rt = tokio_runtime()?;
     let end = match at {
         None => Utc::now(),
@@ -102,7 +101,7 @@ pub fn snapshot_source(
                 .block_on(async {
                     let mut f = Follower::connect(&url)
                         .await
-                        .map_err(super::attach::connect_error)?;
+                        .map_err(super::stream_connect_error)?;
                     f.first_ms().await.map_err(CliError::runtime)
                 })?
                 .ok_or_else(|| {
@@ -119,7 +118,7 @@ pub fn snapshot_source(
 
 /// `hybridtop export URL --from T --to T -o FILE`.
 pub fn run(global: &GlobalArgs, args: &ExportArgs) -> CliResult {
-    let url = url_of(global, &args.url)?;
+    let url = super::stream_url(global, &args.url)?;
     if args.from > args.to {
         return Err(CliError::invalid(format!(
             "--from {} is after --to {}",

@@ -91,6 +91,28 @@ pub fn dispatch(cli: Cli) -> CliResult {
     }
 }
 
+/// Team mode: credentials the server refused are the user's input being wrong (exit 2); an unreachable
+/// server is not (exit 1).
+pub fn stream_connect_error(e: crate::record::stream::ConnectError) -> CliError {
+    if e.refused_credentials {
+        CliError::invalid(e.message)
+    } else {
+        CliError::runtime(e.message)
+    }
+}
+
+/// A stream URL from the command line, with the password from the environment when the URL
+/// has none and `--redis-ca` applied.
+pub fn stream_url(
+    global: &GlobalArgs,
+    raw: &str,
+) -> Result<crate::record::stream::StreamUrl, CliError> {
+    let env_pw = std::env::var("HYBRIDTOP_REDIS_PASSWORD").ok();
+    crate::record::stream::parse_url(raw, env_pw.as_deref())
+        .and_then(|u| u.with_ca(global.redis_ca.clone()))
+        .map_err(CliError::invalid)
+}
+
 /// The config file to use: `-c`, else `$HYBRIDTOP_CONFIG`, else the XDG default.
 pub fn config_path(global: &GlobalArgs) -> PathBuf {
     global
@@ -265,11 +287,9 @@ pub fn log_path(global: &GlobalArgs) -> PathBuf {
 /// CloudWatch Logs), plain lines when a person watches it in a terminal.
 fn init_daemon_logging() -> Option<()> {
     use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_env("HYBRIDTOP_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(filter);
+        .with_env_filter(log_filter());
     if std::io::stderr().is_terminal() {
         builder.try_init().ok()
     } else {
@@ -282,16 +302,20 @@ fn init_daemon_logging() -> Option<()> {
     }
 }
 
+/// `HYBRIDTOP_LOG` (e.g. `debug`, `hybridtop=trace`), else `info`.
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    tracing_subscriber::EnvFilter::try_from_env("HYBRIDTOP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+}
+
 /// Logs go to a file, never to the terminal. If the file can't be opened, logging is off.
 fn init_logging(global: &GlobalArgs) -> Option<()> {
     let path = log_path(global);
     let file = config::private::append(&path).ok()?;
-    let filter = tracing_subscriber::EnvFilter::try_from_env("HYBRIDTOP_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_writer(std::sync::Mutex::new(file))
         .with_ansi(false)
-        .with_env_filter(filter)
+        .with_env_filter(log_filter())
         .try_init()
         .ok()
 }

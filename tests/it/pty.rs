@@ -298,18 +298,7 @@ fn weights_editor_applies_and_audits_in_demo() {
     let mut r = spawn_in(&["demo", "--seed", "7"], 120, 40, home);
     // The first frame comes before the simulator's warm-up lands: wait for the weights.
     r.wait_for("70%", Duration::from_secs(15));
-    for k in ["w", "-", "-"] {
-        r.writer.write_all(k.as_bytes()).unwrap();
-        r.writer.flush().unwrap();
-        std::thread::sleep(Duration::from_millis(150));
-    }
-    r.wait_for("Router weights", Duration::from_secs(5));
-    r.writer.write_all(b"\r").unwrap();
-    r.writer.flush().unwrap();
-    r.wait_for("Review change", Duration::from_secs(5));
-    r.writer.write_all(b"y").unwrap();
-    r.writer.flush().unwrap();
-    r.wait_for("applied", Duration::from_secs(5));
+    apply_two_steps_off_the_first_path(&mut r);
     let text = std::fs::read_to_string(&audit).expect("audit log written");
     // The pending record, then the result.
     let entries: Vec<serde_json::Value> = text
@@ -516,6 +505,37 @@ fn record_in_the_dashboard_then_replay_it() {
     assert_restored(&p.bytes());
 }
 
+/// A team-mode collector (`hybridtop ARGS…`, quiet) with its own home.
+fn collector(home: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_hybridtop"));
+    c.args(args)
+        .env("HOME", home)
+        .env("XDG_STATE_HOME", home.join("state"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.spawn().expect("collector")
+}
+
+/// In the weights editor: two steps off the first path, review, apply; waits for "applied".
+fn apply_two_steps_off_the_first_path(r: &mut Running) {
+    for k in ["w", "-", "-"] {
+        r.writer.write_all(k.as_bytes()).unwrap();
+        r.writer.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    r.wait_for("Router weights", Duration::from_secs(5));
+    r.writer.write_all(b"\r").unwrap();
+    r.writer.flush().unwrap();
+    r.wait_for("Review change", Duration::from_secs(5));
+    r.writer.write_all(b"y").unwrap();
+    r.writer.flush().unwrap();
+    r.wait_for("applied", Duration::from_secs(10));
+}
+
 /// Team mode: the TUI attached to a collector's stream draws the collector's data, says so in
 /// the header, shows the collector as a source, and leaves the terminal as it found it.
 #[test]
@@ -523,15 +543,7 @@ fn the_dashboard_attaches_to_a_collector() {
     let redis = crate::support::redis::RedisServer::start();
     let url = redis.url("pty");
     let home = tempfile::tempdir().expect("tempdir");
-    let mut collector = std::process::Command::new(env!("CARGO_BIN_EXE_hybridtop"))
-        .args(["collect", "--demo", "--publish", &url])
-        .env("HOME", home.path())
-        .env("XDG_STATE_HOME", home.path().join("state"))
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut collector = collector(home.path(), &["collect", "--demo", "--publish", &url], &[]);
     // The first entries (the header and the warm-up window) land within a second or two.
     std::thread::sleep(Duration::from_secs(3));
     let mut r = spawn(&["--attach", &url], 120, 40);
@@ -577,18 +589,15 @@ fn an_attached_viewer_changes_weights_with_its_own_credentials() {
          [router.configmap]\nkey = \"weights.json\"\n",
     )
     .unwrap();
-    let mut collector = std::process::Command::new(env!("CARGO_BIN_EXE_hybridtop"))
-        .arg("-c")
-        .arg(&collector_cfg)
-        .args(["collect", "--publish", &url])
-        .env("HOME", home.path())
-        .env("XDG_STATE_HOME", home.path().join("state"))
-        .env("KUBECONFIG", &kc.path)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let (cfg_arg, kc_arg) = (
+        collector_cfg.to_str().unwrap().to_string(),
+        kc.path.to_str().unwrap().to_string(),
+    );
+    let mut collector = collector(
+        home.path(),
+        &["-c", &cfg_arg, "collect", "--publish", &url],
+        &[("KUBECONFIG", &kc_arg)],
+    );
     std::thread::sleep(Duration::from_secs(3));
     let audit = home.path().join("audit.jsonl");
     let audit_arg = audit.to_str().unwrap().to_string();
@@ -604,18 +613,7 @@ fn an_attached_viewer_changes_weights_with_its_own_credentials() {
     );
     r.wait_for("VIA COLLECTOR", Duration::from_secs(15));
     r.wait_for("70%", Duration::from_secs(15));
-    for k in ["w", "-", "-"] {
-        r.writer.write_all(k.as_bytes()).unwrap();
-        r.writer.flush().unwrap();
-        std::thread::sleep(Duration::from_millis(150));
-    }
-    r.wait_for("Router weights", Duration::from_secs(5));
-    r.writer.write_all(b"\r").unwrap();
-    r.writer.flush().unwrap();
-    r.wait_for("Review change", Duration::from_secs(5));
-    r.writer.write_all(b"y").unwrap();
-    r.writer.flush().unwrap();
-    r.wait_for("applied", Duration::from_secs(10));
+    apply_two_steps_off_the_first_path(&mut r);
     let text = std::fs::read_to_string(&audit).expect("audit log written");
     let entries: Vec<serde_json::Value> = text
         .lines()
@@ -664,21 +662,17 @@ fn an_attached_viewer_changes_weights_with_its_own_credentials() {
 }
 
 /// `hybridtop replay redis://…` reviews a collector's stream in the same player as a recording
-/// (its last hour), and leaves no temporary recording behind.
+/// (its last hour).
 #[test]
 fn a_stream_replays_in_the_recording_player() {
     let redis = crate::support::redis::RedisServer::start();
     let url = redis.url("replayed");
     let home = tempfile::tempdir().expect("tempdir");
-    let mut collector = std::process::Command::new(env!("CARGO_BIN_EXE_hybridtop"))
-        .args(["collect", "--demo", "--seed", "4", "--publish", &url])
-        .env("HOME", home.path())
-        .env("XDG_STATE_HOME", home.path().join("state"))
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut collector = collector(
+        home.path(),
+        &["collect", "--demo", "--seed", "4", "--publish", &url],
+        &[],
+    );
     std::thread::sleep(Duration::from_secs(4));
     let _ = collector.kill();
     let _ = collector.wait();

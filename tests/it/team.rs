@@ -86,6 +86,15 @@ fn source<'a>(v: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no source {name}: {}", v["sources"]))
 }
 
+/// A collector started with `args`, once a viewer sees its fleet.
+fn collecting(home: &std::path::Path, url: &str, args: &[&str]) -> Child {
+    let c = collect(home, args);
+    attach_until(home, url, |v| {
+        v["fleet"]["pods"].as_array().is_some_and(|p| !p.is_empty())
+    });
+    c
+}
+
 /// Poll `snapshot --attach` until `ok` holds (at most 20 s).
 fn attach_until(home: &std::path::Path, url: &str, ok: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -217,8 +226,9 @@ fn redaction_before_publishing_acl_viewers_and_hostile_entries() {
     let redis = RedisServer::start();
     let home = tempfile::tempdir().unwrap();
     let url = redis.url("redacted");
-    let mut c = collect(
+    let mut c = collecting(
         home.path(),
+        &url,
         &[
             "--redact",
             "collect",
@@ -229,9 +239,6 @@ fn redaction_before_publishing_acl_viewers_and_hostile_entries() {
             &url,
         ],
     );
-    attach_until(home.path(), &url, |v| {
-        v["fleet"]["pods"].as_array().is_some_and(|p| !p.is_empty())
-    });
     let _ = term(&mut c);
     // Nothing sensitive entered Redis: node names and user ids are masked in the raw stream.
     let raw = redis.command(&[b"XRANGE", b"redacted", b"-", b"+"]);
@@ -524,13 +531,11 @@ fn history_is_exported_and_replayed_from_the_stream() {
     let redis = RedisServer::start();
     let home = tempfile::tempdir().unwrap();
     let url = redis.url("history");
-    let mut c = collect(
+    let mut c = collecting(
         home.path(),
+        &url,
         &["collect", "--demo", "--seed", "9", "--publish", &url],
     );
-    attach_until(home.path(), &url, |v| {
-        v["fleet"]["pods"].as_array().is_some_and(|p| !p.is_empty())
-    });
     let mid = chrono::Utc::now();
     std::thread::sleep(Duration::from_secs(3));
     let _ = term(&mut c);
@@ -670,13 +675,11 @@ fn twenty_viewers_make_no_source_requests() {
     let redis = RedisServer::start();
     let home = tempfile::tempdir().unwrap();
     let url = redis.url("viewers");
-    let mut c = collect(
+    let mut c = collecting(
         home.path(),
+        &url,
         &["collect", "--demo", "--seed", "2", "--publish", &url],
     );
-    attach_until(home.path(), &url, |v| {
-        v["fleet"]["pods"].as_array().is_some_and(|p| !p.is_empty())
-    });
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let hits = Arc::new(AtomicUsize::new(0));

@@ -206,10 +206,11 @@ impl State {
         };
 
         let mut sources = self.sources.view(now, redact);
-        for s in sources
-            .iter_mut()
-            .filter(|s| s.name == SourceName::Langfuse)
-        {
+        // (The OTLP receiver's coverage merges into the same span; a disabled Langfuse row
+        // says nothing of it.)
+        for s in sources.iter_mut().filter(|s| {
+            s.name == SourceName::Langfuse && s.state != crate::model::update::SourceState::Disabled
+        }) {
             s.lag_seconds = self
                 .traces_cover
                 .map(|(_, through)| ((self.tl.now_ms - through).max(0)) as f64 / 1000.0);

@@ -347,7 +347,7 @@ pub async fn check(cfg: &Config) -> Vec<crate::sources::CheckLine> {
     let (ok, detail) = match tokio::net::TcpListener::bind(&o.listen).await {
         Ok(_) => (
             true,
-            "free: senders post to http://{}/v1/traces".replace("{}", &o.listen),
+            format!("free: senders post to http://{}/v1/traces", o.listen),
         ),
         Err(e) => (false, format!("cannot listen there: {e}")),
     };
