@@ -110,6 +110,8 @@ pub struct App {
     recorder: Option<crate::record::Recorder>,
     /// Replay mode: the player's control and event channels.
     replay: Option<replay::Link>,
+    /// Where waterfalls ask the trace source for children it polled roots only of.
+    demands: Option<crate::sources::DemandTx>,
     /// `[alerts] bell`: BEL once when a new critical alert appears.
     bell: crate::model::alerts::BellTracker,
     bell_due: bool,
@@ -165,6 +167,7 @@ impl App {
             langfuse_base: crate::sources::langfuse::web_base_url(&opts.config),
             recorder: None,
             replay: None,
+            demands: None,
             bell: Default::default(),
             bell_due: false,
         }
@@ -180,6 +183,27 @@ impl App {
 
     pub fn mode(&self) -> Mode {
         self.mode
+    }
+
+    /// Let opened waterfalls ask the trace source for the children it polls roots only of.
+    pub fn attach_demands(&mut self, tx: crate::sources::DemandTx) {
+        self.demands = Some(tx);
+    }
+
+    /// The open waterfall shows roots only: ask the trace source for the rest, once per
+    /// opening. A full queue drops the ask (the operator can reopen); the app never waits.
+    pub(crate) fn ask_children(&mut self) {
+        self.ui.traces.children_asked = false;
+        let (Some(tx), Some(open)) = (&self.demands, &self.ui.traces.open) else {
+            return;
+        };
+        let trace_ids = self.state.unread_traces(open, self.redact);
+        if trace_ids.is_empty() {
+            return;
+        }
+        self.ui.traces.children_asked = tx
+            .try_send(crate::sources::TraceDemand { trace_ids })
+            .is_ok();
     }
 
     pub fn apply(&mut self, u: Update) {
@@ -384,6 +408,49 @@ mod tests {
         a.on_action(Action::TraceUrl);
         a.on_action(Action::Down);
         assert_eq!(a.ui.traces.url, None);
+    }
+
+    /// Roots first: opening a waterfall whose children were not read asks the trace source
+    /// for them, by raw trace id; a whole one asks nothing; no channel, no ask.
+    #[test]
+    fn opening_a_roots_only_waterfall_asks_for_its_children() {
+        use crate::model::update::{SourceName, WaterfallReport};
+        let mut a = live_app(Config::demo());
+        let (tx, mut rx) = crate::sources::demand_channel();
+        let now = a.state.now();
+        a.apply(Update::Observations {
+            items: vec![span("o1", None, now - chrono::Duration::seconds(5))],
+        });
+        a.apply(Update::Waterfalls(WaterfallReport {
+            source: SourceName::Langfuse,
+            roots_only: true,
+            whole: vec![],
+        }));
+        a.refresh_snapshot();
+        a.on_action(Action::ViewTraces);
+        a.on_action(Action::Open);
+        assert!(!a.ui.traces.children_asked, "no channel: nothing to ask");
+        a.on_action(Action::Back);
+        a.attach_demands(tx);
+        a.on_action(Action::Open);
+        assert!(a.ui.traces.children_asked);
+        let d = rx.try_recv().expect("an ask");
+        assert_eq!(
+            d.trace_ids,
+            vec!["7f3c2a9e0b5d4e6fa1c2d3e4f5a6b7c8".to_string()]
+        );
+        assert!(a.snapshot.sessions.detail.as_ref().unwrap().roots_only);
+        // Once read whole, reopening asks nothing and the waterfall is whole.
+        a.apply(Update::Waterfalls(WaterfallReport {
+            source: SourceName::Langfuse,
+            roots_only: true,
+            whole: d.trace_ids,
+        }));
+        a.on_action(Action::Back);
+        a.on_action(Action::Open);
+        assert!(!a.ui.traces.children_asked);
+        assert!(rx.try_recv().is_err());
+        assert!(!a.snapshot.sessions.detail.as_ref().unwrap().roots_only);
     }
 
     #[test]

@@ -248,6 +248,7 @@ impl App {
                 if let Some(id) = id {
                     self.ui.traces.open = Some(id);
                     self.ui.traces.span_selected = 0;
+                    self.ask_children();
                     self.derive();
                 }
             }

@@ -64,7 +64,11 @@ pub fn run(global: &GlobalArgs, args: &CollectArgs) -> CliResult {
             let warmup = config.general.window.as_secs();
             vec![Box::new(SimulatorSource::new(sim, args.speed, warmup, wrx)).spawn(tx.clone())]
         } else {
-            let mut handles = crate::sources::start_live_gated(&config, &tx, Some(leading.clone()));
+            let wiring = crate::sources::Wiring {
+                otlp_gate: Some(leading.clone()),
+                demands: None,
+            };
+            let mut handles = crate::sources::start_live_with(&config, &tx, wiring);
             // The router's weights are published too, read with the collector's own (read-only)
             // credentials: a viewer without router access still sees the live split.
             if config

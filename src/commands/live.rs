@@ -30,8 +30,14 @@ pub fn run(global: &GlobalArgs) -> CliResult {
     let rt = tokio_runtime()?;
     rt.block_on(async move {
         let (tx, rx) = mpsc::channel(4096);
-        let sources = crate::sources::start_live(&config, &tx);
+        let (demand_tx, demand_rx) = crate::sources::demand_channel();
+        let wiring = crate::sources::Wiring {
+            otlp_gate: None,
+            demands: Some(demand_rx),
+        };
+        let sources = crate::sources::start_live_with(&config, &tx, wiring);
         let mut app = App::new(&opts);
+        app.attach_demands(demand_tx);
         if let Some(rec) = recorder {
             app.attach_recorder(rec);
         }

@@ -158,7 +158,12 @@ pub fn run(global: &GlobalArgs, args: &SnapshotArgs) -> CliResult {
                 Some(config_path(global)),
             )?;
             let rt = super::tokio_runtime()?;
-            let state = rt.block_on(live_state(&cfg, args.wait, recorder.as_mut()));
+            let state = rt.block_on(live_state(
+                &cfg,
+                args.wait,
+                recorder.as_mut(),
+                args.session.as_deref(),
+            ));
             drop(recorder);
             let snap = state.snapshot(&derive);
             // The wait was spent before a trace source read its whole window: say how far it got.
@@ -372,11 +377,13 @@ fn view_of(v: ViewName) -> View {
 /// Start every enabled source (and read the router), apply what they send until each has
 /// answered with data or failed for good (`SourceHealth::permanent`), or `wait` runs out, then
 /// stop them. The snapshot's source states say which: `ok`, `error` with `permanent`, or still
-/// `connecting`/`stale`/`error` when the wait ran out.
+/// `connecting`/`stale`/`error` when the wait ran out. With `session`, a waterfall polled
+/// roots only is then read whole (children, input and output) within what is left of the wait.
 pub async fn live_state(
     cfg: &Config,
     wait: std::time::Duration,
     mut recorder: Option<&mut Recorder>,
+    session: Option<&str>,
 ) -> State {
     use crate::model::update::{SourceState, Update, WeightsReport};
     use std::collections::BTreeSet;
@@ -391,7 +398,12 @@ pub async fn live_state(
     };
     apply(&mut state, Update::Clock { now: Utc::now() });
     let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
-    let handles = crate::sources::start_live(cfg, &tx);
+    let (demand_tx, demand_rx) = crate::sources::demand_channel();
+    let wiring = crate::sources::Wiring {
+        otlp_gate: None,
+        demands: Some(demand_rx),
+    };
+    let handles = crate::sources::start_live_with(cfg, &tx, wiring);
     let mut pending: BTreeSet<_> = crate::sources::enabled(cfg).into_iter().collect();
     let router_wanted = cfg
         .router
@@ -452,6 +464,29 @@ pub async fn live_state(
             continue;
         }
         apply(&mut state, u);
+    }
+    let unread = session.map_or_else(Vec::new, |id| state.unread_traces(id, false));
+    if !unread.is_empty() {
+        let mut waiting: BTreeSet<String> = unread.iter().cloned().collect();
+        if demand_tx
+            .send(crate::sources::TraceDemand { trace_ids: unread })
+            .await
+            .is_ok()
+        {
+            while !waiting.is_empty() {
+                match tokio::time::timeout_at(deadline, rx.recv()).await {
+                    Ok(Some(u)) => {
+                        if let Update::Waterfalls(w) = &u {
+                            for t in &w.whole {
+                                waiting.remove(t);
+                            }
+                        }
+                        apply(&mut state, u);
+                    }
+                    Ok(None) | Err(_) => break,
+                }
+            }
+        }
     }
     for h in handles {
         h.abort();

@@ -126,7 +126,7 @@ pub fn run(global: &GlobalArgs, cmd: &WeightsCommand) -> CliResult {
                         if *dry_run {
                             let snap = match saved.take() {
                                 Some(s) => s,
-                                None => super::snapshot::live_state(&cfg, *wait, None)
+                                None => super::snapshot::live_state(&cfg, *wait, None, None)
                                     .await
                                     .snapshot(&DeriveOptions::default()),
                             };

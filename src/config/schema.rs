@@ -284,10 +284,11 @@ pub struct LangfuseConfig {
     /// How far back the first poll reads (default: `general.window`).
     #[serde(deserialize_with = "de_opt_duration")]
     pub lookback: Option<Duration>,
-    /// Fetch span input/output (the `io` field group) for the span detail pane.
+    /// Fetch span input/output (the `io` field group) for the span detail pane: with
+    /// `roots_first`, only for the waterfalls an operator opens; otherwise in every poll.
     pub fetch_io: bool,
     /// Poll only the root observation of each trace (v2): session figures from a fraction of
-    /// the pages; waterfalls then show the roots only.
+    /// the pages. Children are read for a sample of sessions and for opened waterfalls.
     pub roots_first: bool,
     /// One request, body included; the connect timeout is the smaller of this and 10 s.
     #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
@@ -309,7 +310,7 @@ impl Default for LangfuseConfig {
             max_requests_per_minute: None,
             lookback: None,
             fetch_io: true,
-            roots_first: false,
+            roots_first: true,
             timeout: Duration::from_secs(60),
         }
     }
@@ -537,7 +538,7 @@ impl Default for CorrelationConfig {
             parent_metadata_key: "parent".into(),
             context_grace: Duration::from_secs(120),
             retention: Duration::from_secs(1800),
-            max_sessions: 5000,
+            max_sessions: 20_000,
             max_spans_per_session: 200,
         }
     }

@@ -20,6 +20,7 @@ pub mod snapshot;
 pub mod state;
 pub mod trace_traffic;
 pub mod update;
+pub mod waterfalls;
 pub mod window;
 
 /// A figure fit to show or sum: non-finite (NaN, ±∞ from a division by a zero span) becomes 0.

@@ -260,6 +260,11 @@ pub struct SessionsView {
     /// Observations in the window that no correlation rule could give a session key.
     #[serde(default)]
     pub unsessioned: u64,
+    /// Polling roots first: how many sessions of the window have whole waterfalls (children
+    /// fetched for a sample, or on demand). Every other figure here is from all the roots.
+    /// Absent when every observation is read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waterfalls: Option<WaterfallCoverage>,
     /// The newest sessions (a bounded number) for the JSON.
     pub recent: Vec<SessionRow>,
     /// Every retained session, newest first (screen only).
@@ -268,6 +273,21 @@ pub struct SessionsView {
     /// Spans of the session the UI has open (screen only).
     #[serde(skip)]
     pub detail: Option<SessionDetail>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaterfallCoverage {
+    /// Sessions whose every trace was read whole.
+    pub whole: u64,
+    /// Sessions active in the window.
+    pub sessions: u64,
+}
+
+impl WaterfallCoverage {
+    /// "1 in N": the sample's rate, rounded (None while no session is whole).
+    pub fn one_in(&self) -> Option<u64> {
+        (self.whole > 0).then(|| ((self.sessions as f64 / self.whole as f64).round() as u64).max(1))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -291,6 +311,10 @@ pub struct SessionDetail {
     pub session_id: String,
     pub started_at: DateTime<Utc>,
     pub spans: Vec<SpanView>,
+    /// Polling roots first, and this session's children have not all arrived: the waterfall
+    /// shows roots only (for now).
+    #[serde(default)]
+    pub roots_only: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

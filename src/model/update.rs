@@ -43,6 +43,10 @@ pub enum Update {
     /// A trace source is part-way through reading its window: what it has read so far. Pages
     /// are delivered as they arrive; the next `TracesCovered` ends the catching up.
     TraceProgress(TraceProgress),
+    /// Which traces a trace source has read whole. Polling roots first reads only each trace's
+    /// root; the children of a sample of sessions, and of any waterfall an operator opens, are
+    /// fetched apart and listed here once they have arrived.
+    Waterfalls(WaterfallReport),
     /// vLLM engine figures of one EKS path (Prometheus): queue, KV cache, TTFT, tokens/s.
     Engine(crate::model::engine::EngineReport),
     /// AgentCore Gateway tool targets, Identity token fetches and Memory over one settled
@@ -62,6 +66,17 @@ pub struct TraceProgress {
     pub expected: Option<u64>,
     /// The start of the window being read.
     pub from: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WaterfallReport {
+    pub source: SourceName,
+    /// The source polls roots only: a trace not listed in any report shows its root alone.
+    pub roots_only: bool,
+    /// Traces whose every observation has now been sent (input and output included when the
+    /// operator asked).
+    #[serde(default)]
+    pub whole: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -61,6 +61,7 @@ impl Keyframe {
             | Update::Coverage(_)
             | Update::TracesCovered { .. }
             | Update::TraceProgress(_)
+            | Update::Waterfalls(_)
             | Update::Agentcore(_) => {}
         }
     }

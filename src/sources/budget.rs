@@ -64,6 +64,14 @@ impl Budget {
         }
     }
 
+    /// Requests that could be sent at once (none while a 429 makes it wait).
+    pub fn spare(&mut self, now: Instant) -> usize {
+        if self.next_slot(now).is_some() {
+            return 0;
+        }
+        self.max - self.sent.len()
+    }
+
     /// Count a request sent at `now`.
     pub fn record(&mut self, now: Instant) {
         self.sent.push_back(now);
@@ -96,6 +104,23 @@ impl Budget {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn spare_counts_what_could_go_at_once() {
+        let mut b = Budget::new(4, Duration::from_secs(60));
+        let now = Instant::now();
+        assert_eq!(b.spare(now), 4);
+        b.record(now);
+        b.record(now);
+        assert_eq!(b.spare(now), 2);
+        b.defer_until(now + Duration::from_secs(5));
+        assert_eq!(b.spare(now), 0, "a 429 makes it wait");
+        assert_eq!(
+            b.spare(now + Duration::from_secs(61)),
+            4,
+            "spent ones came back"
+        );
+    }
 
     #[tokio::test(start_paused = true)]
     async fn never_more_than_max_in_any_period() {

@@ -326,6 +326,7 @@ fn detail() -> SessionDetail {
         session_id: OPEN_SESSION.into(),
         started_at: t0() - Duration::milliseconds(48_000),
         spans,
+        roots_only: false,
     }
 }
 
@@ -397,6 +398,7 @@ fn sessions() -> SessionsView {
         orphaned: 4,
         unsessioned: 0,
         context_loss_rate: Some(4.0 / 342.0),
+        waterfalls: None,
         recent,
         all: Arc::new(all),
         detail: Some(detail()),

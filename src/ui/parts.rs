@@ -318,6 +318,15 @@ pub fn engine_spans(
     out
 }
 
+/// Roots-first polling's sample, as the Traces list says it: "waterfalls: 1 in 12 sessions".
+pub fn waterfall_sample(w: &crate::model::snapshot::WaterfallCoverage) -> String {
+    match w.one_in() {
+        Some(1) => "waterfalls: every session".to_string(),
+        Some(n) => format!("waterfalls: 1 in {n} sessions"),
+        None => "waterfalls: roots only".to_string(),
+    }
+}
+
 #[cfg(test)]
 mod lag_tests {
     use super::trace_lag;

@@ -62,6 +62,9 @@ pub struct TracesUi {
     pub span_selected: usize,
     /// The Langfuse URL shown for copying (`o`), already sanitised.
     pub url: Option<String>,
+    /// The open waterfall's children were asked of the trace source (roots-first polling);
+    /// false where this process cannot ask (a team-mode viewer, a replay).
+    pub children_asked: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

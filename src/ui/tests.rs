@@ -807,3 +807,39 @@ fn the_engine_line_labels_its_numbers_and_says_what_is_missing() {
     );
     assert!(!line.contains(" 0"), "{line}");
 }
+
+/// Roots first: the list says how many waterfalls are whole ("1 in N sessions"), and an open
+/// waterfall of a session polled roots only says so, and whether its children are coming.
+#[test]
+fn traces_roots_first_120x30() {
+    let mut snap = sample_snapshot();
+    snap.sessions.waterfalls = Some(crate::model::snapshot::WaterfallCoverage {
+        whole: 100,
+        sessions: 1_204,
+    });
+    let list = render(120, 30, &snap, &ui_for(View::Traces), &dark());
+    assert!(
+        buffer_text(&list).contains("waterfalls: 1 in 12 sessions"),
+        "{}",
+        buffer_text(&list)
+    );
+    let mut roots = snap.clone();
+    if let Some(d) = roots.sessions.detail.as_mut() {
+        d.roots_only = true;
+        d.spans.truncate(1);
+    }
+    let mut ui = waterfall_ui();
+    ui.traces.span_selected = 0;
+    ui.traces.children_asked = true;
+    let asked = render(120, 30, &roots, &ui, &dark());
+    assert!(buffer_text(&asked).contains("roots only, reading children"));
+    ui.traces.children_asked = false;
+    let not = render(120, 30, &roots, &ui, &dark());
+    assert!(buffer_text(&not).contains("roots only (children not sampled)"));
+    insta::assert_snapshot!(format!(
+        "{}\n{}\n{}",
+        buffer_to_styled_text(&list),
+        buffer_to_styled_text(&asked),
+        buffer_to_styled_text(&not)
+    ));
+}

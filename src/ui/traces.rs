@@ -131,6 +131,10 @@ fn list(buf: &mut Buffer, body: Rect, cx: &Ctx) {
     let (win, at) = list_window(body, cx.boxed(), cx.snap, ui);
     let n = win.n;
     let mut title = format!("Sessions {n} of {} (newest first)", all.len());
+    if let Some(w) = &cx.snap.sessions.waterfalls {
+        // Figures come from every root; whole waterfalls from a sample (roots first).
+        title.push_str(&format!(" {} {}", cx.g.dot, parts::waterfall_sample(w)));
+    }
     if !filter.is_empty() {
         title.push_str(&format!("  filter: {filter}"));
     }
@@ -228,7 +232,7 @@ fn waterfall(buf: &mut Buffer, body: Rect, d: &SessionDetail, cx: &Ctx) {
     let esc = d.spans.iter().any(|s| s.escalation);
     let orphans = d.spans.iter().filter(|s| s.orphan_parent.is_some()).count();
     let cost: f64 = d.spans.iter().filter_map(|s| s.cost_usd).sum();
-    let title = format!(
+    let mut title = format!(
         "Session {} {d_} started {} {d_} {} {d_} {} spans {d_} {}",
         d.session_id,
         d.started_at.format("%H:%M:%S"),
@@ -237,6 +241,14 @@ fn waterfall(buf: &mut Buffer, body: Rect, d: &SessionDetail, cx: &Ctx) {
         text::usd(Some(cost), 4, g.none),
         d_ = g.dot,
     );
+    if d.roots_only {
+        // Polled roots first: say the children are missing, and whether they are coming.
+        title.push_str(&if cx.ui.traces.children_asked {
+            format!(" {} roots only, reading children{}", g.dot, g.ellipsis)
+        } else {
+            format!(" {} roots only (children not sampled)", g.dot)
+        });
+    }
     let inner = panel(buf, top, &title, Focus::Always, Bare::TitleRow, cx).inner;
     if inner.height < 2 || inner.width < 20 {
         return;

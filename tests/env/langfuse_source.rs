@@ -9,7 +9,9 @@ use hybridtop::domain::path::Side;
 use hybridtop::model::correlation::Correlator;
 use hybridtop::model::snapshot::{Mode, Snapshot};
 use hybridtop::model::state::{DeriveOptions, State};
-use hybridtop::model::update::{Observation, SourceHealth, SourceName, SourceState, Update};
+use hybridtop::model::update::{
+    Observation, SourceHealth, SourceName, SourceState, Update, WaterfallReport,
+};
 use hybridtop::sources::langfuse::{self, ApiVersion, LangfuseSource, LangfuseStats};
 use hybridtop::sources::{Source, UpdateRx};
 use hybridtop::ui::state::{UiState, View};
@@ -35,10 +37,16 @@ fn config_for(base_url: &str, langfuse_extra: &str, secret: &str) -> Config {
     let (pk, sk) = (format!("HT_TEST_LF_PK_{n}"), format!("HT_TEST_LF_SK_{n}"));
     std::env::set_var(&pk, PUBLIC_KEY);
     std::env::set_var(&sk, secret);
+    // These tests read whole windows unless they ask for roots first (the default).
+    let whole = if langfuse_extra.contains("roots_first") {
+        ""
+    } else {
+        "roots_first = false\n"
+    };
     let text = format!(
         "[general]\nwindow = \"5m\"\n\n[langfuse]\nbase_url = \"{base_url}\"\n\
          public_key_env = \"{pk}\"\nsecret_key_env = \"{sk}\"\ninterval = \"200ms\"\n\
-         {langfuse_extra}\n"
+         {whole}{langfuse_extra}\n"
     );
     Config::from_toml(&text, "test.toml").expect("test config")
 }
@@ -63,6 +71,8 @@ struct Seen {
     progress: Vec<(u64, Option<u64>)>,
     /// How many observations had arrived when each `TracesCovered` did.
     covered_at: Vec<usize>,
+    /// Roots first: the reports of traces read whole.
+    waterfalls: Vec<WaterfallReport>,
 }
 
 impl Seen {
@@ -101,6 +111,10 @@ async fn collect_until(
                     Update::TraceProgress(p) => {
                         assert_eq!(p.source, SourceName::Langfuse);
                         seen.progress.push((p.read, p.expected));
+                    }
+                    Update::Waterfalls(w) => {
+                        assert_eq!(w.source, SourceName::Langfuse);
+                        seen.waterfalls.push(w.clone());
                     }
                     other => panic!("the Langfuse source sent {other:?}"),
                 }
@@ -1942,7 +1956,8 @@ async fn snapshot_wait_rides_out_429s_and_returns_every_session() {
         server.set_429_every(4, 1);
         let cfg = config(&server, "");
         let state =
-            hybridtop::commands::snapshot::live_state(&cfg, Duration::from_secs(180), None).await;
+            hybridtop::commands::snapshot::live_state(&cfg, Duration::from_secs(180), None, None)
+                .await;
         let snap = state.snapshot(&DeriveOptions::default());
         let api = if v2 { "v2" } else { "v1" };
         let lf = snap
@@ -2106,7 +2121,8 @@ async fn roots_first_reads_18000_sessions_within_a_minute_and_the_budget() {
     let base = now_ms();
     let sessions = 18_000i64;
     for s in 0..sessions {
-        let t0 = base - CDuration::seconds(290) + CDuration::milliseconds(s * 15);
+        // 234 s of sessions ending 16 s ago: none leaves the 5-minute window during the test.
+        let t0 = base - CDuration::seconds(250) + CDuration::milliseconds(s * 13);
         let trace = format!("eks-{s:06}-{}", t0.timestamp_millis());
         server.add_trace(Trace {
             id: trace.clone(),
@@ -2169,4 +2185,271 @@ async fn roots_first_reads_18000_sessions_within_a_minute_and_the_budget() {
         .iter()
         .filter(|l| l.path.ends_with("/v2/observations"))
         .all(|l| l.param("filter").is_some_and(|f| f.contains("is null"))));
+}
+
+/// `n` eks-qwen3 sessions in the last five minutes: a root and three children each, every one
+/// with input and output. Returns the trace ids, session by session.
+fn rooted_sessions(server: &LangfuseApiServer, n: i64) -> Vec<String> {
+    let base = now_ms();
+    let mut traces = Vec::new();
+    for s in 0..n {
+        let t0 = base - CDuration::seconds(240) + CDuration::milliseconds(s * 50);
+        let trace = format!("eks-{s:06}-{}", t0.timestamp_millis());
+        server.add_trace(Trace {
+            id: trace.clone(),
+            timestamp: t0,
+            session_id: Some(format!("hybrid-w{s}")),
+            tags: vec!["path:eks-qwen3".into()],
+            ..Trace::default()
+        });
+        for i in 0..4 {
+            server.add_obs(Obs {
+                id: format!("w{s}-{i}"),
+                trace_id: trace.clone(),
+                kind: if i == 0 { "SPAN" } else { "GENERATION" }.into(),
+                start: t0 + CDuration::milliseconds(i),
+                end: Some(t0 + CDuration::milliseconds(300)),
+                parent_observation_id: (i > 0).then(|| format!("w{s}-0")),
+                name: Some(if i == 0 { "turn" } else { "llm" }.into()),
+                model: (i > 0).then(|| "qwen3-4b".into()),
+                input: Some(json!(format!("question {s}/{i}"))),
+                output: Some(json!(format!("answer {s}/{i}"))),
+                total_cost: (i > 0).then_some(0.0001),
+                ..Obs::default()
+            });
+        }
+        traces.push(trace);
+    }
+    traces
+}
+
+const EKS_PATH: &str = "[[paths]]\nid = \"eks-qwen3\"\nkind = \"eks\"\n\
+                        [paths.langfuse]\ntags = [\"path:eks-qwen3\"]\n";
+
+/// Roots first: polls read roots without `io`; after each poll the children of a sample of
+/// sessions arrive (while the budget has room); a waterfall the operator opens is read whole,
+/// input and output included, at once. The snapshot says how many waterfalls are whole, and
+/// which open waterfall still shows roots only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roots_first_reads_children_for_a_sample_and_for_an_opened_waterfall() {
+    let server = LangfuseApiServer::start();
+    let traces = rooted_sessions(&server, 400);
+    let mut cfg = config(
+        &server,
+        &format!("roots_first = true\nmax_requests_per_minute = 60\n{EKS_PATH}"),
+    );
+    // Polls a minute apart: an opened waterfall must not wait for the next one.
+    cfg.langfuse.as_mut().unwrap().interval = Duration::from_secs(60);
+    let (dtx, drx) = hybridtop::sources::demand_channel();
+    let src = LangfuseSource::from_config(&cfg).unwrap().with_demands(drx);
+    let (mut rx, _stats, handle) = spawn(src);
+    let mut seen = Seen::default();
+    // The first poll, then the sample's children.
+    assert!(
+        collect_until(&mut rx, &mut seen, Duration::from_secs(30), |s| s
+            .waterfalls
+            .iter()
+            .any(|w| !w.whole.is_empty()))
+        .await,
+        "no sampled children arrived"
+    );
+    let sampled: Vec<String> = seen
+        .waterfalls
+        .iter()
+        .flat_map(|w| w.whole.clone())
+        .collect();
+    // 400 new roots: the sample thins to 1 in 8, one request's worth (about 50) of traces.
+    assert!(
+        (25..=50).contains(&sampled.len()),
+        "one request's worth of traces: {}",
+        sampled.len()
+    );
+    assert!(seen.waterfalls.iter().all(|w| w.roots_only));
+    let roots: Vec<&Observation> = seen
+        .obs
+        .iter()
+        .filter(|o| o.parent_observation_id.is_none())
+        .collect();
+    assert_eq!(roots.len(), 400, "every root");
+    assert!(
+        roots.iter().all(|o| o.input.is_none()),
+        "polls leave io out"
+    );
+    let children: Vec<&Observation> = seen
+        .obs
+        .iter()
+        .filter(|o| o.parent_observation_id.is_some())
+        .collect();
+    assert_eq!(
+        children.len(),
+        sampled.len() * 3,
+        "the sampled traces' children, once"
+    );
+    assert!(children.iter().all(|o| sampled.contains(&o.trace_id)));
+    // The operator opens an unsampled session's waterfall.
+    let open = traces
+        .iter()
+        .rev()
+        .find(|t| !sampled.contains(t))
+        .unwrap()
+        .clone();
+    let before = seen.obs.len();
+    let asked = Instant::now();
+    dtx.send(hybridtop::sources::TraceDemand {
+        trace_ids: vec![open.clone()],
+    })
+    .await
+    .unwrap();
+    assert!(
+        collect_until(&mut rx, &mut seen, Duration::from_secs(10), |s| s
+            .waterfalls
+            .iter()
+            .any(|w| w.whole.contains(&open)))
+        .await,
+        "the opened waterfall was not read"
+    );
+    eprintln!("opened waterfall read whole in {:?}", asked.elapsed());
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "served between polls (60 s apart), not at the next one"
+    );
+    let got: Vec<&Observation> = seen.obs[before..]
+        .iter()
+        .filter(|o| o.trace_id == open)
+        .collect();
+    assert_eq!(got.len(), 4, "root and children");
+    assert!(
+        got.iter()
+            .all(|o| o.input.as_deref().is_some_and(|i| i.contains("question"))),
+        "with input and output: {got:?}"
+    );
+    handle.abort();
+    // The requests: polls without io, whole-trace reads by traceId, io only for the opened one.
+    let log = server.log();
+    let v2: Vec<_> = log
+        .iter()
+        .filter(|l| l.path.ends_with("/v2/observations"))
+        .collect();
+    let by_trace: Vec<_> = v2
+        .iter()
+        .filter(|l| l.param("filter").is_some_and(|f| f.contains("traceId")))
+        .collect();
+    assert_eq!(by_trace.len(), 2, "one sample read, one opened waterfall");
+    assert!(!by_trace[0].param("fields").unwrap().contains("io"));
+    assert!(by_trace[1].param("fields").unwrap().contains("io"));
+    assert!(by_trace[1].param("filter").unwrap().contains(&open));
+    assert!(v2
+        .iter()
+        .filter(|l| l.param("filter").is_some_and(|f| f.contains("is null")))
+        .all(|l| !l.param("fields").unwrap().split(',').any(|g| g == "io")));
+    // The model: whole waterfalls counted; an unsampled one says it shows roots only.
+    let mut state = State::new(&cfg, Mode::Live);
+    for u in seen.updates.drain(..) {
+        state.apply(u);
+    }
+    state.apply(Update::Clock { now: Utc::now() });
+    let session_of = |t: &str| {
+        let s: usize = t[4..10].parse().unwrap();
+        format!("w{s}")
+    };
+    let snap = state.snapshot(&DeriveOptions::default());
+    let w = snap.sessions.waterfalls.expect("roots first is said");
+    let whole = sampled.len() as u64 + 1;
+    assert_eq!((w.whole, w.sessions), (whole, 400));
+    assert_eq!(w.one_in(), Some((400.0 / whole as f64).round() as u64));
+    let unsampled = traces
+        .iter()
+        .find(|t| !sampled.contains(t) && **t != open)
+        .unwrap();
+    for (t, whole) in [(&open, true), (&sampled[0], true), (unsampled, false)] {
+        let opts = DeriveOptions {
+            selected_session: Some(session_of(t)),
+            ..DeriveOptions::default()
+        };
+        let d = state.snapshot(&opts).sessions.detail.expect("detail");
+        assert_eq!(d.roots_only, !whole, "{t}");
+        assert_eq!(d.spans.len(), if whole { 4 } else { 1 }, "{t}");
+    }
+    let unread = state.unread_traces(&session_of(unsampled), false);
+    assert_eq!(unread, vec![unsampled.clone()]);
+}
+
+/// Issue 19's acceptance as a new user tries it: the default config (roots first, Hobby's
+/// budget of 20 a minute) against 18,000 sessions (108,000 observations) in the window.
+/// `snapshot --format json --wait 60s` reports all of them, within the budget and the minute.
+#[test]
+fn snapshot_reports_18000_sessions_with_the_default_config() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(async { LangfuseApiServer::start() });
+    let base = now_ms();
+    for s in 0..18_000i64 {
+        // 234 s of sessions ending 16 s ago: none leaves the 5-minute window during the test.
+        let t0 = base - CDuration::seconds(250) + CDuration::milliseconds(s * 13);
+        let trace = format!("eks-{s:06}-{}", t0.timestamp_millis());
+        server.add_trace(Trace {
+            id: trace.clone(),
+            timestamp: t0,
+            session_id: Some(format!("hybrid-a{s}")),
+            tags: vec!["path:eks-qwen3".into()],
+            ..Trace::default()
+        });
+        for i in 0..6 {
+            server.add_obs(Obs {
+                id: format!("a{s}-{i}"),
+                trace_id: trace.clone(),
+                kind: if i == 0 { "SPAN" } else { "GENERATION" }.into(),
+                start: t0 + CDuration::milliseconds(i),
+                end: Some(t0 + CDuration::milliseconds(200)),
+                parent_observation_id: (i > 0).then(|| format!("a{s}-0")),
+                name: Some("turn".into()),
+                ..Obs::default()
+            });
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hybridtop.toml");
+    std::fs::write(
+        &path,
+        format!("[langfuse]\nbase_url = \"{}\"\n\n{EKS_PATH}", server.url()),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hybridtop"))
+        .args([
+            "--config",
+            path.to_str().unwrap(),
+            "snapshot",
+            "--format",
+            "json",
+        ])
+        .args(["--wait", "60s"])
+        .env("LANGFUSE_PUBLIC_KEY", PUBLIC_KEY)
+        .env("LANGFUSE_SECRET_KEY", SECRET_KEY)
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    eprintln!(
+        "default config, 18,000 sessions: {took:?}, {} requests, waterfalls {}",
+        server.request_count(),
+        v["sessions"]["waterfalls"]
+    );
+    assert_eq!(v["sessions"]["total"], 18_000);
+    let lf = v["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "langfuse")
+        .unwrap();
+    assert_eq!(lf["state"], "ok", "{lf}");
+    assert!(lf.get("catching_up").is_none(), "{lf}");
+    assert!(took < Duration::from_secs(60), "{took:?}");
+    assert!(server.request_count() <= 20, "{}", server.request_count());
+    assert!(server.max_in_any(Duration::from_secs(61)) <= 20);
+    assert_eq!(v["sessions"]["waterfalls"]["sessions"], 18_000);
 }

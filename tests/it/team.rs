@@ -129,6 +129,14 @@ fn a_collector_publishes_and_viewers_attach_with_nothing_but_the_url() {
                     .any(|s| s["name"] == "collector" && s["state"] == "ok")
             })
             && v["fleet"]["pods"].as_array().is_some_and(|p| !p.is_empty())
+            // The collector's warm-up (a whole window simulated) may still be under way on a
+            // loaded machine: wait for its traffic, asserted below.
+            && v["paths"].as_array().is_some_and(|p| {
+                p.iter()
+                    .filter_map(|p| p["requests_per_minute"].as_f64())
+                    .sum::<f64>()
+                    > 50.0
+            })
     });
     // The sources keep their own names and the states the collector saw.
     for name in ["cloudwatch", "kubernetes", "langfuse"] {

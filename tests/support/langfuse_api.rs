@@ -549,12 +549,14 @@ fn in_range(t: DateTime<Utc>, from: Option<DateTime<Utc>>, to: Option<DateTime<U
 }
 
 /// The v2 `filter` parameter (a JSON array of conditions, which takes precedence over the query
-/// filters): `startTime` datetimes (`>=`, `>`, `<`, `<=`) and `parentObservationId` `is null` /
-/// `is not null`, as the public API documents them. Anything else is a 400.
+/// filters): `startTime` datetimes (`>=`, `>`, `<`, `<=`), `parentObservationId` `is null` /
+/// `is not null` and `traceId` `any of` (stringOptions), as the public API documents them.
+/// Anything else is a 400.
 struct Filter {
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
     roots: Option<bool>,
+    traces: Option<Vec<String>>,
 }
 
 fn filter_param(q: &[(String, String)]) -> Result<Option<Filter>, Reply> {
@@ -567,6 +569,7 @@ fn filter_param(q: &[(String, String)]) -> Result<Option<Filter>, Reply> {
         from: None,
         to: None,
         roots: None,
+        traces: None,
     };
     for c in conds {
         let s = |k: &str| c[k].as_str().unwrap_or("").to_string();
@@ -587,6 +590,17 @@ fn filter_param(q: &[(String, String)]) -> Result<Option<Filter>, Reply> {
                     other => return Err(bad(format!("operator {other}"))),
                 }
             }
+            ("stringOptions", "traceId", "any of") => {
+                let ids = c["value"]
+                    .as_array()
+                    .ok_or_else(|| bad("traceId: value must be an array".into()))?;
+                f.traces = Some(
+                    ids.iter()
+                        .map(|v| v.as_str().map(str::to_string))
+                        .collect::<Option<Vec<String>>>()
+                        .ok_or_else(|| bad("traceId: values must be strings".into()))?,
+                );
+            }
             ("null", "parentObservationId", "is null") => f.roots = Some(true),
             ("null", "parentObservationId", "is not null") => f.roots = Some(false),
             (t, col, op) => return Err(bad(format!("unsupported condition {t} {col} {op}"))),
@@ -599,11 +613,12 @@ fn v2_observations(g: &Inner, q: &[(String, String)]) -> Result<Reply, Reply> {
     let g_trace_context = g.trace_context;
     let limit = limit_param(q, 50, 1000)?;
     let filter = filter_param(q)?;
-    let (from, to, roots) = match &filter {
-        Some(f) => (f.from, f.to, f.roots),
+    let (from, to, roots, traces) = match &filter {
+        Some(f) => (f.from, f.to, f.roots, f.traces.clone()),
         None => (
             time_param(q, "fromStartTime")?,
             time_param(q, "toStartTime")?,
+            None,
             None,
         ),
     };
@@ -649,6 +664,7 @@ fn v2_observations(g: &Inner, q: &[(String, String)]) -> Result<Reply, Reply> {
         .values()
         .filter(|o| in_range(o.start, from, to))
         .filter(|o| roots.is_none_or(|r| o.parent_observation_id.is_none() == r))
+        .filter(|o| traces.as_ref().is_none_or(|t| t.contains(&o.trace_id)))
         .collect();
     items.sort_by(|a, b| {
         (b.start.timestamp_millis(), &b.id).cmp(&(a.start.timestamp_millis(), &a.id))

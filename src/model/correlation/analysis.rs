@@ -293,6 +293,7 @@ impl Correlator {
             session_id: text(&sess.key, redact),
             started_at: ms_to_time(first),
             spans,
+            roots_only: false,
         })
     }
 }

@@ -63,6 +63,19 @@ impl Texts {
         self.get(f).unwrap_or_default()
     }
 
+    /// These texts with the input and output of `other` (fields already cut to their caps).
+    pub(super) fn with_io_of(&self, other: &Texts) -> Texts {
+        let field = |i: usize| {
+            let src = if i == F_INPUT || i == F_OUTPUT {
+                other
+            } else {
+                self
+            };
+            (src.get(i), usize::MAX)
+        };
+        Texts::build(std::array::from_fn(field))
+    }
+
     pub(super) fn len_of(&self, f: usize) -> usize {
         self.get(f).map_or(0, str::len)
     }

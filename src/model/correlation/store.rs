@@ -229,7 +229,7 @@ impl Correlator {
         }
     }
 
-    pub(super) fn place(&mut self, p: Placement, span: Span) -> bool {
+    pub(super) fn place(&mut self, p: Placement, mut span: Span) -> bool {
         let max_spans = self.max_spans;
         let Some(sess) = self.slots.get_mut(p.slot as usize).and_then(|s| s.as_mut()) else {
             return false;
@@ -237,6 +237,14 @@ impl Correlator {
         let mut evicted: Option<Span> = None;
         if p.replace {
             if let Some(pos) = sess.spans.iter().position(|s| s.id() == span.id()) {
+                let old = &sess.spans[pos].texts;
+                // Polls leave input/output out (they come on demand): a re-read keeps them.
+                if span.texts.get(F_INPUT).is_none()
+                    && span.texts.get(F_OUTPUT).is_none()
+                    && (old.get(F_INPUT).is_some() || old.get(F_OUTPUT).is_some())
+                {
+                    span.texts = span.texts.with_io_of(old);
+                }
                 if sess.spans[pos] == span {
                     self.stats.duplicates += 1;
                     return false;
@@ -373,5 +381,35 @@ impl Correlator {
     /// Unsessioned observations that started at or after `from_ms`.
     pub fn unsessioned_since(&self, from_ms: i64) -> u64 {
         self.loose.values().filter(|&&s| s >= from_ms).count() as u64
+    }
+
+    /// The distinct raw trace ids of one session (found by the id the UI shows), in span order.
+    pub fn trace_ids(&self, session: &str, redact: bool) -> Vec<String> {
+        let Some(sess) = self.find(session, redact) else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = Vec::new();
+        for s in &sess.spans {
+            let t = s.texts.str(F_TRACE);
+            if !out.iter().any(|o| o == t) {
+                out.push(t.to_string());
+            }
+        }
+        out
+    }
+
+    /// Sessions active since `from_ms`, and how many of them have every trace read whole.
+    pub fn whole_sessions(&self, from_ms: i64, whole: impl Fn(&str) -> bool) -> (u64, u64) {
+        let (mut n, mut total) = (0, 0);
+        for sess in self.slots.iter().flatten() {
+            if sess.last_activity_ms < from_ms {
+                continue;
+            }
+            total += 1;
+            if sess.spans.iter().all(|s| whole(s.texts.str(F_TRACE))) {
+                n += 1;
+            }
+        }
+        (n, total)
     }
 }

@@ -310,6 +310,32 @@ fn dedupe_and_replacement() {
     assert_eq!(c.span_count(), 0);
 }
 
+/// Roots-first polls leave input/output out; a waterfall read whole brings them. A later poll's
+/// copy (no io, say with its end time) replaces the span but keeps the io; an identical one
+/// is a duplicate.
+#[test]
+fn a_re_read_without_io_keeps_the_io_already_held() {
+    let mut c = engine();
+    let mut o = eks("e", "s-1", 0, false);
+    assert!(c.ingest(&o));
+    let mut whole = o.clone();
+    whole.input = Some("question".into());
+    whole.output = Some("answer".into());
+    assert!(c.ingest(&whole), "the io arrives");
+    assert!(!c.ingest(&o), "the poll's copy without io changes nothing");
+    o.end = Some(t(900));
+    assert!(c.ingest(&o), "a real change replaces…");
+    let d = c.detail("s-1", t(0), false).unwrap();
+    assert_eq!(d.spans[0].duration_ms, Some(900.0));
+    assert_eq!(
+        d.spans[0].input.as_deref(),
+        Some("question"),
+        "…keeping the io"
+    );
+    assert_eq!(d.spans[0].output.as_deref(), Some("answer"));
+    assert_eq!(c.span_count(), 1);
+}
+
 #[test]
 fn owned_and_borrowed_ingest_agree() {
     let items = vec![

@@ -158,11 +158,18 @@ impl State {
             orphaned: counts.orphaned,
             context_loss_rate: counts.context_loss_rate,
             unsessioned: self.correlator.unsessioned_since(from_ms),
+            waterfalls: self.waterfalls.roots_only().then(|| {
+                let (whole, sessions) = self
+                    .correlator
+                    .whole_sessions(from_ms, |t| self.waterfalls.is_whole(t));
+                crate::model::snapshot::WaterfallCoverage { whole, sessions }
+            }),
             recent: all.iter().take(RECENT_SESSIONS).cloned().collect(),
-            detail: opts
-                .selected_session
-                .as_deref()
-                .and_then(|id| self.correlator.detail(id, now, redact)),
+            detail: opts.selected_session.as_deref().and_then(|id| {
+                let mut d = self.correlator.detail(id, now, redact)?;
+                d.roots_only = !self.unread_traces(id, redact).is_empty();
+                Some(d)
+            }),
             all,
         };
 

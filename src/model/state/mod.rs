@@ -137,6 +137,8 @@ pub struct State {
     traces_cover: Option<(i64, i64)>,
     /// The trace source's pass in progress, until its `TracesCovered`.
     trace_progress: Option<crate::model::update::TraceProgress>,
+    /// Roots-first polling: the traces read whole.
+    waterfalls: crate::model::waterfalls::Waterfalls,
     /// vLLM engine figures per EKS path (Prometheus), and whether the source is configured.
     engines: crate::model::engine::Engines,
     engine_enabled: bool,
@@ -235,6 +237,9 @@ impl State {
             dropped: 0,
             traces_cover: None,
             trace_progress: None,
+            waterfalls: crate::model::waterfalls::Waterfalls::new(
+                config.correlation.max_sessions.saturating_mul(4),
+            ),
             engines: Default::default(),
             engine_enabled: config.prometheus.is_some(),
             agentcore: Default::default(),
@@ -251,6 +256,17 @@ impl State {
     }
 
     /// Updates that named an unknown path (ignored).
+    /// Polling roots first: the raw ids of the traces of `session` (the id the UI shows) whose
+    /// children have not been read. Empty when its waterfall is whole.
+    pub fn unread_traces(&self, session: &str, redact: bool) -> Vec<String> {
+        if !self.waterfalls.roots_only() {
+            return Vec::new();
+        }
+        let mut ids = self.correlator.trace_ids(session, redact);
+        ids.retain(|t| !self.waterfalls.is_whole(t));
+        ids
+    }
+
     pub fn dropped_updates(&self) -> u64 {
         self.dropped
     }
@@ -356,6 +372,7 @@ impl State {
                 self.engines.apply(r);
             }
             Update::TraceProgress(p) => self.trace_progress = Some(p),
+            Update::Waterfalls(w) => self.waterfalls.apply(w),
             Update::TracesCovered { from, through } => {
                 self.trace_progress = None;
                 let (a, b) = (to_ms(from), to_ms(through));

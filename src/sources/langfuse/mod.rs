@@ -13,8 +13,12 @@
 //!   how far a pass has got); how far behind the present the complete data is shows as the
 //!   source's lag. Pages are followed to the end of the window. Observations are deduplicated
 //!   by id: one is sent again only when its content changed (an end time arrived, say).
-//! - **Roots first** (`roots_first`, v2): only each trace's root observation is polled (the
-//!   `filter` parameter), which is all session figures need, at a fraction of the pages.
+//! - **Roots first** (`roots_first`, the default; v2): only each trace's root observation is
+//!   polled (the `filter` parameter), which is all session figures need, at a fraction of the
+//!   pages, and without `io`. The children come apart (`children.rs`, `traceId` filter): for a
+//!   sample of sessions after each poll, while the budget has room, and at once for a waterfall
+//!   the operator opens (`TraceDemand`, served between pages), input and output included.
+//!   `Update::Waterfalls` says which traces are whole.
 //! - **Budget**: at most `max_requests_per_minute` requests (default by `plan`: 20 for Hobby or
 //!   unset, 60 Core, 600 Pro or self-hosted) in any minute, 429
 //!   retries included; a 429's `Retry-After` is honoured. A poll that needs more requests than the
@@ -24,6 +28,7 @@
 //! - **Secrets**: the secret key lives in a `SecretKey`, whose `Debug`/`Display` redact it.
 pub mod api;
 mod check;
+pub mod children;
 pub mod overlap;
 mod poller;
 pub mod wire;
@@ -219,6 +224,14 @@ fn resolve_access(cfg: &Config) -> Result<Access, ApiError> {
 pub struct LangfuseSource {
     settings: Settings,
     stats: Arc<LangfuseStats>,
+    demands: Option<crate::sources::DemandRx>,
+}
+
+/// What ends the wait between polls.
+enum Wake {
+    Poll,
+    Closed,
+    Demand(Option<crate::sources::TraceDemand>),
 }
 
 impl LangfuseSource {
@@ -244,7 +257,14 @@ impl LangfuseSource {
                 timeout: lf.timeout,
             },
             stats: Arc::new(LangfuseStats::default()),
+            demands: None,
         })
+    }
+
+    /// Serve the app's asks for whole traces (opened waterfalls) from this channel.
+    pub fn with_demands(mut self, rx: crate::sources::DemandRx) -> Self {
+        self.demands = Some(rx);
+        self
     }
 
     /// Counters shared with the running source.
@@ -259,7 +279,11 @@ impl LangfuseSource {
     }
 
     async fn run(self, tx: UpdateTx) {
-        let LangfuseSource { settings, stats } = self;
+        let LangfuseSource {
+            settings,
+            stats,
+            demands,
+        } = self;
         let health = |state: SourceState, last: Option<DateTime<Utc>>, error: Option<String>| {
             Update::Health(SourceHealth {
                 source: SourceName::Langfuse,
@@ -325,6 +349,7 @@ impl LangfuseSource {
         let mut poller = Poller::new(&settings);
         // Pages reach the app as they arrive: a large window shows up progressively.
         poller.sink = Some(tx.clone());
+        poller.demands = demands;
         let mut backoff = settings.interval;
         loop {
             let started = tokio::time::Instant::now();
@@ -380,6 +405,22 @@ impl LangfuseSource {
                     {
                         return;
                     }
+                    if settings.roots_first {
+                        let report = Update::Waterfalls(crate::model::update::WaterfallReport {
+                            source: SourceName::Langfuse,
+                            roots_only: poller.roots_only(),
+                            whole: Vec::new(),
+                        });
+                        if tx.send(report).await.is_err() {
+                            return;
+                        }
+                        let mut sample = poller::Outcome::default();
+                        tokio::select! {
+                            _ = poller.read_sample(&mut api, &mut sample) => {}
+                            _ = tx.closed() => return,
+                        }
+                        stats.sent.fetch_add(sample.delivered, Ordering::Relaxed);
+                    }
                     settings.interval
                 }
                 Some(e) => {
@@ -397,9 +438,26 @@ impl LangfuseSource {
                     d
                 }
             };
-            tokio::select! {
-                _ = tokio::time::sleep_until(started + delay) => {}
-                _ = tx.closed() => return,
+            // Between polls an opened waterfall is served at once.
+            loop {
+                let next = async {
+                    match poller.demands.as_mut() {
+                        Some(rx) => rx.recv().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                let wake = tokio::select! {
+                    _ = tokio::time::sleep_until(started + delay) => Wake::Poll,
+                    _ = tx.closed() => Wake::Closed,
+                    d = next => Wake::Demand(d),
+                };
+                match wake {
+                    Wake::Poll => break,
+                    Wake::Closed => return,
+                    Wake::Demand(Some(d)) => poller.serve(&mut api, d).await,
+                    // The app dropped its end: nothing more will be asked.
+                    Wake::Demand(None) => poller.demands = None,
+                }
             }
         }
     }

@@ -1,11 +1,17 @@
 //! One poll of the observation window: v2 cursor pages or v1 pages, re-reading the overlap,
 //! delivering only new or changed observations (content hashes), within the request budget.
+use super::children::{whole_traces_filter, Sampler, IDS_PER_REQUEST, SAMPLE_PER_POLL};
 use super::*;
-use crate::model::update::TraceProgress;
+use crate::model::update::{TraceProgress, WaterfallReport};
+use crate::sources::{DemandRx, TraceDemand};
+
+/// A whole-traces read follows at most this many pages (50 traces of a few hundred
+/// observations fit in one).
+const MAX_WHOLE_PAGES: u32 = 20;
 
 /// What one poll produced: new or changed observations, and the error that cut it short.
 #[derive(Debug, Default)]
-pub(super) struct Outcome {
+pub struct Outcome {
     pub(super) items: Vec<Observation>,
     pub(super) skipped: u64,
     pub(super) error: Option<ApiError>,
@@ -48,7 +54,10 @@ pub(super) struct Poller {
     pub(super) lookback: Duration,
     pub(super) overlap: super::overlap::AdaptiveOverlap,
     pub(super) parent_key: String,
+    /// The field groups of a poll (`io` left out when polling roots first)…
     pub(super) fields: String,
+    /// …and of a whole-traces read the operator asked for (`io` when `fetch_io`).
+    pub(super) demand_io: bool,
     /// v2: only root observations (`parentObservationId` is null), through `filter`.
     pub(super) roots_first: bool,
     pub(super) next_from: Option<DateTime<Utc>>,
@@ -62,6 +71,10 @@ pub(super) struct Poller {
     pub(super) sink: Option<UpdateTx>,
     /// The pass in progress: its window start and size estimate.
     pass: Option<(DateTime<Utc>, Option<u64>)>,
+    /// Roots first: the sessions whose children are read after each poll.
+    pub(super) sampler: Sampler,
+    /// Roots first: the app's asks for whole traces (opened waterfalls).
+    pub(super) demands: Option<DemandRx>,
 }
 
 impl Poller {
@@ -70,8 +83,9 @@ impl Poller {
         // model, tokens and cost (usage), the parent reference (metadata), the trace's tags
         // (trace_context) and, for the span detail, input/output (io).
         // `time` (createdAt, updatedAt) measures how late observations arrive (the overlap).
+        // Polling roots first, `io` (the heaviest group) is read only for opened waterfalls.
         let mut fields = String::from("core,basic,time,model,usage,metadata,trace_context");
-        if s.fetch_io {
+        if s.fetch_io && !s.roots_first {
             fields.push_str(",io");
         }
         Poller {
@@ -89,6 +103,7 @@ impl Poller {
             ),
             parent_key: s.parent_key.clone(),
             fields,
+            demand_io: s.fetch_io,
             roots_first: s.roots_first,
             next_from: None,
             sent: HashMap::new(),
@@ -96,6 +111,135 @@ impl Poller {
             rate: None,
             sink: None,
             pass: None,
+            sampler: Sampler::default(),
+            demands: None,
+        }
+    }
+
+    /// Polling roots only (v2 with `roots_first`; v1 reads everything).
+    pub(super) fn roots_only(&self) -> bool {
+        self.roots_first && self.version == Some(ApiVersion::V2)
+    }
+
+    /// Every observation of `trace_ids` (a `filter` on `traceId`), pages followed.
+    pub(super) async fn read_whole(
+        &mut self,
+        api: &mut Api,
+        trace_ids: &[String],
+        io: bool,
+    ) -> Result<(Vec<Observation>, u64), ApiError> {
+        let mut fields = self.fields.clone();
+        if io {
+            fields.push_str(",io");
+        }
+        let filter = whole_traces_filter(trace_ids);
+        let (mut all, mut skipped) = (Vec::new(), 0);
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_WHOLE_PAGES {
+            let mut q = vec![
+                ("fields", fields.clone()),
+                ("limit", V2_PAGE.to_string()),
+                ("filter", filter.clone()),
+            ];
+            if let Some(c) = &cursor {
+                q.push(("cursor", c.clone()));
+            }
+            let v = api
+                .get("/api/public/v2/observations", &q, "v2 observations")
+                .await?
+                .ok_or(ApiError::NotFound {
+                    base: api.base().to_string(),
+                    what: NotFound::V2,
+                })?;
+            let page: wire::V2Page = serde_json::from_value(v).map_err(|e| ApiError::Decode {
+                what: "v2 observations",
+                why: e.to_string(),
+            })?;
+            let (items, n) = wire::observations(&page.data, &self.parent_key, &self.traces);
+            all.extend(items);
+            skipped += n;
+            match page.meta.cursor.filter(|c| !c.is_empty()) {
+                Some(next) if cursor.as_deref() != Some(next.as_str()) => cursor = Some(next),
+                _ => break,
+            }
+        }
+        Ok((all, skipped))
+    }
+
+    async fn send_whole(&mut self, items: Vec<Observation>, whole: Vec<String>) {
+        let Some(tx) = &self.sink else {
+            return;
+        };
+        for chunk in items.chunks(CHUNK) {
+            if tx
+                .send(Update::Observations {
+                    items: chunk.to_vec(),
+                })
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+        let _ = tx
+            .send(Update::Waterfalls(WaterfallReport {
+                source: SourceName::Langfuse,
+                roots_only: self.roots_only(),
+                whole,
+            }))
+            .await;
+    }
+
+    /// Serve one ask of the app: the whole traces, input and output included. Sent as they
+    /// are (not deduplicated: the roots come back with their io).
+    pub(super) async fn serve(&mut self, api: &mut Api, d: TraceDemand) {
+        if !self.roots_only() {
+            return;
+        }
+        for ids in d.trace_ids.chunks(IDS_PER_REQUEST) {
+            match self.read_whole(api, ids, self.demand_io).await {
+                Ok((items, _)) => self.send_whole(items, ids.to_vec()).await,
+                Err(e) => {
+                    tracing::warn!("langfuse: the children of an opened waterfall: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Serve what the app has asked meanwhile (between pages of a poll: an opened waterfall
+    /// does not wait for a long pass).
+    pub(super) async fn serve_waiting(&mut self, api: &mut Api) {
+        loop {
+            let Some(d) = self.demands.as_mut().and_then(|rx| rx.try_recv().ok()) else {
+                return;
+            };
+            self.serve(api, d).await;
+        }
+    }
+
+    /// After a poll, read the children of the sampled sessions, if the budget has room to
+    /// spare (a quarter of it stays for polls and opened waterfalls).
+    pub(super) async fn read_sample(&mut self, api: &mut Api, out: &mut Outcome) {
+        self.sampler.end_poll();
+        if !self.roots_only() || self.sampler.queued() == 0 {
+            return;
+        }
+        let reserve = api.budget.max().div_ceil(4);
+        if api.budget.spare(tokio::time::Instant::now()) <= reserve {
+            return;
+        }
+        let ids = self.sampler.take(SAMPLE_PER_POLL);
+        match self.read_whole(api, &ids, false).await {
+            Ok((mut items, skipped)) => {
+                out.skipped += skipped;
+                // The roots came with the poll (and may have left its dedupe horizon): only
+                // the children are new.
+                items.retain(|o| o.parent_observation_id.is_some());
+                out.delivered += items.len() as u64;
+                self.send_whole(items, ids).await;
+            }
+            Err(e) => tracing::warn!("langfuse: the sampled sessions' children: {e}"),
         }
     }
 
@@ -192,7 +336,10 @@ impl Poller {
             let start = o.start.timestamp_millis();
             match self.sent.get(&o.id) {
                 Some(&(_, old)) if old == h => {}
-                _ => {
+                prev => {
+                    if prev.is_none() && self.roots_first && o.parent_observation_id.is_none() {
+                        self.sampler.offer(o.session_id.as_deref(), &o.trace_id);
+                    }
                     self.sent.insert(o.id.clone(), (start, h));
                     out.items.push(o);
                 }
@@ -259,6 +406,7 @@ impl Poller {
                 .observe(super::overlap::lateness_ms(&page.data));
             self.take(items, out);
             self.deliver(out).await;
+            self.serve_waiting(api).await;
             match page.meta.cursor.filter(|c| !c.is_empty()) {
                 // A repeated cursor would loop forever.
                 Some(next) if cursor.as_deref() != Some(next.as_str()) => cursor = Some(next),
