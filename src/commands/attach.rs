@@ -135,6 +135,24 @@ pub fn run(global: &GlobalArgs, raw: &str) -> CliResult {
             }
             Err(why) => app.toast(crate::ui::state::ToastLevel::Info, why),
         }
+        // Waterfalls the collector polled roots only of are read with the viewer's own
+        // Langfuse keys (its `[langfuse]`, else the collector's), when it has them.
+        let mut lf_cfg = config.clone();
+        if let Some(l) = user_cfg.as_ref().and_then(|u| u.langfuse.clone()) {
+            lf_cfg.langfuse = Some(l);
+        }
+        if let Some(src) = crate::sources::langfuse::LangfuseSource::from_config(&lf_cfg)
+            .filter(|s| s.has_access())
+        {
+            let (dtx, drx) = crate::sources::demand_channel();
+            if src
+                .with_demands(drx)
+                .spawn_demand_only(tx.clone())
+                .is_some()
+            {
+                app.attach_demands(dtx);
+            }
+        }
         let feed = tokio::spawn(async move {
             // The window read back first, so the first frame is complete; then follow.
             for r in records {

@@ -265,6 +265,10 @@ pub struct SessionsView {
     /// Absent when every observation is read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waterfalls: Option<WaterfallCoverage>,
+    /// `correlation.max_sessions`, when it pushed out sessions active in the window: every
+    /// figure above is then at least what it says (raise the cap to count them all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capped_at: Option<usize>,
     /// The newest sessions (a bounded number) for the JSON.
     pub recent: Vec<SessionRow>,
     /// Every retained session, newest first (screen only).

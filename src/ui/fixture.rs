@@ -399,6 +399,7 @@ fn sessions() -> SessionsView {
         unsessioned: 0,
         context_loss_rate: Some(4.0 / 342.0),
         waterfalls: None,
+        capped_at: None,
         recent,
         all: Arc::new(all),
         detail: Some(detail()),

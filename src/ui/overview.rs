@@ -670,8 +670,10 @@ fn sessions(buf: &mut Buffer, area: Rect, cx: &Ctx) {
         return;
     }
     let sv = &snap.sessions;
+    // Over `max_sessions` the counts are floors: "≥20,000".
+    let floor = if sv.capped_at.is_some() { "≥" } else { "" };
     let summary = format!(
-        "{} sessions {d} {} hybrid {d} {} escalated {d} {} hand-offs {d} context loss {}",
+        "{floor}{} sessions {d} {} hybrid {d} {} escalated {d} {} hand-offs {d} context loss {}",
         text::count(sv.total),
         text::count(sv.hybrid),
         text::count(sv.escalated),

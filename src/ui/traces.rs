@@ -131,6 +131,13 @@ fn list(buf: &mut Buffer, body: Rect, cx: &Ctx) {
     let (win, at) = list_window(body, cx.boxed(), cx.snap, ui);
     let n = win.n;
     let mut title = format!("Sessions {n} of {} (newest first)", all.len());
+    if let Some(cap) = cx.snap.sessions.capped_at {
+        // The cap pushed out sessions still in the window: counts are floors.
+        title.push_str(&format!(
+            " {} capped at {cap}: counts are at least",
+            cx.g.dot
+        ));
+    }
     if let Some(w) = &cx.snap.sessions.waterfalls {
         // Figures come from every root; whole waterfalls from a sample (roots first).
         title.push_str(&format!(" {} {}", cx.g.dot, parts::waterfall_sample(w)));

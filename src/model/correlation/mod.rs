@@ -98,6 +98,9 @@ pub struct Correlator {
     live: usize,
     generation: u64,
     swept_ms: Option<i64>,
+    /// The latest activity of a session `max_sessions` pushed out (not retention): while it
+    /// is inside the window, the window's session figures are short of it.
+    capped_activity_ms: Option<i64>,
     payload_bytes: usize,
     stats: CorrelatorStats,
 }
@@ -155,6 +158,7 @@ impl Correlator {
             retention_ms: ms(retention),
             max_sessions: max_sessions.max(1),
             max_spans: max_spans.max(1),
+            capped_activity_ms: None,
             paths: paths
                 .iter()
                 .map(|p| {

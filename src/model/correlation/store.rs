@@ -325,10 +325,19 @@ impl Correlator {
         if k < order.len() {
             order.select_nth_unstable_by(k, cmp);
         }
-        for &(_, _, slot) in order.iter().take(k) {
+        for &(last, _, slot) in order.iter().take(k) {
             self.free_session(slot);
             self.stats.evicted_sessions += 1;
+            self.capped_activity_ms = Some(self.capped_activity_ms.map_or(last, |c| c.max(last)));
         }
+    }
+
+    /// `max_sessions` when it pushed out a session active since `from_ms`: the session
+    /// figures of that window are a floor, not a count.
+    pub fn capped_since(&self, from_ms: i64) -> Option<usize> {
+        self.capped_activity_ms
+            .filter(|&c| c >= from_ms)
+            .map(|_| self.max_sessions)
     }
 
     pub(super) fn bound_loose(&mut self) {

@@ -437,6 +437,10 @@ fn retention_and_max_sessions() {
     assert!(c.summary("s49", t(0)).is_some());
     assert!(c.summary("s39", t(0)).is_none());
     assert_eq!(c.span_count(), 10);
+    // The cap pushed out sessions active up to s39's 39.01 s: a window reaching back that far
+    // is short of them, one starting after is whole.
+    assert_eq!(c.capped_since(t(39_000).timestamp_millis()), Some(10));
+    assert_eq!(c.capped_since(t(39_011).timestamp_millis()), None);
     // Retention: idle for more than 60 s → gone.
     c.sweep(t(40_010 + 60_000));
     assert_eq!(

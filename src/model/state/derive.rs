@@ -158,6 +158,7 @@ impl State {
             orphaned: counts.orphaned,
             context_loss_rate: counts.context_loss_rate,
             unsessioned: self.correlator.unsessioned_since(from_ms),
+            capped_at: self.correlator.capped_since(from_ms),
             waterfalls: self.waterfalls.roots_only().then(|| {
                 let (whole, sessions) = self
                     .correlator

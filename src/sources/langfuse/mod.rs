@@ -267,6 +267,50 @@ impl LangfuseSource {
         self
     }
 
+    /// The keys and base URL resolved (a demand-only source is wired only then).
+    pub fn has_access(&self) -> bool {
+        self.settings.access.is_ok()
+    }
+
+    /// Serve demands only: no polls, no health (a team-mode viewer asks Langfuse for the
+    /// waterfalls it opens with its own keys; the collector's stream carries everything else).
+    /// Ends when the demand channel or the update channel closes.
+    pub fn spawn_demand_only(self, tx: UpdateTx) -> Option<JoinHandle<()>> {
+        let LangfuseSource {
+            settings,
+            stats,
+            demands,
+        } = self;
+        let mut rx = demands?;
+        let access = settings.access.clone().ok()?;
+        Some(tokio::spawn(async move {
+            let budget = Budget::new(settings.max_per_period, settings.period);
+            let mut api = match Api::with_timeout(access, budget, stats, settings.timeout) {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!("langfuse (waterfalls on demand): {e}");
+                    return;
+                }
+            };
+            let mut poller = Poller::new(&Settings {
+                roots_first: true,
+                ..settings
+            });
+            poller.version = Some(ApiVersion::V2);
+            poller.sink = Some(tx.clone());
+            loop {
+                let d = tokio::select! {
+                    d = rx.recv() => d,
+                    _ = tx.closed() => return,
+                };
+                match d {
+                    Some(d) => poller.serve(&mut api, d).await,
+                    None => return,
+                }
+            }
+        }))
+    }
+
     /// Counters shared with the running source.
     pub fn stats(&self) -> Arc<LangfuseStats> {
         self.stats.clone()

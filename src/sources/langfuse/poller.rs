@@ -198,7 +198,16 @@ impl Poller {
         }
         for ids in d.trace_ids.chunks(IDS_PER_REQUEST) {
             match self.read_whole(api, ids, self.demand_io).await {
-                Ok((items, _)) => self.send_whole(items, ids.to_vec()).await,
+                Ok((items, _)) => {
+                    // Whole: the traces that answered (an id Langfuse does not know, say a
+                    // redacted stream's pseudonym, stays roots only).
+                    let whole = ids
+                        .iter()
+                        .filter(|t| items.iter().any(|o| &o.trace_id == *t))
+                        .cloned()
+                        .collect();
+                    self.send_whole(items, whole).await
+                }
                 Err(e) => {
                     tracing::warn!("langfuse: the children of an opened waterfall: {e}");
                     return;
