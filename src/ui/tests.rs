@@ -836,6 +836,13 @@ fn traces_roots_first_120x30() {
     ui.traces.children_asked = false;
     let not = render(120, 30, &roots, &ui, &dark());
     assert!(buffer_text(&not).contains("roots only (children not sampled)"));
+    // Over `max_sessions`, the counts are floors and both screens say so.
+    let mut capped = sample_snapshot();
+    capped.sessions.capped_at = Some(20_000);
+    let t = buffer_text(&render(120, 30, &capped, &ui_for(View::Traces), &dark()));
+    assert!(t.contains("capped at 20000: counts are at least"), "{t}");
+    let o = buffer_text(&render(200, 50, &capped, &ui_for(View::Overview), &dark()));
+    assert!(o.contains("≥1,204 sessions"), "{o}");
     insta::assert_snapshot!(format!(
         "{}\n{}\n{}",
         buffer_to_styled_text(&list),

@@ -827,8 +827,9 @@ async fn keda_not_installed_then_installed() {
     let kc = server.kubeconfig();
     let live = Live::start(&kc, tuning());
     let s = live
+        // The problem can reach the model a moment before the health that follows it.
         .wait_for("KEDA missing is named", Duration::from_secs(10), |s| {
-            !s.fleet.problems.is_empty()
+            !s.fleet.problems.is_empty() && kube_status(s).state == SourceState::Ok
         })
         .await;
     assert_eq!(s.fleet.problems[0].kind, ProblemKind::NotInstalled);

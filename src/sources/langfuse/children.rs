@@ -60,10 +60,8 @@ impl Sampler {
             // oldest, so it stays 1 in N whole sessions.
             self.thin_to((self.one_in * 2).min(MAX_ONE_IN));
         }
-        if !h.is_multiple_of(self.one_in)
-            || self.queue.len() >= MAX_QUEUED
-            || self.queue.iter().any(|(_, t)| t == trace_id)
-        {
+        // Offered once per trace: a root is new to the poller only once.
+        if !h.is_multiple_of(self.one_in) || self.queue.len() >= MAX_QUEUED {
             return;
         }
         self.queue.push_back((h, trace_id.to_string()));

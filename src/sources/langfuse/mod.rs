@@ -418,13 +418,8 @@ impl LangfuseSource {
                 outcome.delivered + outcome.items.len() as u64,
                 Ordering::Relaxed,
             );
-            for chunk in outcome.items.chunks(CHUNK) {
-                let u = Update::Observations {
-                    items: chunk.to_vec(),
-                };
-                if tx.send(u).await.is_err() {
-                    return;
-                }
+            if !poller::send_observations(&tx, &outcome.items).await {
+                return;
             }
             if let Some((from, through)) = outcome.covered {
                 if tx

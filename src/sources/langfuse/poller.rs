@@ -37,6 +37,43 @@ pub(super) fn roots_filter(from: DateTime<Utc>, to: DateTime<Utc>) -> String {
     .to_string()
 }
 
+/// Send observations in updates of at most `CHUNK` (one update, one app-loop turn, stays
+/// small); false once the app is gone.
+pub(super) async fn send_observations(tx: &UpdateTx, items: &[Observation]) -> bool {
+    for chunk in items.chunks(CHUNK) {
+        let u = Update::Observations {
+            items: chunk.to_vec(),
+        };
+        if tx.send(u).await.is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+/// One v2 observations page, decoded.
+async fn v2_page(api: &mut Api, q: &[(&str, String)]) -> Result<wire::V2Page, ApiError> {
+    let v = api
+        .get("/api/public/v2/observations", q, "v2 observations")
+        .await?
+        .ok_or(ApiError::NotFound {
+            base: api.base().to_string(),
+            what: NotFound::V2,
+        })?;
+    serde_json::from_value(v).map_err(|e| ApiError::Decode {
+        what: "v2 observations",
+        why: e.to_string(),
+    })
+}
+
+/// The cursor to follow after a page, if any (a repeated one would loop forever).
+fn next_cursor(page: &wire::V2Page, cursor: &Option<String>) -> Option<String> {
+    page.meta
+        .cursor
+        .clone()
+        .filter(|c| !c.is_empty() && cursor.as_deref() != Some(c.as_str()))
+}
+
 pub(super) fn content_hash(o: &Observation) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     match serde_json::to_vec(o) {
@@ -144,23 +181,13 @@ impl Poller {
             if let Some(c) = &cursor {
                 q.push(("cursor", c.clone()));
             }
-            let v = api
-                .get("/api/public/v2/observations", &q, "v2 observations")
-                .await?
-                .ok_or(ApiError::NotFound {
-                    base: api.base().to_string(),
-                    what: NotFound::V2,
-                })?;
-            let page: wire::V2Page = serde_json::from_value(v).map_err(|e| ApiError::Decode {
-                what: "v2 observations",
-                why: e.to_string(),
-            })?;
+            let page = v2_page(api, &q).await?;
             let (items, n) = wire::observations(&page.data, &self.parent_key, &self.traces);
             all.extend(items);
             skipped += n;
-            match page.meta.cursor.filter(|c| !c.is_empty()) {
-                Some(next) if cursor.as_deref() != Some(next.as_str()) => cursor = Some(next),
-                _ => break,
+            cursor = next_cursor(&page, &cursor);
+            if cursor.is_none() {
+                break;
             }
         }
         Ok((all, skipped))
@@ -170,16 +197,8 @@ impl Poller {
         let Some(tx) = &self.sink else {
             return;
         };
-        for chunk in items.chunks(CHUNK) {
-            if tx
-                .send(Update::Observations {
-                    items: chunk.to_vec(),
-                })
-                .await
-                .is_err()
-            {
-                return;
-            }
+        if !send_observations(tx, &items).await {
+            return;
         }
         let _ = tx
             .send(Update::Waterfalls(WaterfallReport {
@@ -260,16 +279,8 @@ impl Poller {
         };
         let items: Vec<Observation> = out.items.drain(..).collect();
         out.delivered += items.len() as u64;
-        for chunk in items.chunks(CHUNK) {
-            if tx
-                .send(Update::Observations {
-                    items: chunk.to_vec(),
-                })
-                .await
-                .is_err()
-            {
-                return;
-            }
+        if !send_observations(tx, &items).await {
+            return;
         }
         if let Some((from, expected)) = self.pass {
             let _ = tx
@@ -377,10 +388,7 @@ impl Poller {
             if let Some(c) = &cursor {
                 q.push(("cursor", c.clone()));
             }
-            let answer = api
-                .get("/api/public/v2/observations", &q, "v2 observations")
-                .await;
-            let answer = match answer {
+            let page = match v2_page(api, &q).await {
                 // Servers older than the `trace_context` group refuse it (400): ask without it
                 // from now on (paths then come from models; tags are lost) rather than fail
                 // every poll.
@@ -401,14 +409,6 @@ impl Poller {
                 }
                 other => other?,
             };
-            let v = answer.ok_or(ApiError::NotFound {
-                base: api.base().to_string(),
-                what: NotFound::V2,
-            })?;
-            let page: wire::V2Page = serde_json::from_value(v).map_err(|e| ApiError::Decode {
-                what: "v2 observations",
-                why: e.to_string(),
-            })?;
             let (items, skipped) = wire::observations(&page.data, &self.parent_key, &self.traces);
             out.skipped += skipped;
             self.overlap
@@ -416,10 +416,9 @@ impl Poller {
             self.take(items, out);
             self.deliver(out).await;
             self.serve_waiting(api).await;
-            match page.meta.cursor.filter(|c| !c.is_empty()) {
-                // A repeated cursor would loop forever.
-                Some(next) if cursor.as_deref() != Some(next.as_str()) => cursor = Some(next),
-                _ => return Ok(()),
+            cursor = next_cursor(&page, &cursor);
+            if cursor.is_none() {
+                return Ok(());
             }
         }
         Ok(())
